@@ -1,0 +1,139 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+
+	"github.com/kerascope/kerascope/keras"
+	"github.com/spf13/pflag"
+)
+
+// Exit codes.
+const (
+	exitOK       = 0
+	exitError    = 1
+	exitUsage    = 2
+	exitNotKeras = 3
+)
+
+// usageError marks errors in the command line itself.
+type usageError struct{ msg string }
+
+func (e *usageError) Error() string { return e.msg }
+
+func usagef(format string, args ...any) error {
+	return &usageError{msg: fmt.Sprintf(format, args...)}
+}
+
+const usage = `kerascope inspects saved Keras models (.h5, .keras) without Python.
+
+Usage:
+  kerascope summary [flags] FILE   print model.summary() as Keras prints it
+  kerascope version                print the version
+  kerascope help [COMMAND]         show help
+
+Run 'kerascope help summary' for a command's flags.
+`
+
+// version is set at build time with -ldflags "-X main.version=...".
+var version = "dev"
+
+// run is the whole command line tool; main only exits with its result.
+func run(args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return exitUsage
+	}
+	var err error
+	switch cmd, rest := args[0], args[1:]; cmd {
+	case "summary":
+		err = runSummary(rest, stdout, stderr)
+	case "version", "--version":
+		fmt.Fprintf(stdout, "kerascope %s\n", version)
+	case "help", "-h", "--help":
+		err = runHelp(rest, stdout)
+	default:
+		err = usagef("unknown command %q", cmd)
+	}
+	return report(err, stderr)
+}
+
+// report prints err as one line and picks the exit code.
+func report(err error, stderr io.Writer) int {
+	if err == nil || errors.Is(err, pflag.ErrHelp) {
+		return exitOK
+	}
+	msg := strings.ReplaceAll(err.Error(), "\n", " ")
+	fmt.Fprintf(stderr, "kerascope: error: %s\n", msg)
+	var ue *usageError
+	switch {
+	case errors.As(err, &ue):
+		fmt.Fprintf(stderr, "kerascope: hint: run 'kerascope help' for usage\n")
+		return exitUsage
+	case errors.Is(err, keras.ErrNotKeras):
+		return exitNotKeras
+	}
+	return exitError
+}
+
+func runHelp(args []string, stdout io.Writer) error {
+	if len(args) == 0 {
+		fmt.Fprint(stdout, usage)
+		return nil
+	}
+	switch args[0] {
+	case "summary":
+		fs, _ := summaryFlags(stdout)
+		fmt.Fprintf(stdout, "Usage: kerascope summary [flags] FILE\n\n%s\nFlags:\n%s", summaryHelp, fs.FlagUsages())
+		return nil
+	}
+	return usagef("no help for %q", args[0])
+}
+
+// newFlagSet returns a flag set that reports errors instead of exiting.
+func newFlagSet(name string, out io.Writer) *pflag.FlagSet {
+	fs := pflag.NewFlagSet(name, pflag.ContinueOnError)
+	fs.SetOutput(out)
+	fs.SortFlags = false
+	return fs
+}
+
+// parseFlags parses args and wants exactly one file argument.
+func parseFlags(fs *pflag.FlagSet, args []string) (string, error) {
+	fs.Usage = func() {}
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, pflag.ErrHelp) {
+			fmt.Fprintf(fs.Output(), "Usage: kerascope %s [flags] FILE\n\nFlags:\n%s", fs.Name(), fs.FlagUsages())
+			return "", err
+		}
+		return "", usagef("%s: %v", fs.Name(), err)
+	}
+	switch fs.NArg() {
+	case 0:
+		return "", usagef("%s: missing FILE", fs.Name())
+	case 1:
+		return fs.Arg(0), nil
+	}
+	return "", usagef("%s: want one FILE, got %d arguments", fs.Name(), fs.NArg())
+}
+
+// terminalColumns returns the width Python's shutil.get_terminal_size
+// reports, which Keras 3 uses for its default summary width: $COLUMNS if
+// set, else the terminal's width, else 80.
+func terminalColumns(stdout io.Writer) int {
+	if c := os.Getenv("COLUMNS"); c != "" {
+		var n int
+		if _, err := fmt.Sscanf(c, "%d", &n); err == nil && n > 0 {
+			return n
+		}
+	}
+	if f, ok := stdout.(*os.File); ok {
+		if w, ok := termWidth(f); ok {
+			return w
+		}
+	}
+	return 80
+}

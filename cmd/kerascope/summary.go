@@ -1,0 +1,85 @@
+package main
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+
+	"github.com/kerascope/kerascope/keras"
+	"github.com/kerascope/kerascope/summary"
+	"github.com/spf13/pflag"
+)
+
+const summaryHelp = `Prints the model's summary exactly as Keras's model.summary() prints it.
+The style follows the Keras version that saved the file: Keras 3's table
+for files saved by Keras 3, tf.keras's plain table for older files.`
+
+type summaryOptions struct {
+	style      string
+	lineLength int
+}
+
+func summaryFlags(out io.Writer) (*pflag.FlagSet, *summaryOptions) {
+	opts := &summaryOptions{}
+	fs := newFlagSet("summary", out)
+	fs.StringVar(&opts.style, "style", "", "summary style: keras3 or keras2 (default: the style of the Keras that saved the file)")
+	fs.IntVar(&opts.lineLength, "line-length", 0, "total width of the table (default: Keras's default)")
+	return fs, opts
+}
+
+func runSummary(args []string, stdout, stderr io.Writer) error {
+	fs, opts := summaryFlags(stderr)
+	path, err := parseFlags(fs, args)
+	if err != nil {
+		return err
+	}
+	var style summary.Style
+	if opts.style != "" {
+		if style, err = summary.ParseStyle(opts.style); err != nil {
+			return usagef("summary: --style: %v", err)
+		}
+	}
+	if fs.Changed("line-length") && opts.lineLength < 10 {
+		return usagef("summary: --line-length %d is too small", opts.lineLength)
+	}
+
+	f, err := keras.Open(path)
+	if err != nil {
+		if errors.Is(err, keras.ErrNoArchitecture) {
+			f.Close()
+			return fmt.Errorf("%w; there is no model to summarize", err)
+		}
+		return err
+	}
+	defer f.Close()
+
+	if style == 0 {
+		style = summary.Keras2
+		if f.IsKeras3() {
+			style = summary.Keras3
+		}
+	}
+	o := summary.Options{Style: style, LineLength: opts.lineLength}
+	if o.LineLength == 0 {
+		o.LineLength = summary.DefaultLineLength(style, true, terminalColumns(stdout))
+	}
+	// Keras 3 adds the optimizer's variables when the loaded model is
+	// compiled with a built optimizer. Loading a .keras archive does that
+	// (compile_from_config); Keras 3.15 fails to compile legacy .h5 files
+	// whose loss is a string, and then summarizes them uncompiled.
+	if style == summary.Keras3 && f.Compiled && f.Format == keras.FormatKeras {
+		vars, err := f.OptimizerVars()
+		if err != nil {
+			return fmt.Errorf("%s: optimizer state: %w", path, err)
+		}
+		o.Optimizer = vars
+	}
+	// Render fully before writing, so an error never leaves half a table.
+	var buf bytes.Buffer
+	if err := summary.Write(&buf, f.Model, o); err != nil {
+		return fmt.Errorf("%s: %w", path, err)
+	}
+	_, err = stdout.Write(buf.Bytes())
+	return err
+}

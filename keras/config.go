@@ -1,0 +1,147 @@
+package keras
+
+import (
+	"fmt"
+
+	"github.com/tidwall/gjson"
+)
+
+// Limits on what a config may ask for, so that a hostile file cannot make
+// decoding allocate or recurse without bound.
+const (
+	MaxConfigBytes = 64 << 20
+	maxLayers      = 100_000
+	maxNesting     = 32
+)
+
+// Decode decodes a model config: the JSON document Keras stores as the
+// model_config attribute of a legacy .h5 file, or as config.json in a .keras
+// archive. It accepts every dialect Keras has written: Keras 3 (with
+// module, registered_name and __keras_tensor__ nodes), Keras 2 / tf.keras
+// (nested-list inbound_nodes, batch_input_shape) and Keras 1 (a Sequential
+// config that is a bare list of layers).
+func Decode(config []byte) (*Model, error) {
+	if len(config) > MaxConfigBytes {
+		return nil, formatErrorf("model config is %d bytes, more than the %d this tool reads", len(config), MaxConfigBytes)
+	}
+	if !gjson.ValidBytes(config) {
+		return nil, formatErrorf("model config is not valid JSON")
+	}
+	root := gjson.ParseBytes(config)
+	if !root.IsObject() {
+		return nil, formatErrorf("model config is %s, want a JSON object", jsonKind(root))
+	}
+	return decodeModel(root, 0)
+}
+
+// decodeModel decodes a serialized model object {"class_name", "config"}.
+func decodeModel(obj gjson.Result, depth int) (*Model, error) {
+	if depth > maxNesting {
+		return nil, formatErrorf("models nested more than %d deep", maxNesting)
+	}
+	class := obj.Get("class_name")
+	if class.Type != gjson.String {
+		return nil, formatErrorf("model config has no class_name")
+	}
+	cfg := obj.Get("config")
+	switch {
+	case class.Str == "Sequential":
+		return decodeSequential(cfg, obj.Get("build_config"), depth)
+	case cfg.IsObject() && cfg.Get("layers").IsArray() && cfg.Get("input_layers").Exists():
+		return decodeFunctional(class.Str, cfg, depth)
+	}
+	return nil, unsupportedf("model class %q has no layer graph in its config (a subclassed model)", class.Str)
+}
+
+func jsonKind(r gjson.Result) string {
+	switch {
+	case r.IsArray():
+		return "a list"
+	case r.IsObject():
+		return "an object"
+	case r.Type == gjson.String:
+		return "a string"
+	case r.Type == gjson.Number:
+		return "a number"
+	case r.Type == gjson.Null:
+		return "null"
+	}
+	return "a boolean"
+}
+
+// layerEntry is one element of a config's "layers" list, before the graph
+// is wired.
+type layerEntry struct {
+	class string
+	name  string
+	cfg   gjson.Result
+	obj   gjson.Result
+}
+
+func readLayerEntry(obj gjson.Result, i int) (layerEntry, error) {
+	if !obj.IsObject() {
+		return layerEntry{}, formatErrorf("layers[%d]: got %s, want an object", i, jsonKind(obj))
+	}
+	class := obj.Get("class_name")
+	if class.Type != gjson.String || class.Str == "" {
+		return layerEntry{}, formatErrorf("layers[%d]: no class_name", i)
+	}
+	cfg := obj.Get("config")
+	if !cfg.IsObject() {
+		return layerEntry{}, formatErrorf("layers[%d] (%s): config is %s, want an object", i, class.Str, jsonKind(cfg))
+	}
+	name := obj.Get("name")
+	if name.Type != gjson.String {
+		name = cfg.Get("name")
+	}
+	if name.Type != gjson.String || name.Str == "" {
+		return layerEntry{}, formatErrorf("layers[%d] (%s): no name", i, class.Str)
+	}
+	return layerEntry{class: class.Str, name: name.Str, cfg: cfg, obj: obj}, nil
+}
+
+func (e layerEntry) describe() string {
+	return fmt.Sprintf("layer %q (%s)", e.name, e.class)
+}
+
+// newLayer makes the Layer for a config entry, with its class's
+// implementation; classes this tool does not know get a stand-in whose
+// shapes and weights are unknown, so the rest of the model still decodes.
+func newLayer(e layerEntry) (*Layer, error) {
+	d := &decoder{cfg: e.cfg}
+	l := &Layer{Name: e.name, Class: e.class, Trainable: d.boolean(true, "trainable")}
+	make, ok := registry[e.class]
+	if !ok {
+		l.impl = unknownLayer{}
+		return l, nil
+	}
+	impl, err := make(d)
+	if err == nil {
+		err = d.err
+	}
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", e.describe(), err)
+	}
+	l.impl = impl
+	l.dtype = variableDType(e.cfg.Get("dtype"))
+	return l, nil
+}
+
+// variableDType returns the dtype of the weights a layer creates: the
+// layer's dtype, or the variable dtype of its mixed-precision policy.
+func variableDType(r gjson.Result) string {
+	name := ""
+	switch {
+	case r.Type == gjson.String:
+		name = r.Str
+	case r.IsObject():
+		if n := r.Get("config.name"); n.Type == gjson.String {
+			name = n.Str
+		}
+	}
+	switch name {
+	case "", "mixed_float16", "mixed_bfloat16":
+		return "float32"
+	}
+	return name
+}

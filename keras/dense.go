@@ -1,0 +1,49 @@
+package keras
+
+// Dense: Keras's core Dense layer (keras/src/layers/core/dense.py).
+//
+// Weights: kernel (in, units), then bias (units) when use_bias.
+// Applies to the last axis: (..., in) -> (..., units).
+// Keras 1 spelled units as output_dim.
+
+type dense struct {
+	units      int
+	useBias    bool
+	activation string
+}
+
+func newDense(d *decoder) (layerKind, error) {
+	l := &dense{
+		units:      d.int(0, "units", "output_dim"),
+		useBias:    d.boolean(true, "use_bias", "bias"),
+		activation: d.activation("linear", "activation"),
+	}
+	if d.err == nil && l.units <= 0 {
+		d.fail("units", "got %d, want a positive integer", l.units)
+	}
+	return l, nil
+}
+
+func (l *dense) build(in []Shape) ([]WeightSpec, error) {
+	if err := wantInputs(in, 1); err != nil {
+		return nil, err
+	}
+	n, err := lastDim(in[0])
+	if err != nil {
+		return nil, err
+	}
+	w := []WeightSpec{{Name: "kernel", Shape: Shape{n, l.units}, Trainable: true}}
+	if l.useBias {
+		w = append(w, WeightSpec{Name: "bias", Shape: Shape{l.units}, Trainable: true})
+	}
+	return w, nil
+}
+
+func (l *dense) outputShapes(in []Shape) ([]Shape, error) {
+	if err := wantRank(in[0], 2, -1); err != nil {
+		return nil, err
+	}
+	out := in[0].Clone()
+	out[len(out)-1] = l.units
+	return []Shape{out}, nil
+}

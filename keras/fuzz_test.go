@@ -1,0 +1,46 @@
+package keras
+
+import (
+	"path/filepath"
+	"testing"
+)
+
+// FuzzDecode feeds Decode mutated model configs. It must never panic, and a
+// config it accepts must give a consistent graph.
+func FuzzDecode(f *testing.F) {
+	paths, _ := filepath.Glob(filepath.Join(modelsDir, "*", "*.h5"))
+	keras, _ := filepath.Glob(filepath.Join(modelsDir, "*", "*.keras"))
+	for _, p := range append(paths, keras...) {
+		kf, err := Open(p)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(kf.Config)
+		kf.Close()
+	}
+	f.Add([]byte(`{"class_name": "Sequential", "config": [{"class_name": "Dense", "config": {"name": "d", "output_dim": 2, "input_dim": 3}}]}`))
+	f.Add([]byte(`{"class_name": "Functional", "config": {"name": "m", "layers": [], "input_layers": [], "output_layers": []}}`))
+	f.Fuzz(func(t *testing.T, config []byte) {
+		m, err := Decode(config)
+		if err != nil {
+			return
+		}
+		seen := map[string]bool{}
+		for _, l := range m.Layers {
+			if seen[l.Name] {
+				t.Fatalf("two layers named %q", l.Name)
+			}
+			seen[l.Name] = true
+			if l.Built && l.Params() < 0 {
+				t.Fatalf("layer %q: negative parameter count", l.Name)
+			}
+			for _, n := range l.Nodes {
+				for _, in := range n.Inputs {
+					if in.Node >= len(in.Layer.Nodes) {
+						t.Fatalf("layer %q: input names a missing call", l.Name)
+					}
+				}
+			}
+		}
+	})
+}

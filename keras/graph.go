@@ -1,0 +1,384 @@
+package keras
+
+import (
+	"fmt"
+
+	"github.com/tidwall/gjson"
+)
+
+// decodeSequential wires a Sequential config into a chain: an InputLayer
+// (named in the config, or the one Keras would create), then each layer
+// called once on the previous layer's output.
+func decodeSequential(cfg, buildConfig gjson.Result, depth int) (*Model, error) {
+	m := &Model{Name: "sequential", Class: "Sequential", Trainable: true}
+	var list gjson.Result
+	switch {
+	case cfg.IsArray(): // Keras 1 and early Keras 2: the config is the list
+		list = cfg
+	case cfg.IsObject():
+		list = cfg.Get("layers")
+		if n := cfg.Get("name"); n.Type == gjson.String {
+			m.Name = n.Str
+		}
+		if t := cfg.Get("trainable"); t.Type == gjson.False {
+			m.Trainable = false
+		}
+	default:
+		return nil, formatErrorf("Sequential config is %s, want an object", jsonKind(cfg))
+	}
+	if !list.IsArray() {
+		return nil, formatErrorf("Sequential config has no layers list")
+	}
+	arr := list.Array()
+	if len(arr) > maxLayers {
+		return nil, formatErrorf("%d layers, more than %d", len(arr), maxLayers)
+	}
+	entries := make([]layerEntry, len(arr))
+	for i, obj := range arr {
+		e, err := readLayerEntry(obj, i)
+		if err != nil {
+			return nil, err
+		}
+		entries[i] = e
+	}
+	if err := uniqueNames(entries); err != nil {
+		return nil, err
+	}
+
+	// The input: an explicit InputLayer entry, or the input shape that the
+	// first layer's config, the model's build_input_shape or a build_config
+	// records. Without one the model was never built.
+	var inShape Shape
+	inName := "input_layer"
+	if len(entries) > 0 && entries[0].class == "InputLayer" {
+		s, err := inputLayerShape(entries[0])
+		if err != nil {
+			return nil, err
+		}
+		inShape, inName = s, entries[0].name
+		entries = entries[1:]
+	} else {
+		var err error
+		inShape, err = sequentialInputShape(entries, cfg, buildConfig)
+		if err != nil {
+			return nil, err
+		}
+		if len(entries) > 0 {
+			inName = entries[0].name + "_input"
+		}
+	}
+	if inShape != nil {
+		m.Input = &Layer{Name: inName, Class: "InputLayer", Trainable: true, impl: inputLayer{shape: inShape}}
+		m.Input.Nodes = []*Node{{Layer: m.Input}}
+		m.Inputs = []TensorRef{{Layer: m.Input}}
+	}
+
+	prev := m.Inputs
+	for _, e := range entries {
+		l, err := newLayer(e)
+		if err != nil {
+			return nil, err
+		}
+		if prev != nil {
+			l.Nodes = []*Node{{Layer: l, Inputs: prev}}
+			prev = []TensorRef{{Layer: l}}
+		}
+		m.Layers = append(m.Layers, l)
+	}
+	m.Outputs = prev
+	if err := m.infer(); err != nil {
+		return nil, err
+	}
+	return m, nil
+}
+
+// sequentialInputShape finds the input shape of a Sequential model whose
+// config has no InputLayer entry.
+func sequentialInputShape(entries []layerEntry, cfg, buildConfig gjson.Result) (Shape, error) {
+	if len(entries) > 0 {
+		e := entries[0]
+		for _, key := range []string{"batch_shape", "batch_input_shape"} {
+			if r := e.cfg.Get(key); r.IsArray() {
+				s, err := parseShape(r)
+				if err != nil {
+					return nil, fmt.Errorf("%s: config.%s: %w", e.describe(), key, &FormatError{Err: err})
+				}
+				return s, nil
+			}
+		}
+		if r := e.cfg.Get("input_shape"); r.IsArray() {
+			s, err := parseShape(r)
+			if err != nil {
+				return nil, fmt.Errorf("%s: config.input_shape: %w", e.describe(), &FormatError{Err: err})
+			}
+			return append(Shape{None}, s...), nil
+		}
+		// Keras 1 recurrent and Dense layers: input_dim, with input_length
+		// for sequences.
+		if r := e.cfg.Get("input_dim"); r.Type == gjson.Number {
+			dim, _ := intValue(r)
+			if l := e.cfg.Get("input_length"); l.Exists() {
+				n := None
+				if v, ok := intValue(l); ok {
+					n = v
+				}
+				return Shape{None, n, dim}, nil
+			}
+			return Shape{None, dim}, nil
+		}
+	}
+	for _, r := range []gjson.Result{cfg.Get("build_input_shape"), buildConfig.Get("input_shape")} {
+		if r.IsArray() {
+			s, err := parseShape(r)
+			if err != nil {
+				return nil, formatErrorf("build_input_shape: %w", err)
+			}
+			return s, nil
+		}
+	}
+	return nil, nil
+}
+
+func inputLayerShape(e layerEntry) (Shape, error) {
+	for _, key := range []string{"batch_shape", "batch_input_shape"} {
+		if r := e.cfg.Get(key); r.IsArray() {
+			s, err := parseShape(r)
+			if err != nil {
+				return nil, fmt.Errorf("%s: config.%s: %w", e.describe(), key, &FormatError{Err: err})
+			}
+			return s, nil
+		}
+	}
+	if r := e.cfg.Get("shape"); r.IsArray() {
+		s, err := parseShape(r)
+		if err != nil {
+			return nil, fmt.Errorf("%s: config.shape: %w", e.describe(), &FormatError{Err: err})
+		}
+		return append(Shape{None}, s...), nil
+	}
+	return nil, fmt.Errorf("%s: %w", e.describe(), formatErrorf("config has no batch_shape"))
+}
+
+func uniqueNames(entries []layerEntry) error {
+	seen := make(map[string]bool, len(entries))
+	for _, e := range entries {
+		if seen[e.name] {
+			return formatErrorf("two layers are named %q", e.name)
+		}
+		seen[e.name] = true
+	}
+	return nil
+}
+
+// rawRef is a tensor reference as the config spells it, before layer names
+// are resolved.
+type rawRef struct {
+	layer        string
+	node, tensor int
+}
+
+// decodeFunctional wires a Functional config: layers, the nodes each layer's
+// inbound_nodes describe, and the model's inputs and outputs.
+func decodeFunctional(class string, cfg gjson.Result, depth int) (*Model, error) {
+	m := &Model{Name: "model", Class: class, Trainable: true}
+	if n := cfg.Get("name"); n.Type == gjson.String {
+		m.Name = n.Str
+	}
+	if t := cfg.Get("trainable"); t.Type == gjson.False {
+		m.Trainable = false
+	}
+	arr := cfg.Get("layers").Array()
+	if len(arr) > maxLayers {
+		return nil, formatErrorf("%d layers, more than %d", len(arr), maxLayers)
+	}
+	entries := make([]layerEntry, len(arr))
+	for i, obj := range arr {
+		e, err := readLayerEntry(obj, i)
+		if err != nil {
+			return nil, err
+		}
+		entries[i] = e
+	}
+	if err := uniqueNames(entries); err != nil {
+		return nil, err
+	}
+	byName := make(map[string]*Layer, len(entries))
+	nodeRefs := make([][][]rawRef, len(entries))
+	for i, e := range entries {
+		var l *Layer
+		if e.class == "InputLayer" {
+			s, err := inputLayerShape(e)
+			if err != nil {
+				return nil, err
+			}
+			l = &Layer{Name: e.name, Class: e.class, Trainable: true, impl: inputLayer{shape: s}}
+			l.Nodes = []*Node{{Layer: l}}
+		} else {
+			var err error
+			if l, err = newLayer(e); err != nil {
+				return nil, err
+			}
+			if nodeRefs[i], err = readInboundNodes(e.obj.Get("inbound_nodes")); err != nil {
+				return nil, fmt.Errorf("%s: %w", e.describe(), err)
+			}
+		}
+		byName[e.name] = l
+		m.Layers = append(m.Layers, l)
+	}
+	resolve := func(r rawRef) (TensorRef, error) {
+		l, ok := byName[r.layer]
+		if !ok {
+			return TensorRef{}, formatErrorf("refers to layer %q, which the config does not have", r.layer)
+		}
+		return TensorRef{Layer: l, Node: r.node, Tensor: r.tensor}, nil
+	}
+	for i, l := range m.Layers {
+		for _, refs := range nodeRefs[i] {
+			n := &Node{Layer: l, Index: len(l.Nodes)}
+			for _, r := range refs {
+				t, err := resolve(r)
+				if err != nil {
+					return nil, fmt.Errorf("%s: inbound_nodes: %w", entries[i].describe(), err)
+				}
+				n.Inputs = append(n.Inputs, t)
+			}
+			l.Nodes = append(l.Nodes, n)
+		}
+	}
+	for _, io := range []struct {
+		key string
+		dst *[]TensorRef
+	}{{"input_layers", &m.Inputs}, {"output_layers", &m.Outputs}} {
+		refs, err := readRefList(cfg.Get(io.key))
+		if err != nil {
+			return nil, formatErrorf("%s: %w", io.key, err)
+		}
+		for _, r := range refs {
+			t, err := resolve(r)
+			if err != nil {
+				return nil, fmt.Errorf("%s: %w", io.key, err)
+			}
+			*io.dst = append(*io.dst, t)
+		}
+	}
+	if err := m.infer(); err != nil {
+		return nil, err
+	}
+	return m, nil
+}
+
+// readInboundNodes reads a layer's inbound_nodes in either dialect: Keras 3
+// writes each node as {"args": [...], "kwargs": {...}} with tensors as
+// __keras_tensor__ objects; Keras 2 writes each node as a list of
+// [layer, node, tensor, kwargs] lists.
+func readInboundNodes(r gjson.Result) ([][]rawRef, error) {
+	if !r.Exists() || r.Type == gjson.Null {
+		return nil, nil
+	}
+	if !r.IsArray() {
+		return nil, formatErrorf("inbound_nodes is %s, want a list", jsonKind(r))
+	}
+	var nodes [][]rawRef
+	for i, n := range r.Array() {
+		var refs []rawRef
+		var err error
+		switch {
+		case n.IsObject():
+			err = collectKerasTensors(n.Get("args"), &refs, 0)
+			if err == nil {
+				err = collectKerasTensors(n.Get("kwargs"), &refs, 0)
+			}
+		case n.IsArray():
+			for _, t := range n.Array() {
+				ref, ok := legacyRef(t)
+				if !ok {
+					return nil, formatErrorf("inbound_nodes[%d]: got %s, want [layer, node, tensor, kwargs]", i, short(t.Raw))
+				}
+				refs = append(refs, ref)
+			}
+		default:
+			err = formatErrorf("got %s, want a node", short(n.Raw))
+		}
+		if err != nil {
+			return nil, fmt.Errorf("inbound_nodes[%d]: %w", i, err)
+		}
+		nodes = append(nodes, refs)
+	}
+	return nodes, nil
+}
+
+// collectKerasTensors appends, in order, every __keras_tensor__ found in a
+// node's args or kwargs, as Keras flattens them into the node's inputs.
+func collectKerasTensors(r gjson.Result, refs *[]rawRef, depth int) error {
+	if depth > maxNesting {
+		return formatErrorf("node arguments nested more than %d deep", maxNesting)
+	}
+	switch {
+	case r.IsArray():
+		for _, e := range r.Array() {
+			if err := collectKerasTensors(e, refs, depth+1); err != nil {
+				return err
+			}
+		}
+	case r.IsObject():
+		if c := r.Get("class_name"); c.Type == gjson.String && c.Str == "__keras_tensor__" {
+			h := r.Get("config.keras_history")
+			ref, ok := legacyRef(h)
+			if !ok {
+				return formatErrorf("keras_history %s, want [layer, node, tensor]", short(h.Raw))
+			}
+			*refs = append(*refs, ref)
+			return nil
+		}
+		var err error
+		// Keras flattens dicts in sorted key order; JSON written by Python's
+		// json module with sort_keys=False keeps insertion order, which for
+		// kwargs Keras built sorted.
+		r.ForEach(func(_, v gjson.Result) bool {
+			err = collectKerasTensors(v, refs, depth+1)
+			return err == nil
+		})
+		return err
+	}
+	return nil
+}
+
+// legacyRef reads [layer, node, tensor, ...].
+func legacyRef(t gjson.Result) (rawRef, bool) {
+	if !t.IsArray() {
+		return rawRef{}, false
+	}
+	a := t.Array()
+	if len(a) < 3 || a[0].Type != gjson.String {
+		return rawRef{}, false
+	}
+	node, ok1 := intValue(a[1])
+	tensor, ok2 := intValue(a[2])
+	if !ok1 || !ok2 || node < 0 || tensor < 0 {
+		return rawRef{}, false
+	}
+	return rawRef{layer: a[0].Str, node: node, tensor: tensor}, true
+}
+
+// readRefList reads input_layers or output_layers: a single [name, node,
+// tensor] triple (Keras 3, one tensor), a list of triples, or a dict of them.
+func readRefList(r gjson.Result) ([]rawRef, error) {
+	if ref, ok := legacyRef(r); ok {
+		return []rawRef{ref}, nil
+	}
+	var refs []rawRef
+	var bad gjson.Result
+	r.ForEach(func(_, v gjson.Result) bool {
+		ref, ok := legacyRef(v)
+		if !ok {
+			bad = v
+			return false
+		}
+		refs = append(refs, ref)
+		return true
+	})
+	if bad.Exists() || (!r.IsArray() && !r.IsObject()) {
+		return nil, fmt.Errorf("got %s, want [layer, node, tensor] triples", short(r.Raw))
+	}
+	return refs, nil
+}

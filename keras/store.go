@@ -1,0 +1,23 @@
+package keras
+
+// A Store is read-only access to the HDF5 container of a model: the legacy
+// .h5 file itself, or the model.weights.h5 member of a .keras archive.
+// Package h5's *File implements it; tests use in-memory fakes.
+//
+// Paths are absolute HDF5 paths ("/" is the root group). Absent attributes
+// and objects give errors that wrap io/fs.ErrNotExist.
+type Store interface {
+	HasAttr(obj, name string) (bool, error)
+	// StringAttr reads a scalar string attribute.
+	StringAttr(obj, name string) (string, error)
+	// StringsAttr reads a one-dimensional string array attribute; Keras's
+	// empty list (an empty float64 array) reads as an empty slice.
+	StringsAttr(obj, name string) ([]string, error)
+	// Children lists the groups and datasets directly inside a group.
+	Children(group string) (groups, datasets []string, err error)
+	// DatasetShape returns a dataset's dimensions and element type
+	// ("float32", "int64", ...) without reading its data.
+	DatasetShape(path string) (shape []int, dtype string, err error)
+	// ReadFloat32 reads a whole float dataset whose dimensions must equal want.
+	ReadFloat32(path string, want []int) ([]float32, error)
+}

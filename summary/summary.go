@@ -1,0 +1,171 @@
+package summary
+
+import (
+	"fmt"
+	"io"
+	"math"
+	"strconv"
+	"strings"
+
+	"github.com/kerascope/kerascope/keras"
+)
+
+// A Style is one of Keras's summary layouts.
+type Style int
+
+const (
+	// Keras3 is Keras 3's rich table.
+	Keras3 Style = iota + 1
+	// Keras2 is the plain table of tf.keras 2.13+ and tf-keras.
+	Keras2
+)
+
+func (s Style) String() string {
+	switch s {
+	case Keras3:
+		return "keras3"
+	case Keras2:
+		return "keras2"
+	}
+	return "unknown"
+}
+
+// ParseStyle parses "keras3" or "keras2".
+func ParseStyle(s string) (Style, error) {
+	switch s {
+	case "keras3", "3":
+		return Keras3, nil
+	case "keras2", "2":
+		return Keras2, nil
+	}
+	return 0, fmt.Errorf("unknown style %q, want keras3 or keras2", s)
+}
+
+// Options control a summary.
+type Options struct {
+	Style Style
+	// LineLength is the table width; 0 means Keras's default for the
+	// style and layout (see DefaultLineLength).
+	LineLength int
+	// Optimizer lists the optimizer variables of a compiled model whose
+	// optimizer is built; Keras 3 then adds an "Optimizer params" line and
+	// counts them in the total. Keras 2 never shows them.
+	Optimizer []keras.StoredVar
+}
+
+// Write prints the summary of m.
+func Write(w io.Writer, m *keras.Model, opt Options) error {
+	var b strings.Builder
+	switch opt.Style {
+	case Keras3:
+		if err := writeKeras3(&b, m, opt); err != nil {
+			return err
+		}
+	case Keras2:
+		if err := writeKeras2(&b, m, opt); err != nil {
+			return err
+		}
+	default:
+		return fmt.Errorf("summary: unknown style %d", opt.Style)
+	}
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+// DefaultLineLength returns the table width Keras picks when the caller
+// gives none. Keras 3 takes min(default, terminal columns - 4), where the
+// terminal width is 80 when stdout is not a terminal; Keras 2 ignores the
+// terminal. sequentialLike tells which layout the model gets.
+func DefaultLineLength(style Style, sequentialLike bool, terminalColumns int) int {
+	if style == Keras2 {
+		if sequentialLike {
+			return 65
+		}
+		return 98
+	}
+	def := 108
+	if sequentialLike {
+		def = 88
+	}
+	return min(def, terminalColumns-4)
+}
+
+// totals are the parameter counts and byte sizes under the table.
+type totals struct {
+	trainable, nonTrainable, optimizer            int64
+	trainableBytes, nonTrainableBytes, optimBytes int64
+}
+
+func countTotals(m *keras.Model, opt []keras.StoredVar) totals {
+	var t totals
+	for _, l := range allLayers(m) {
+		for _, w := range l.Weights {
+			n, _ := w.Shape.Size()
+			bytes := n * int64(keras.DTypeSize(w.DType))
+			if w.Trainable && l.Trainable && m.Trainable {
+				t.trainable += n
+				t.trainableBytes += bytes
+			} else {
+				t.nonTrainable += n
+				t.nonTrainableBytes += bytes
+			}
+		}
+	}
+	for _, v := range opt {
+		n := v.Elements()
+		t.optimizer += n
+		t.optimBytes += n * int64(keras.DTypeSize(v.DType))
+	}
+	return t
+}
+
+// allLayers lists every layer whose weights the model owns.
+func allLayers(m *keras.Model) []*keras.Layer {
+	return m.Layers
+}
+
+// readableSize formats a byte count as Keras's readable_memory_size does:
+// divide by 1024 while the value is at least 1024, "{:.2f} {unit}".
+func readableSize(bytes float64, units []string) string {
+	for _, u := range units {
+		if bytes/1024 < 1 {
+			return strconv.FormatFloat(bytes, 'f', 2, 64) + " " + u
+		}
+		bytes /= 1024
+	}
+	return strconv.FormatFloat(bytes, 'f', 2, 64) + " " + units[len(units)-1]
+}
+
+var (
+	keras3Units = []string{"B", "KB", "MB", "GB", "TB", "PB"}
+	keras2Units = []string{"Byte", "KB", "MB", "GB", "TB", "PB"}
+)
+
+// commas formats n with comma thousands separators, as Python's "{:,}".
+func commas(n int64) string {
+	s := strconv.FormatInt(n, 10)
+	neg := strings.HasPrefix(s, "-")
+	if neg {
+		s = s[1:]
+	}
+	var b strings.Builder
+	for i, c := range s {
+		if i > 0 && (len(s)-i)%3 == 0 {
+			b.WriteByte(',')
+		}
+		b.WriteRune(c)
+	}
+	if neg {
+		return "-" + b.String()
+	}
+	return b.String()
+}
+
+// roundHalfEven is Python 3's round() on a float.
+func roundHalfEven(x float64) int {
+	return int(math.RoundToEven(x))
+}
+
+func errNarrow(lineLength int) error {
+	return fmt.Errorf("summary: line length %d is too narrow for the table", lineLength)
+}
