@@ -1,11 +1,16 @@
 package keras
 
 // registry maps a Keras class_name to the constructor that decodes its
-// config. One line per class, sorted; the file named in the comment holds
-// everything about the class.
+// config. It is the one list of the classes kerascope understands: one line
+// per class, grouped by the file that holds everything about the class
+// (config decoding, output shapes, weights), sorted within each group.
+// Legacy spellings (Keras 1 and 2 class names) map to the same constructor.
 var registry = map[string]func(*decoder) (layerKind, error){
-	"Dense":     newDense,     // dense.go
-	"GRU":       newGRU,       // rnn.go
-	"LSTM":      newLSTM,      // rnn.go
-	"SimpleRNN": newSimpleRNN, // rnn.go
+	// dense.go
+	"Dense": newDense,
+
+	// rnn.go
+	"GRU":       newGRU,
+	"LSTM":      newLSTM,
+	"SimpleRNN": newSimpleRNN,
 }
