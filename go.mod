@@ -3,11 +3,14 @@ module github.com/kerascope/kerascope
 go 1.26.0
 
 require (
-	github.com/spf13/pflag v1.1.0 // indirect
-	github.com/tidwall/gjson v1.20.2 // indirect
+	github.com/spf13/pflag v1.1.0
+	github.com/tidwall/gjson v1.20.2
+	golang.org/x/term v0.48.0
+	gonum.org/v1/hdf5 v0.0.0-20210714002203-8c5d23bc6946
+)
+
+require (
 	github.com/tidwall/match v1.1.1 // indirect
 	github.com/tidwall/pretty v1.3.0 // indirect
 	golang.org/x/sys v0.50.0 // indirect
-	golang.org/x/term v0.48.0 // indirect
-	gonum.org/v1/hdf5 v0.0.0-20210714002203-8c5d23bc6946 // indirect
 )
