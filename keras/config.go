@@ -105,25 +105,63 @@ func (e layerEntry) describe() string {
 }
 
 // newLayer makes the Layer for a config entry, with its class's
-// implementation; classes this tool does not know get a stand-in whose
-// shapes and weights are unknown, so the rest of the model still decodes.
-func newLayer(e layerEntry) (*Layer, error) {
-	d := &decoder{cfg: e.cfg}
+// implementation. A model used as a layer becomes a nested model. Classes
+// this tool does not know get a stand-in whose shapes and weights are
+// unknown, so the rest of the model still decodes. depth is the nesting
+// depth of the model the entry belongs to.
+func newLayer(e layerEntry, depth int) (*Layer, error) {
+	d := &decoder{cfg: e.cfg, sub: func(r gjson.Result) (*Layer, error) { return subLayer(r, depth+1) }}
 	l := &Layer{Name: e.name, Class: e.class, Trainable: d.boolean(true, "trainable")}
-	make, ok := registry[e.class]
-	if !ok {
-		l.impl = unknownLayer{}
-		return l, nil
-	}
-	impl, err := make(d)
-	if err == nil {
-		err = d.err
-	}
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", e.describe(), err)
-	}
-	l.impl = impl
 	l.dtype = variableDType(e.cfg.Get("dtype"))
+	make, ok := registry[e.class]
+	switch {
+	case ok:
+		impl, err := make(d)
+		if err == nil {
+			err = d.err
+		}
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", e.describe(), err)
+		}
+		l.impl = impl
+	case isModelConfig(e):
+		if depth+1 > maxNesting {
+			return nil, formatErrorf("models nested more than %d deep", maxNesting)
+		}
+		inner, err := decodeModel(e.obj, depth+1)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", e.describe(), err)
+		}
+		l.Model = inner
+		l.impl = &modelLayer{obj: e.obj, model: inner, depth: depth + 1}
+	default:
+		l.impl = unknownLayer{}
+	}
+	return l, nil
+}
+
+// isModelConfig reports whether a layer entry is a whole model used as a
+// layer: a Sequential, or any class whose config is a layer graph.
+func isModelConfig(e layerEntry) bool {
+	if e.class == "Sequential" {
+		return true
+	}
+	return e.cfg.Get("layers").IsArray() && e.cfg.Get("input_layers").Exists()
+}
+
+// subLayer decodes a layer serialized inside another layer's config.
+func subLayer(r gjson.Result, depth int) (*Layer, error) {
+	e, err := readLayerEntry(r, 0)
+	if err != nil {
+		return nil, err
+	}
+	l, err := newLayer(e, depth)
+	if err != nil {
+		return nil, err
+	}
+	if _, unknown := l.impl.(unknownLayer); unknown {
+		return nil, unsupportedf("wrapped layer class %q", e.class)
+	}
 	return l, nil
 }
 

@@ -18,6 +18,11 @@ import (
 type decoder struct {
 	cfg gjson.Result
 	err error
+	// sub decodes a layer serialized inside this one's config (wrappers,
+	// nested models). It is a field rather than a call to newLayer so
+	// that the registry, which names the wrappers' constructors, does not
+	// refer to itself.
+	sub func(gjson.Result) (*Layer, error)
 }
 
 func (d *decoder) fail(key string, format string, args ...any) {

@@ -10,6 +10,12 @@ import (
 // (named in the config, or the one Keras would create), then each layer
 // called once on the previous layer's output.
 func decodeSequential(cfg, buildConfig gjson.Result, depth int) (*Model, error) {
+	return decodeSequentialWith(cfg, buildConfig, depth, nil)
+}
+
+// decodeSequentialWith decodes a Sequential config; a non-nil input shape
+// stands for the one the config lacks.
+func decodeSequentialWith(cfg, buildConfig gjson.Result, depth int, input Shape) (*Model, error) {
 	m := &Model{Name: "sequential", Class: "Sequential", Trainable: true}
 	var list gjson.Result
 	switch {
@@ -63,6 +69,9 @@ func decodeSequential(cfg, buildConfig gjson.Result, depth int) (*Model, error) 
 		if err != nil {
 			return nil, err
 		}
+		if inShape == nil {
+			inShape = input
+		}
 		if len(entries) > 0 {
 			inName = entries[0].name + "_input"
 		}
@@ -75,7 +84,7 @@ func decodeSequential(cfg, buildConfig gjson.Result, depth int) (*Model, error) 
 
 	prev := m.Inputs
 	for _, e := range entries {
-		l, err := newLayer(e)
+		l, err := newLayer(e, depth)
 		if err != nil {
 			return nil, err
 		}
@@ -215,7 +224,7 @@ func decodeFunctional(class string, cfg gjson.Result, depth int) (*Model, error)
 			l.Nodes = []*Node{{Layer: l}}
 		} else {
 			var err error
-			if l, err = newLayer(e); err != nil {
+			if l, err = newLayer(e, depth); err != nil {
 				return nil, err
 			}
 			if nodeRefs[i], err = readInboundNodes(e.obj.Get("inbound_nodes")); err != nil {

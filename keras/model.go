@@ -33,6 +33,8 @@ type Layer struct {
 	Weights []WeightSpec
 	// Built reports whether Weights is known.
 	Built bool
+	// Model is the inner model of a model used as a layer; nil otherwise.
+	Model *Model
 
 	impl  layerKind
 	dtype string // dtype of the weights the layer creates

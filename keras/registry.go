@@ -10,7 +10,18 @@ var registry = map[string]func(*decoder) (layerKind, error){
 	"Dense": newDense,
 
 	// rnn.go
-	"GRU":       newGRU,
-	"LSTM":      newLSTM,
-	"SimpleRNN": newSimpleRNN,
+	"CuDNNGRU":        newCuDNNGRU,
+	"CuDNNLSTM":       newCuDNNLSTM,
+	"GRU":             newGRU,
+	"GRUCell":         newGRUCell,
+	"LSTM":            newLSTM,
+	"LSTMCell":        newLSTMCell,
+	"RNN":             newRNN,
+	"SimpleRNN":       newSimpleRNN,
+	"SimpleRNNCell":   newSimpleRNNCell,
+	"StackedRNNCells": newStackedRNNCells,
+
+	// wrappers.go
+	"Bidirectional":   newBidirectional,
+	"TimeDistributed": newTimeDistributed,
 }

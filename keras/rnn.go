@@ -1,61 +1,227 @@
 package keras
 
-// The recurrent layers SimpleRNN, LSTM and GRU
-// (keras/src/layers/rnn/{simple_rnn,lstm,gru}.py; tf_keras layers/rnn).
+import (
+	"fmt"
+
+	"github.com/tidwall/gjson"
+)
+
+// The recurrent layers: SimpleRNN, LSTM, GRU, their cells, the generic RNN
+// over a cell or StackedRNNCells, and the TF1-era CuDNNLSTM and CuDNNGRU
+// (keras/src/layers/rnn/{rnn,simple_rnn,lstm,gru,stacked_rnn_cells}.py;
+// tf_keras/src/layers/rnn; keras 2.2 layers/cudnn_recurrent.py).
 //
-// Weights, with u = units and in = the input's last dimension:
+// A recurrent layer is a cell run over time. Weights, with u = units and
+// in = the input's last dimension:
 //
 //	SimpleRNN: kernel (in, u), recurrent_kernel (u, u), bias (u)
 //	LSTM:      kernel (in, 4u), recurrent_kernel (u, 4u), bias (4u); gates i, f, c, o
 //	GRU:       kernel (in, 3u), recurrent_kernel (u, 3u), bias (2, 3u) when
 //	           reset_after, else (3u); gates z, r, h
+//	CuDNNLSTM: as LSTM but bias (8u); CuDNNGRU: as GRU but bias (6u)
 //
 // Input (batch, time, in). Output (batch, u), or (batch, time, u) with
-// return_sequences; return_state appends the final states, each (batch, u):
-// one for SimpleRNN and GRU, two (h and c) for LSTM.
+// return_sequences; return_state appends the final states, each
+// (batch, u): one for SimpleRNN and GRU, two (h and c) for LSTM. Stacked
+// cells feed each cell's output to the next and return every cell's states.
 
-type rnn struct {
-	units           int
-	gates           int // 1 for SimpleRNN, 4 for LSTM, 3 for GRU
-	states          int // state tensors: 2 for LSTM, 1 otherwise
-	useBias         bool
-	resetAfter      bool // GRU only: a separate recurrent bias
-	returnSequences bool
-	returnState     bool
-	activation      string
+// cell is one recurrent cell: the step function's weights and state sizes.
+type cell struct {
+	units      int
+	gates      int  // 1 for SimpleRNN, 4 for LSTM, 3 for GRU
+	states     int  // state tensors: 2 for LSTM, 1 otherwise
+	useBias    bool // a bias of gates*units
+	biasRows   int  // 2 for GRU reset_after and CuDNN variants: separate input and recurrent biases
+	activation string
 }
 
-func decodeRNN(d *decoder, gates, states int) *rnn {
-	l := &rnn{
-		units:           d.int(0, "units", "output_dim"),
-		gates:           gates,
-		states:          states,
-		useBias:         d.boolean(true, "use_bias"),
-		returnSequences: d.boolean(false, "return_sequences"),
-		returnState:     d.boolean(false, "return_state"),
-		activation:      d.activation("tanh", "activation"),
+func decodeCell(d *decoder, gates, states int) *cell {
+	c := &cell{
+		units:      d.int(0, "units", "output_dim"),
+		gates:      gates,
+		states:     states,
+		useBias:    d.boolean(true, "use_bias"),
+		biasRows:   1,
+		activation: d.activation("tanh", "activation"),
 	}
-	if d.err == nil && l.units <= 0 {
-		d.fail("units", "got %d, want a positive integer", l.units)
+	if d.err == nil && c.units <= 0 {
+		d.fail("units", "got %d, want a positive integer", c.units)
 	}
-	return l
+	return c
 }
 
-func newSimpleRNN(d *decoder) (layerKind, error) { return decodeRNN(d, 1, 1), nil }
-func newLSTM(d *decoder) (layerKind, error)      { return decodeRNN(d, 4, 2), nil }
-
-func newGRU(d *decoder) (layerKind, error) {
-	l := decodeRNN(d, 3, 1)
-	// reset_after defaults to True since Keras 2.3 / TF 2.0; configs that
-	// predate it do not record it and used the reset-before variant.
-	l.resetAfter = d.boolean(false, "reset_after")
-	return l, nil
+func decodeGRUCell(d *decoder) *cell {
+	c := decodeCell(d, 3, 1)
+	// reset_after defaults to True since Keras 2.3 / TF 2.0, and configs
+	// written since always record it; configs that predate it do not, and
+	// used the reset-before variant.
+	if d.boolean(false, "reset_after") {
+		c.biasRows = 2
+	}
+	return c
 }
 
-func (l *rnn) build(in []Shape) ([]WeightSpec, error) {
+// build returns the cell's weights for inputs of in features.
+func (c *cell) build(in int) []WeightSpec {
+	g := c.gates * c.units
+	w := []WeightSpec{
+		{Name: "kernel", Shape: Shape{in, g}, Trainable: true},
+		{Name: "recurrent_kernel", Shape: Shape{c.units, g}, Trainable: true},
+	}
+	if c.useBias {
+		b := Shape{g}
+		if c.biasRows == 2 {
+			b = Shape{2, g}
+		}
+		w = append(w, WeightSpec{Name: "bias", Shape: b, Trainable: true})
+	}
+	return w
+}
+
+// cellLayer is a cell used on its own (SimpleRNNCell, LSTMCell, GRUCell):
+// one step, input (batch, in), output (batch, u).
+type cellLayer struct{ cells []*cell }
+
+func (l *cellLayer) build(in []Shape) ([]WeightSpec, error) {
 	if err := wantInputs(in, 1); err != nil {
 		return nil, err
 	}
+	n, err := lastDim(in[0])
+	if err != nil {
+		return nil, err
+	}
+	var w []WeightSpec
+	for _, c := range l.cells {
+		w = append(w, c.build(n)...)
+		n = c.units
+	}
+	return w, nil
+}
+
+func (l *cellLayer) outputShapes(in []Shape) ([]Shape, error) {
+	out := in[0].Clone()
+	out[len(out)-1] = l.cells[len(l.cells)-1].units
+	return []Shape{out}, nil
+}
+
+// rnn runs one cell, or a stack of cells, over the time axis.
+type rnn struct {
+	cells           []*cell
+	returnSequences bool
+	returnState     bool
+}
+
+func decodeRNNOptions(d *decoder, cells ...*cell) *rnn {
+	return &rnn{
+		cells:           cells,
+		returnSequences: d.boolean(false, "return_sequences"),
+		returnState:     d.boolean(false, "return_state"),
+	}
+}
+
+func newSimpleRNN(d *decoder) (layerKind, error) {
+	return decodeRNNOptions(d, decodeCell(d, 1, 1)), nil
+}
+
+func newLSTM(d *decoder) (layerKind, error) {
+	return decodeRNNOptions(d, decodeCell(d, 4, 2)), nil
+}
+
+func newGRU(d *decoder) (layerKind, error) {
+	return decodeRNNOptions(d, decodeGRUCell(d)), nil
+}
+
+func newCuDNNLSTM(d *decoder) (layerKind, error) {
+	c := decodeCell(d, 4, 2)
+	c.biasRows = 2
+	c.useBias = true
+	return decodeRNNOptions(d, c), nil
+}
+
+func newCuDNNGRU(d *decoder) (layerKind, error) {
+	c := decodeCell(d, 3, 1)
+	c.biasRows = 2
+	c.useBias = true
+	return decodeRNNOptions(d, c), nil
+}
+
+func newSimpleRNNCell(d *decoder) (layerKind, error) {
+	return &cellLayer{cells: []*cell{decodeCell(d, 1, 1)}}, nil
+}
+
+func newLSTMCell(d *decoder) (layerKind, error) {
+	return &cellLayer{cells: []*cell{decodeCell(d, 4, 2)}}, nil
+}
+
+func newGRUCell(d *decoder) (layerKind, error) {
+	return &cellLayer{cells: []*cell{decodeGRUCell(d)}}, nil
+}
+
+// newRNN decodes the generic RNN layer, whose config holds a serialized
+// cell, a list of cells, or StackedRNNCells.
+func newRNN(d *decoder) (layerKind, error) {
+	cells, err := decodeCells(d.cfg.Get("cell"), 0)
+	if err != nil {
+		return nil, fmt.Errorf("config.cell: %w", err)
+	}
+	return decodeRNNOptions(d, cells...), nil
+}
+
+func newStackedRNNCells(d *decoder) (layerKind, error) {
+	cells, err := decodeCells(d.cfg.Get("cells"), 0)
+	if err != nil {
+		return nil, fmt.Errorf("config.cells: %w", err)
+	}
+	return &cellLayer{cells: cells}, nil
+}
+
+// decodeCells reads a serialized cell, a list of them, or StackedRNNCells.
+func decodeCells(r gjson.Result, depth int) ([]*cell, error) {
+	if depth > maxNesting {
+		return nil, formatErrorf("cells nested more than %d deep", maxNesting)
+	}
+	if r.IsArray() {
+		var cells []*cell
+		for _, e := range r.Array() {
+			c, err := decodeCells(e, depth+1)
+			if err != nil {
+				return nil, err
+			}
+			cells = append(cells, c...)
+		}
+		if len(cells) == 0 {
+			return nil, formatErrorf("no cells")
+		}
+		return cells, nil
+	}
+	class := r.Get("class_name").String()
+	d := &decoder{cfg: r.Get("config")}
+	var c *cell
+	switch class {
+	case "SimpleRNNCell":
+		c = decodeCell(d, 1, 1)
+	case "LSTMCell", "PeepholeLSTMCell":
+		c = decodeCell(d, 4, 2)
+	case "GRUCell":
+		c = decodeGRUCell(d)
+	case "StackedRNNCells":
+		return decodeCells(d.cfg.Get("cells"), depth+1)
+	case "":
+		return nil, formatErrorf("got %s, want a serialized cell", short(r.Raw))
+	default:
+		return nil, unsupportedf("cell class %q", class)
+	}
+	if d.err != nil {
+		return nil, fmt.Errorf("%s: %w", class, d.err)
+	}
+	return []*cell{c}, nil
+}
+
+func (l *rnn) build(in []Shape) ([]WeightSpec, error) {
+	if len(in) < 1 {
+		return nil, wantInputs(in, 1)
+	}
+	// Further inputs are initial states or constants; they add no weights.
 	if err := wantRank(in[0], 3, 3); err != nil {
 		return nil, err
 	}
@@ -63,31 +229,27 @@ func (l *rnn) build(in []Shape) ([]WeightSpec, error) {
 	if err != nil {
 		return nil, err
 	}
-	g := l.gates * l.units
-	w := []WeightSpec{
-		{Name: "kernel", Shape: Shape{n, g}, Trainable: true},
-		{Name: "recurrent_kernel", Shape: Shape{l.units, g}, Trainable: true},
-	}
-	if l.useBias {
-		b := Shape{g}
-		if l.resetAfter {
-			b = Shape{2, g}
-		}
-		w = append(w, WeightSpec{Name: "bias", Shape: b, Trainable: true})
+	var w []WeightSpec
+	for _, c := range l.cells {
+		w = append(w, c.build(n)...)
+		n = c.units
 	}
 	return w, nil
 }
 
 func (l *rnn) outputShapes(in []Shape) ([]Shape, error) {
 	s := in[0]
-	out := Shape{s[0], l.units}
+	units := l.cells[len(l.cells)-1].units
+	out := Shape{s[0], units}
 	if l.returnSequences {
-		out = Shape{s[0], s[1], l.units}
+		out = Shape{s[0], s[1], units}
 	}
 	outs := []Shape{out}
 	if l.returnState {
-		for range l.states {
-			outs = append(outs, Shape{s[0], l.units})
+		for _, c := range l.cells {
+			for range c.states {
+				outs = append(outs, Shape{s[0], c.units})
+			}
 		}
 	}
 	return outs, nil
