@@ -8,16 +8,27 @@ import (
 
 // writeKeras3 renders Keras 3's summary (summary_utils.print_summary).
 func writeKeras3(b *strings.Builder, m *keras.Model, opt Options) error {
-	layers := m.Layers
+	seq := m.SequentialLike()
 	cols := []column{
 		{header: "Layer (type)", justify: left},
 		{header: "Output Shape", justify: left},
 		{header: "Param #", justify: right},
 	}
 	positions := []float64{0.45, 0.80, 1.0}
+	if !seq {
+		cols = append(cols, column{header: "Connected to", justify: left})
+		positions = []float64{0.3, 0.56, 0.74, 1.0}
+	}
+	if opt.ShowTrainable {
+		for i := range positions {
+			positions[i] *= 0.90
+		}
+		positions = append(positions, 1.0)
+		cols = append(cols, column{header: "Trainable", justify: center})
+	}
 	lineLength := opt.LineLength
 	if lineLength == 0 {
-		lineLength = DefaultLineLength(Keras3, true, 80)
+		lineLength = DefaultLineLength(m, opt, 80)
 	}
 	// Keras: width_i = int(pos_i * line_length) - sum of previous widths.
 	cur := 0
@@ -29,16 +40,39 @@ func writeKeras3(b *strings.Builder, m *keras.Model, opt Options) error {
 		cols[i].width = w
 		cur += w
 	}
-	rows := make([][]string, 0, len(layers))
-	for _, l := range layers {
-		rows = append(rows, []string{
-			l.Name + " (" + l.Class + ")",
-			keras3Shapes(l),
-			keras3Params(l),
-		})
+	var depths map[*keras.Node]int
+	if !seq {
+		depths = m.NodeDepths()
+	}
+	var table [][]string
+	for _, r := range rows(m, opt.ExpandNested) {
+		l := r.layer
+		name := l.Name
+		if r.level > 0 {
+			name = strings.Repeat("   ", r.level) + "└ " + name
+		}
+		fields := []string{name + " (" + l.Class + ")", keras3Shapes(l), keras3Params(l)}
+		if !seq {
+			c := strings.Join(connections(l, depths), ", ")
+			if c == "" {
+				c = "-"
+			}
+			fields = append(fields, c)
+		}
+		if opt.ShowTrainable {
+			t := "-"
+			if len(l.Weights) > 0 {
+				t = "N"
+				if l.Trainable {
+					t = "Y"
+				}
+			}
+			fields = append(fields, t)
+		}
+		table = append(table, fields)
 	}
 	b.WriteString(`Model: "` + m.Name + `"` + "\n")
-	renderTable(b, cols, rows, lineLength)
+	renderTable(b, cols, table, lineLength)
 	t := countTotals(m, opt.Optimizer)
 	total := t.trainable + t.nonTrainable + t.optimizer
 	totalBytes := t.trainableBytes + t.nonTrainableBytes + t.optimBytes

@@ -47,6 +47,11 @@ type Options struct {
 	// LineLength is the table width; 0 means Keras's default for the
 	// style and layout (see DefaultLineLength).
 	LineLength int
+	// ExpandNested lists the layers of nested models under the model's
+	// own row, as Keras's expand_nested=True does.
+	ExpandNested bool
+	// ShowTrainable adds a "Trainable" column (show_trainable=True).
+	ShowTrainable bool
 	// Optimizer lists the optimizer variables of a compiled model whose
 	// optimizer is built; Keras 3 then adds an "Optimizer params" line and
 	// counts them in the total. Keras 2 never shows them.
@@ -72,22 +77,65 @@ func Write(w io.Writer, m *keras.Model, opt Options) error {
 	return err
 }
 
-// DefaultLineLength returns the table width Keras picks when the caller
-// gives none. Keras 3 takes min(default, terminal columns - 4), where the
-// terminal width is 80 when stdout is not a terminal; Keras 2 ignores the
-// terminal. sequentialLike tells which layout the model gets.
-func DefaultLineLength(style Style, sequentialLike bool, terminalColumns int) int {
-	if style == Keras2 {
-		if sequentialLike {
-			return 65
+// DefaultLineLength returns the table width Keras picks for m when the
+// caller gives none. Keras 3 takes min(default, terminal columns - 4),
+// where Python reports 80 columns when stdout is not a terminal; Keras 2
+// ignores the terminal. Both widen the table for the Trainable column.
+func DefaultLineLength(m *keras.Model, opt Options, terminalColumns int) int {
+	seq := m.SequentialLike()
+	if opt.Style == Keras2 {
+		n := 98
+		if seq {
+			n = 65
 		}
-		return 98
+		return n
 	}
 	def := 108
-	if sequentialLike {
+	if seq {
 		def = 88
 	}
+	if opt.ShowTrainable {
+		def += 12
+	}
 	return min(def, terminalColumns-4)
+}
+
+// rows lists the layers the summary shows, each with its nesting level:
+// the model's layers, and with expand the layers of each nested model
+// right after the nested model's own row.
+func rows(m *keras.Model, expand bool) []row {
+	var out []row
+	var add func(ls []*keras.Layer, level int)
+	add = func(ls []*keras.Layer, level int) {
+		for _, l := range ls {
+			out = append(out, row{layer: l, level: level})
+			if expand && l.Model != nil && len(l.Model.Layers) > 0 {
+				add(l.Model.Layers, level+1)
+			}
+		}
+	}
+	add(m.Layers, 0)
+	return out
+}
+
+type row struct {
+	layer *keras.Layer
+	level int
+}
+
+// connections lists the tensors each call of l consumed, for the calls
+// that belong to the model's graph, as "layer[node][tensor]".
+func connections(l *keras.Layer, depths map[*keras.Node]int) []string {
+	var c []string
+	for _, n := range l.Nodes {
+		if _, ok := depths[n]; !ok {
+			continue
+		}
+		for _, in := range n.Inputs {
+			c = append(c, in.Layer.Name+"["+strconv.Itoa(in.Node)+"]["+strconv.Itoa(in.Tensor)+"]")
+		}
+	}
+	return c
 }
 
 // totals are the parameter counts and byte sizes under the table.

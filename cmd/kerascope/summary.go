@@ -16,8 +16,10 @@ The style follows the Keras version that saved the file: Keras 3's table
 for files saved by Keras 3, tf.keras's plain table for older files.`
 
 type summaryOptions struct {
-	style      string
-	lineLength int
+	style         string
+	lineLength    int
+	expandNested  bool
+	showTrainable bool
 }
 
 func summaryFlags(out io.Writer) (*pflag.FlagSet, *summaryOptions) {
@@ -25,6 +27,8 @@ func summaryFlags(out io.Writer) (*pflag.FlagSet, *summaryOptions) {
 	fs := newFlagSet("summary", out)
 	fs.StringVar(&opts.style, "style", "", "summary style: keras3 or keras2 (default: the style of the Keras that saved the file)")
 	fs.IntVar(&opts.lineLength, "line-length", 0, "total width of the table (default: Keras's default)")
+	fs.BoolVar(&opts.expandNested, "expand-nested", false, "list the layers of nested models")
+	fs.BoolVar(&opts.showTrainable, "show-trainable", false, "add a Trainable column")
 	return fs, opts
 }
 
@@ -60,9 +64,14 @@ func runSummary(args []string, stdout, stderr io.Writer) error {
 			style = summary.Keras3
 		}
 	}
-	o := summary.Options{Style: style, LineLength: opts.lineLength}
+	o := summary.Options{
+		Style:         style,
+		LineLength:    opts.lineLength,
+		ExpandNested:  opts.expandNested,
+		ShowTrainable: opts.showTrainable,
+	}
 	if o.LineLength == 0 {
-		o.LineLength = summary.DefaultLineLength(style, true, terminalColumns(stdout))
+		o.LineLength = summary.DefaultLineLength(f.Model, o, terminalColumns(stdout))
 	}
 	// Keras 3 adds the optimizer's variables when the loaded model is
 	// compiled with a built optimizer. Loading a .keras archive does that

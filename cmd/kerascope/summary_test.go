@@ -16,10 +16,14 @@ type summaryCapture struct {
 	model, file string // fixture model directory and model file
 	loader      string // "k3" or "tfk": which Keras loaded the file
 	width       string // "" for Keras's default width
+	expand      bool   // expand_nested=True
+	trainable   bool   // show_trainable=True
 	path        string // the captured text
 }
 
-var captureRE = regexp.MustCompile(`^(.+)\.(k3|tfk)\.summary(\d*)\.txt$`)
+// captureRE parses the generator's names, F.<loader>.summary[<width>][.expand][.trainable].txt
+// (testdata/README.md).
+var captureRE = regexp.MustCompile(`^(.+)\.(k3|tfk)\.summary(\d*)(\.expand)?(\.trainable)?\.txt$`)
 
 // captures lists every summary the generator captured from real Keras.
 func captures(t *testing.T) []summaryCapture {
@@ -38,7 +42,8 @@ func captures(t *testing.T) []summaryCapture {
 			t.Fatalf("%s: unexpected capture name", p)
 		}
 		cs = append(cs, summaryCapture{
-			model: filepath.Base(filepath.Dir(p)), file: m[1], loader: m[2], width: m[3], path: p,
+			model: filepath.Base(filepath.Dir(p)), file: m[1], loader: m[2], width: m[3],
+			expand: m[4] != "", trainable: m[5] != "", path: p,
 		})
 	}
 	return cs
@@ -57,7 +62,7 @@ func TestSummaryMatchesKeras(t *testing.T) {
 				t.Fatal(err)
 			}
 			style := map[string]string{"k3": "keras3", "tfk": "keras2"}[c.loader]
-			args := []string{"summary", "--style", style}
+			args := append([]string{"summary", "--style", style}, c.flags()...)
 			if c.width != "" {
 				args = append(args, "--line-length", c.width)
 			} else if style == "keras3" {
@@ -76,6 +81,18 @@ func TestSummaryMatchesKeras(t *testing.T) {
 	}
 }
 
+// flags returns the options the capture was made with.
+func (c summaryCapture) flags() []string {
+	var f []string
+	if c.expand {
+		f = append(f, "--expand-nested")
+	}
+	if c.trainable {
+		f = append(f, "--show-trainable")
+	}
+	return f
+}
+
 // TestSummaryDefaultStyle checks that without --style a file gets the
 // summary of the Keras that saved it, at Keras's default piped width.
 func TestSummaryDefaultStyle(t *testing.T) {
@@ -91,7 +108,8 @@ func TestSummaryDefaultStyle(t *testing.T) {
 				t.Fatal(err)
 			}
 			var out, errb bytes.Buffer
-			if code := run([]string{"summary", filepath.Join(modelsDir, c.model, c.file)}, &out, &errb); code != 0 {
+			args := append(append([]string{"summary"}, c.flags()...), filepath.Join(modelsDir, c.model, c.file))
+			if code := run(args, &out, &errb); code != 0 {
 				t.Fatalf("exit %d: %s", code, errb.String())
 			}
 			if out.String() != string(want) {
@@ -127,10 +145,15 @@ func TestSummaryOtherStyle(t *testing.T) {
 			t.Run(c.model+"/"+filepath.Base(file)+"/as/"+filepath.Base(c.path), func(t *testing.T) {
 				style := map[string]string{"k3": "keras3", "tfk": "keras2"}[c.loader]
 				width := c.width
-				if width == "" {
-					width = map[string]string{"k3": "76", "tfk": "65"}[c.loader]
+				if width == "" && c.loader == "k3" {
+					width = "76" // Keras 3's default when stdout is not a terminal
 				}
-				args := []string{"summary", "--style", style, "--line-length", width, file}
+				args := []string{"summary", "--style", style}
+				if width != "" {
+					args = append(args, "--line-length", width)
+				}
+				args = append(args, c.flags()...)
+				args = append(args, file)
 				var out, errb bytes.Buffer
 				if code := run(args, &out, &errb); code != 0 {
 					t.Fatalf("exit %d: %s", code, errb.String())
