@@ -50,7 +50,7 @@ func decodeModel(obj gjson.Result, depth int) (*Model, error) {
 	case cfg.IsObject() && cfg.Get("layers").IsArray() && cfg.Get("input_layers").Exists():
 		return decodeFunctional(class.Str, cfg, depth)
 	}
-	return nil, unsupportedf("model class %q has no layer graph in its config (a subclassed model)", class.Str)
+	return nil, &errSubclassed{class: class.Str}
 }
 
 func jsonKind(r gjson.Result) string {

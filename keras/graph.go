@@ -2,6 +2,7 @@ package keras
 
 import (
 	"fmt"
+	"sort"
 
 	"github.com/tidwall/gjson"
 )
@@ -184,6 +185,17 @@ func uniqueNames(entries []layerEntry) error {
 type rawRef struct {
 	layer        string
 	node, tensor int
+	// legacy marks Keras 2 node lists, whose node indices count a nested
+	// model's own construction call (see ownsFirstNode).
+	legacy bool
+}
+
+// ownsFirstNode reports whether a layer is a nested model that Keras 2
+// built from its own Input before the outer model called it: that first
+// call is not in the config, yet Keras 2 counts it in node indices
+// (tf_keras engine/functional.py _should_skip_first_node).
+func ownsFirstNode(l *Layer) bool {
+	return l.Model != nil && (l.Model.Class != "Sequential" || l.Model.Input != nil)
 }
 
 // decodeFunctional wires a Functional config: layers, the nodes each layer's
@@ -239,7 +251,11 @@ func decodeFunctional(class string, cfg gjson.Result, depth int) (*Model, error)
 		if !ok {
 			return TensorRef{}, formatErrorf("refers to layer %q, which the config does not have", r.layer)
 		}
-		return TensorRef{Layer: l, Node: r.node, Tensor: r.tensor}, nil
+		node := r.node
+		if r.legacy && node > 0 && ownsFirstNode(l) {
+			node--
+		}
+		return TensorRef{Layer: l, Node: node, Tensor: r.tensor}, nil
 	}
 	for i, l := range m.Layers {
 		for _, refs := range nodeRefs[i] {
@@ -254,6 +270,16 @@ func decodeFunctional(class string, cfg gjson.Result, depth int) (*Model, error)
 			l.Nodes = append(l.Nodes, n)
 		}
 	}
+	// Keras 2 configs count nested models' own first calls in the model's
+	// inputs and outputs too.
+	legacy := false
+	for _, nodes := range nodeRefs {
+		for _, refs := range nodes {
+			for _, r := range refs {
+				legacy = legacy || r.legacy
+			}
+		}
+	}
 	for _, io := range []struct {
 		key string
 		dst *[]TensorRef
@@ -263,6 +289,7 @@ func decodeFunctional(class string, cfg gjson.Result, depth int) (*Model, error)
 			return nil, formatErrorf("%s: %w", io.key, err)
 		}
 		for _, r := range refs {
+			r.legacy = legacy
 			t, err := resolve(r)
 			if err != nil {
 				return nil, fmt.Errorf("%s: %w", io.key, err)
@@ -298,12 +325,21 @@ func readInboundNodes(r gjson.Result) ([][]rawRef, error) {
 				err = collectKerasTensors(n.Get("kwargs"), &refs, 0)
 			}
 		case n.IsArray():
-			for _, t := range n.Array() {
+			for j, t := range n.Array() {
 				ref, ok := legacyRef(t)
 				if !ok {
 					return nil, formatErrorf("inbound_nodes[%d]: got %s, want [layer, node, tensor, kwargs]", i, short(t.Raw))
 				}
+				ref.legacy = true
 				refs = append(refs, ref)
+				// Keras 2 repeats the call's keyword arguments on every
+				// entry; tensors among them (MultiHeadAttention's value, an
+				// RNN's initial_state) are inputs of the node too.
+				if j == 0 {
+					if err := collectLegacyKwargs(t.Get("3"), &refs, 0); err != nil {
+						return nil, fmt.Errorf("inbound_nodes[%d]: %w", i, err)
+					}
+				}
 			}
 		default:
 			err = formatErrorf("got %s, want a node", short(n.Raw))
@@ -339,17 +375,59 @@ func collectKerasTensors(r gjson.Result, refs *[]rawRef, depth int) error {
 			*refs = append(*refs, ref)
 			return nil
 		}
-		var err error
-		// Keras flattens dicts in sorted key order; JSON written by Python's
-		// json module with sort_keys=False keeps insertion order, which for
-		// kwargs Keras built sorted.
-		r.ForEach(func(_, v gjson.Result) bool {
-			err = collectKerasTensors(v, refs, depth+1)
-			return err == nil
-		})
-		return err
+		for _, v := range sortedValues(r) {
+			if err := collectKerasTensors(v, refs, depth+1); err != nil {
+				return err
+			}
+		}
 	}
 	return nil
+}
+
+// collectLegacyKwargs appends the [layer, node, tensor] triples found in a
+// Keras 2 node's keyword arguments, in the order Keras flattens them.
+func collectLegacyKwargs(r gjson.Result, refs *[]rawRef, depth int) error {
+	if depth > maxNesting {
+		return formatErrorf("node arguments nested more than %d deep", maxNesting)
+	}
+	if ref, ok := legacyRef(r); ok && len(r.Array()) == 3 {
+		ref.legacy = true
+		*refs = append(*refs, ref)
+		return nil
+	}
+	var items []gjson.Result
+	switch {
+	case r.IsArray():
+		items = r.Array()
+	case r.IsObject():
+		items = sortedValues(r)
+	}
+	for _, v := range items {
+		if err := collectLegacyKwargs(v, refs, depth+1); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// sortedValues returns an object's values in sorted key order, the order
+// in which Keras's tree.flatten and tf.nest.flatten visit dicts.
+func sortedValues(r gjson.Result) []gjson.Result {
+	type kv struct {
+		k string
+		v gjson.Result
+	}
+	var all []kv
+	r.ForEach(func(k, v gjson.Result) bool {
+		all = append(all, kv{k.String(), v})
+		return true
+	})
+	sort.SliceStable(all, func(i, j int) bool { return all[i].k < all[j].k })
+	out := make([]gjson.Result, len(all))
+	for i, e := range all {
+		out[i] = e.v
+	}
+	return out
 }
 
 // legacyRef reads [layer, node, tensor, ...].

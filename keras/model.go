@@ -33,6 +33,10 @@ type Layer struct {
 	Weights []WeightSpec
 	// Built reports whether Weights is known.
 	Built bool
+	// WeightsFromFile reports that Weights lists what the file stores for
+	// the layer, because its config does not tell (an unknown class, or
+	// an input of unknown shape).
+	WeightsFromFile bool
 	// Model is the inner model of a model used as a layer; nil otherwise.
 	Model *Model
 

@@ -187,8 +187,7 @@ func (f *File) openH5() error {
 		return err
 	}
 	f.Config = []byte(cfg)
-	f.Model, err = Decode(f.Config)
-	return err
+	return f.decodeFileModel()
 }
 
 func (f *File) openArchive(path string, size int64) error {
@@ -225,8 +224,7 @@ func (f *File) openArchive(path string, size int64) error {
 		}
 		f.h5, f.Store = hf, hf
 	}
-	f.Model, err = Decode(f.Config)
-	return err
+	return f.decodeFileModel()
 }
 
 func optionalString(s Store, obj, name string) string {
