@@ -28,6 +28,22 @@ const (
 	FormatWeightsH5
 )
 
+// ID returns a short stable name for the format, for machine-readable
+// output: "h5-full", "h5-weights-only", "keras-zip", "keras3-weights".
+func (f Format) ID() string {
+	switch f {
+	case FormatH5:
+		return "h5-full"
+	case FormatH5Weights:
+		return "h5-weights-only"
+	case FormatKeras:
+		return "keras-zip"
+	case FormatWeightsH5:
+		return "keras3-weights"
+	}
+	return "unknown"
+}
+
 func (f Format) String() string {
 	switch f {
 	case FormatH5:

@@ -20,6 +20,7 @@ type summaryOptions struct {
 	lineLength    int
 	expandNested  bool
 	showTrainable bool
+	json          bool
 }
 
 func summaryFlags(out io.Writer) (*pflag.FlagSet, *summaryOptions) {
@@ -29,6 +30,7 @@ func summaryFlags(out io.Writer) (*pflag.FlagSet, *summaryOptions) {
 	fs.IntVar(&opts.lineLength, "line-length", 0, "total width of the table (default: Keras's default)")
 	fs.BoolVar(&opts.expandNested, "expand-nested", false, "list the layers of nested models")
 	fs.BoolVar(&opts.showTrainable, "show-trainable", false, "add a Trainable column")
+	fs.BoolVar(&opts.json, "json", false, "print the summary as JSON (schema "+summary.JSONSchema+")")
 	return fs, opts
 }
 
@@ -86,7 +88,13 @@ func runSummary(args []string, stdout, stderr io.Writer) error {
 	}
 	// Render fully before writing, so an error never leaves half a table.
 	var buf bytes.Buffer
-	if err := summary.Write(&buf, f.Model, o); err != nil {
+	if opts.json {
+		d := summary.NewDocument(f.Model, o.Optimizer)
+		d.File, d.Format, d.KerasVersion, d.Backend = path, f.Format.ID(), f.KerasVersion, f.Backend
+		if err := summary.WriteJSON(&buf, d); err != nil {
+			return err
+		}
+	} else if err := summary.Write(&buf, f.Model, o); err != nil {
 		return fmt.Errorf("%s: %w", path, err)
 	}
 	_, err = stdout.Write(buf.Bytes())
