@@ -5,6 +5,7 @@ import (
 	"io/fs"
 	"path"
 	"regexp"
+	"sort"
 	"strconv"
 	"strings"
 )
@@ -46,7 +47,23 @@ func (f *File) StoredLayers() ([]StoredLayer, error) {
 	case FormatH5Weights:
 		return legacyStoredLayers(f.Store, "/")
 	}
-	return storeLayers(f.Store)
+	layers, err := storeLayers(f.Store)
+	if err != nil || f.Model == nil {
+		return layers, err
+	}
+	// HDF5 lists groups by name; put them in the model's layer order.
+	rank := make(map[string]int)
+	for i, p := range storePaths(f.Model.Layers) {
+		rank[p] = i + 1
+	}
+	sort.SliceStable(layers, func(i, j int) bool {
+		ri, rj := rank[baseName(layers[i].Path)], rank[baseName(layers[j].Path)]
+		if ri == 0 || rj == 0 {
+			return rj == 0 && ri != 0
+		}
+		return ri < rj
+	})
+	return layers, nil
 }
 
 // legacyStoredLayers reads the layer_names / weight_names lists of a legacy

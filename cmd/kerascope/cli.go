@@ -32,6 +32,8 @@ const usage = `kerascope inspects saved Keras models (.h5, .keras) without Pytho
 
 Usage:
   kerascope summary [flags] FILE   print model.summary() as Keras prints it
+  kerascope weights [flags] FILE [LAYER...]
+                                   list every stored tensor with its statistics
   kerascope version                print the version
   kerascope help [COMMAND]         show help
 
@@ -51,6 +53,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 	switch cmd, rest := args[0], args[1:]; cmd {
 	case "summary":
 		err = runSummary(rest, stdout, stderr)
+	case "weights":
+		err = runWeights(rest, stdout, stderr)
 	case "version", "--version":
 		fmt.Fprintf(stdout, "kerascope %s\n", version)
 	case "help", "-h", "--help":
@@ -87,7 +91,11 @@ func runHelp(args []string, stdout io.Writer) error {
 	switch args[0] {
 	case "summary":
 		fs, _ := summaryFlags(stdout)
-		fmt.Fprintf(stdout, "Usage: kerascope summary [flags] FILE\n\n%s\nFlags:\n%s", summaryHelp, fs.FlagUsages())
+		fmt.Fprintf(stdout, "Usage: kerascope summary [flags] FILE\n\n%s\n\nFlags:\n%s", summaryHelp, fs.FlagUsages())
+		return nil
+	case "weights":
+		fs, _ := weightsFlags(stdout)
+		fmt.Fprintf(stdout, "Usage: kerascope weights [flags] FILE [LAYER...]\n\n%s\n\nFlags:\n%s", weightsHelp, fs.FlagUsages())
 		return nil
 	}
 	return usagef("no help for %q", args[0])
@@ -98,18 +106,26 @@ func newFlagSet(name string, out io.Writer) *pflag.FlagSet {
 	fs := pflag.NewFlagSet(name, pflag.ContinueOnError)
 	fs.SetOutput(out)
 	fs.SortFlags = false
+	fs.Usage = func() {}
 	return fs
+}
+
+type pflagSet = pflag.FlagSet
+
+// flagError turns a flag parsing error into a usage error, or prints the
+// command's flags for --help.
+func flagError(fs *pflag.FlagSet, err error) error {
+	if errors.Is(err, pflag.ErrHelp) {
+		fmt.Fprintf(fs.Output(), "Usage: kerascope %s [flags] FILE\n\nFlags:\n%s", fs.Name(), fs.FlagUsages())
+		return err
+	}
+	return usagef("%s: %v", fs.Name(), err)
 }
 
 // parseFlags parses args and wants exactly one file argument.
 func parseFlags(fs *pflag.FlagSet, args []string) (string, error) {
-	fs.Usage = func() {}
 	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, pflag.ErrHelp) {
-			fmt.Fprintf(fs.Output(), "Usage: kerascope %s [flags] FILE\n\nFlags:\n%s", fs.Name(), fs.FlagUsages())
-			return "", err
-		}
-		return "", usagef("%s: %v", fs.Name(), err)
+		return "", flagError(fs, err)
 	}
 	switch fs.NArg() {
 	case 0:

@@ -1,0 +1,99 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// corpusDir holds Keras files other people saved (see its README). It sits
+// beside the checkout; a user's clone does not have it.
+const corpusDir = "../../../shared/corpus"
+
+type corpusEntry struct {
+	File            string `json:"file"`
+	Format          string `json:"format"`
+	NWeightElements *int64 `json:"n_weight_elements"`
+	Notes           string `json:"notes"`
+}
+
+func readCorpus(t *testing.T) []corpusEntry {
+	t.Helper()
+	f, err := os.Open(filepath.Join(corpusDir, "manifest.jsonl"))
+	if errors.Is(err, os.ErrNotExist) {
+		t.Skipf("no real-file corpus at %s (it is not part of the repository)", corpusDir)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	var entries []corpusEntry
+	sc := bufio.NewScanner(f)
+	sc.Buffer(nil, 1<<24)
+	for sc.Scan() {
+		var e corpusEntry
+		if err := json.Unmarshal(sc.Bytes(), &e); err != nil {
+			t.Fatal(err)
+		}
+		entries = append(entries, e)
+	}
+	return entries
+}
+
+// TestCorpusCLI runs the commands a user would on every real-world file
+// and checks the outcome the corpus README describes: full models
+// summarize; weights-only files say they hold no architecture, and their
+// weights list in full; files that are not Keras models exit with 3.
+func TestCorpusCLI(t *testing.T) {
+	entries := readCorpus(t)
+	passed := 0
+	for _, e := range entries {
+		ok := t.Run(e.File, func(t *testing.T) {
+			path := filepath.Join(corpusDir, "files", e.File)
+			var out, errb bytes.Buffer
+			code := run([]string{"summary", path}, &out, &errb)
+			switch {
+			case strings.Contains(e.Notes, "DUPLICATE zip member"):
+				if code != exitError || !strings.Contains(errb.String(), "two members named") {
+					t.Errorf("summary: exit %d, stderr %q; want exit 1 refusing the duplicate members", code, errb.String())
+				}
+			case e.Format == "h5-full" || e.Format == "keras-zip":
+				if code != exitOK || out.Len() == 0 {
+					t.Errorf("summary: exit %d, stderr %q", code, errb.String())
+				}
+			case e.Format == "h5-weights-only":
+				if code != exitError || !strings.Contains(errb.String(), "weights only") {
+					t.Errorf("summary: exit %d, stderr %q; want exit 1 saying the file holds weights only", code, errb.String())
+				}
+				out.Reset()
+				errb.Reset()
+				if code := run([]string{"weights", "--json", path}, &out, &errb); code != exitOK {
+					t.Fatalf("weights: exit %d, stderr %q", code, errb.String())
+				}
+				var d weightsDoc
+				if err := json.Unmarshal(out.Bytes(), &d); err != nil {
+					t.Fatal(err)
+				}
+				if e.NWeightElements != nil && d.Elements != *e.NWeightElements {
+					t.Errorf("weights: %d elements, want %d", d.Elements, *e.NWeightElements)
+				}
+			case e.Format == "other":
+				if code != exitNotKeras {
+					t.Errorf("summary: exit %d, stderr %q; want %d", code, errb.String(), exitNotKeras)
+				}
+			}
+			if strings.Count(errb.String(), "\n") > 1 {
+				t.Errorf("stderr has more than one line: %q", errb.String())
+			}
+		})
+		if ok {
+			passed++
+		}
+	}
+	t.Logf("corpus: %d of %d files get the outcome the corpus README describes", passed, len(entries))
+}
