@@ -2,6 +2,7 @@ package keras
 
 import (
 	"fmt"
+	"strings"
 
 	"github.com/tidwall/gjson"
 )
@@ -134,8 +135,16 @@ func newLayer(e layerEntry, depth int) (*Layer, error) {
 		}
 		l.Model = inner
 		l.impl = &modelLayer{obj: e.obj, model: inner, depth: depth + 1}
+		if e.class == "Sequential" {
+			l.Trainable = true // see decodeSequentialWith
+		}
 	default:
 		l.impl = unknownLayer{}
+		// A bare operation (keras.ops) has no weights: nothing unknown
+		// about its parameters.
+		if m := e.obj.Get("module").String(); strings.HasPrefix(m, "keras.src.ops") || strings.HasPrefix(m, "keras.ops") {
+			l.Op, l.Built = true, true
+		}
 	}
 	return l, nil
 }

@@ -27,9 +27,9 @@ func decodeSequentialWith(cfg, buildConfig gjson.Result, depth int, input Shape)
 		if n := cfg.Get("name"); n.Type == gjson.String {
 			m.Name = n.Str
 		}
-		if t := cfg.Get("trainable"); t.Type == gjson.False {
-			m.Trainable = false
-		}
+		// Keras (3 and 2) ignores a Sequential model's own trainable flag
+		// on load (Sequential.from_config passes only the name); its
+		// layers keep theirs.
 	default:
 		return nil, formatErrorf("Sequential config is %s, want an object", jsonKind(cfg))
 	}
@@ -188,6 +188,8 @@ type rawRef struct {
 	// legacy marks Keras 2 node lists, whose node indices count a nested
 	// model's own construction call (see ownsFirstNode).
 	legacy bool
+	// shape is the tensor's shape as Keras 3 recorded it, or nil.
+	shape Shape
 }
 
 // ownsFirstNode reports whether a layer is a nested model that Keras 2
@@ -266,6 +268,7 @@ func decodeFunctional(class string, cfg gjson.Result, depth int) (*Model, error)
 					return nil, fmt.Errorf("%s: inbound_nodes: %w", entries[i].describe(), err)
 				}
 				n.Inputs = append(n.Inputs, t)
+				n.inputHints = append(n.inputHints, r.shape)
 			}
 			l.Nodes = append(l.Nodes, n)
 		}
@@ -371,6 +374,11 @@ func collectKerasTensors(r gjson.Result, refs *[]rawRef, depth int) error {
 			ref, ok := legacyRef(h)
 			if !ok {
 				return formatErrorf("keras_history %s, want [layer, node, tensor]", short(h.Raw))
+			}
+			// Keras 3 records each tensor's shape: a hint for tensors
+			// that an operation kerascope does not know produced.
+			if s, err := parseShape(r.Get("config.shape")); err == nil {
+				ref.shape = s
 			}
 			*refs = append(*refs, ref)
 			return nil

@@ -48,7 +48,40 @@ func (m *Model) infer() error {
 		}
 		pending = next
 	}
+	m.fillFromHints()
 	return nil
+}
+
+// fillFromHints gives the calls whose outputs kerascope could not infer
+// (operations and layers it does not know) the shapes Keras 3 recorded
+// where those outputs are consumed, when they cover every output.
+func (m *Model) fillFromHints() {
+	hints := make(map[*Node][]Shape)
+	for _, l := range m.Layers {
+		for _, n := range l.Nodes {
+			for i, r := range n.Inputs {
+				src := r.Layer.Nodes[r.Node]
+				if src.Outputs != nil || i >= len(n.inputHints) || n.inputHints[i] == nil {
+					continue
+				}
+				h := hints[src]
+				for len(h) <= r.Tensor {
+					h = append(h, nil)
+				}
+				h[r.Tensor] = n.inputHints[i]
+				hints[src] = h
+			}
+		}
+	}
+	for n, h := range hints {
+		complete := true
+		for _, s := range h {
+			complete = complete && s != nil
+		}
+		if complete {
+			n.Outputs = h
+		}
+	}
 }
 
 func (n *Node) inputsReady(done map[*Node]bool) (bool, error) {
@@ -74,6 +107,9 @@ func (n *Node) run() error {
 			return formatErrorf("input %s[%d][%d]: that call has %d outputs", r.Layer.Name, r.Node, r.Tensor, len(src.Outputs))
 		}
 		in[i] = r.Shape()
+		if in[i] == nil && i < len(n.inputHints) {
+			in[i] = n.inputHints[i].Clone()
+		}
 		if in[i] == nil {
 			return nil // an input of unknown shape: so is every output
 		}

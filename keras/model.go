@@ -37,6 +37,9 @@ type Layer struct {
 	// the layer, because its config does not tell (an unknown class, or
 	// an input of unknown shape).
 	WeightsFromFile bool
+	// Op reports a bare Keras 3 operation (keras.ops, such as the NotEqual
+	// and Any that compute masks), which has no weights and no built state.
+	Op bool
 	// Model is the inner model of a model used as a layer; nil otherwise.
 	Model *Model
 
@@ -51,6 +54,10 @@ type Node struct {
 	Index   int // position in Layer.Nodes
 	Inputs  []TensorRef
 	Outputs []Shape // nil while unknown
+
+	// inputHints are the input shapes Keras 3 recorded in the config,
+	// parallel to Inputs (nil entries where it recorded none).
+	inputHints []Shape
 }
 
 // A TensorRef names one output tensor of one call of a layer, as Keras's

@@ -63,6 +63,9 @@ func writeKeras2(b *strings.Builder, m *keras.Model, opt Options) error {
 				printLayer(nl, level+1, i == len(inner)-1)
 			}
 			b.WriteString(bar(level) + strings.Repeat("¯", lineLength-2*level) + bar(level) + "\n")
+			// tf-keras reuses is_nested_last as its loop variable, so it
+			// is always true here: no separator after a nested model.
+			nestedLast = true
 		}
 		if !nestedLast {
 			b.WriteString(bar(level) + strings.Repeat(" ", lineLength-2*level) + bar(level) + "\n")

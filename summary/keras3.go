@@ -107,6 +107,9 @@ func keras3Shapes(l *keras.Layer) string {
 }
 
 func keras3Params(l *keras.Layer) string {
+	if l.Op {
+		return "0" // operations have no built state
+	}
 	if !l.Built {
 		return "0 (unbuilt)"
 	}

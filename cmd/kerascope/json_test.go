@@ -68,8 +68,9 @@ type fixtureManifest struct {
 	Models map[string]struct {
 		Files map[string]struct {
 			Loaders map[string]struct {
-				TrainableParams    *int64 `json:"trainable_params"`
-				NonTrainableParams *int64 `json:"non_trainable_params"`
+				TrainableParams    *int64   `json:"trainable_params"`
+				NonTrainableParams *int64   `json:"non_trainable_params"`
+				SummaryLayerNames  []string `json:"summary_layer_names"`
 			} `json:"loaders"`
 		} `json:"files"`
 	} `json:"models"`

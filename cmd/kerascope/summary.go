@@ -76,20 +76,26 @@ func runSummary(args []string, stdout, stderr io.Writer) error {
 		o.LineLength = summary.DefaultLineLength(f.Model, o, terminalColumns(stdout))
 	}
 	// Keras 3 adds the optimizer's variables when the loaded model is
-	// compiled with a built optimizer. Loading a .keras archive does that
-	// (compile_from_config); Keras 3.15 fails to compile legacy .h5 files
-	// whose loss is a string, and then summarizes them uncompiled.
-	if style == summary.Keras3 && f.Compiled && f.Format == keras.FormatKeras {
-		vars, err := f.OptimizerVars()
+	// compiled with a built optimizer.
+	if style == summary.Keras3 {
+		vars, built, err := f.Keras3Optimizer()
 		if err != nil {
 			return fmt.Errorf("%s: optimizer state: %w", path, err)
 		}
-		o.Optimizer = vars
+		if built {
+			o.Optimizer = vars
+		}
 	}
 	// Render fully before writing, so an error never leaves half a table.
 	var buf bytes.Buffer
 	if opts.json {
-		d := summary.NewDocument(f.Model, o.Optimizer)
+		// The document describes the file: the optimizer state it stores,
+		// whatever a Keras version would make of it.
+		vars, err := f.OptimizerVars()
+		if err != nil {
+			return fmt.Errorf("%s: optimizer state: %w", path, err)
+		}
+		d := summary.NewDocument(f.Model, vars)
 		d.File, d.Format, d.KerasVersion, d.Backend = path, f.Format.ID(), f.KerasVersion, f.Backend
 		if err := summary.WriteJSON(&buf, d); err != nil {
 			return err
