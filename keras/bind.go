@@ -71,6 +71,7 @@ func (f *File) bindUnknown() error {
 		l.Weights = storedSpecs(s)
 		l.Built = true
 		l.WeightsFromFile = true
+		l.stored = s.Path
 	}
 	return nil
 }
@@ -108,6 +109,7 @@ func (f *File) subclassedModel(class string) (*Model, error) {
 		l.Weights = storedSpecs(s)
 		l.Built = true
 		l.WeightsFromFile = true
+		l.stored = s.Path
 		m.Layers = append(m.Layers, l)
 	}
 	return m, nil

@@ -142,11 +142,23 @@ func newLayer(e layerEntry, depth int) (*Layer, error) {
 		l.impl = unknownLayer{}
 		// A bare operation (keras.ops) has no weights: nothing unknown
 		// about its parameters.
-		if m := e.obj.Get("module").String(); strings.HasPrefix(m, "keras.src.ops") || strings.HasPrefix(m, "keras.ops") {
+		if isOp(e) {
 			l.Op, l.Built = true, true
 		}
 	}
 	return l, nil
+}
+
+// isOp reports whether an entry is a bare Keras 3 operation rather than a
+// layer: its module is keras.src.ops (or keras.ops), or, in the legacy
+// configs Keras 3 writes to .h5 files, which drop the module, its config
+// lacks the trainable and dtype keys every layer's config has.
+func isOp(e layerEntry) bool {
+	m := e.obj.Get("module")
+	if m.Exists() {
+		return strings.HasPrefix(m.String(), "keras.src.ops") || strings.HasPrefix(m.String(), "keras.ops")
+	}
+	return !e.cfg.Get("trainable").Exists() && !e.cfg.Get("dtype").Exists()
 }
 
 // isModelConfig reports whether a layer entry is a whole model used as a

@@ -45,6 +45,9 @@ type Layer struct {
 
 	impl  layerKind
 	dtype string // dtype of the weights the layer creates
+	// stored is the group of the file's weights bound to the layer when
+	// its weights came from the file.
+	stored string
 }
 
 // A Node is one call of a layer: the tensors it consumed and the shapes of
@@ -121,4 +124,14 @@ func DTypeSize(dtype string) int {
 		return n
 	}
 	return 4
+}
+
+// OutputGroups tells how tf-keras nests a call's outputs when it prints
+// them: consecutive groups of the flat outputs, a group of several being a
+// list of its own. Nil means flat.
+func (l *Layer) OutputGroups() []int {
+	if g, ok := l.impl.(interface{ outputGroups() []int }); ok {
+		return g.outputGroups()
+	}
+	return nil
 }

@@ -18,7 +18,8 @@ import (
 //	LSTM:      kernel (in, 4u), recurrent_kernel (u, 4u), bias (4u); gates i, f, c, o
 //	GRU:       kernel (in, 3u), recurrent_kernel (u, 3u), bias (2, 3u) when
 //	           reset_after, else (3u); gates z, r, h
-//	CuDNNLSTM: as LSTM but bias (8u); CuDNNGRU: as GRU but bias (6u)
+//	CuDNNLSTM: as LSTM but bias (8u); CuDNNGRU: as GRU but bias (6u): the
+//	           input and recurrent biases in one vector
 //
 // Input (batch, time, in). Output (batch, u), or (batch, time, u) with
 // return_sequences; return_state appends the final states, each
@@ -32,6 +33,7 @@ type cell struct {
 	states     int  // state tensors: 2 for LSTM, 1 otherwise
 	useBias    bool // a bias of gates*units
 	biasRows   int  // 2 for GRU reset_after and CuDNN variants: separate input and recurrent biases
+	flatBias   bool // the CuDNN variants store both biases as one vector (2*gates*units)
 	activation string
 }
 
@@ -70,7 +72,10 @@ func (c *cell) build(in int) []WeightSpec {
 	}
 	if c.useBias {
 		b := Shape{g}
-		if c.biasRows == 2 {
+		switch {
+		case c.flatBias:
+			b = Shape{2 * g}
+		case c.biasRows == 2:
 			b = Shape{2, g}
 		}
 		w = append(w, WeightSpec{Name: "bias", Shape: b, Trainable: true})
@@ -133,14 +138,14 @@ func newGRU(d *decoder) (layerKind, error) {
 
 func newCuDNNLSTM(d *decoder) (layerKind, error) {
 	c := decodeCell(d, 4, 2)
-	c.biasRows = 2
+	c.biasRows, c.flatBias = 2, true
 	c.useBias = true
 	return decodeRNNOptions(d, c), nil
 }
 
 func newCuDNNGRU(d *decoder) (layerKind, error) {
 	c := decodeCell(d, 3, 1)
-	c.biasRows = 2
+	c.biasRows, c.flatBias = 2, true
 	c.useBias = true
 	return decodeRNNOptions(d, c), nil
 }
@@ -253,4 +258,18 @@ func (l *rnn) outputShapes(in []Shape) ([]Shape, error) {
 		}
 	}
 	return outs, nil
+}
+
+// outputGroups gives tf-keras's nesting of the outputs: with return_state,
+// stacked cells return each cell's states as a list of their own when the
+// cell has several (an LSTM's h and c).
+func (l *rnn) outputGroups() []int {
+	if !l.returnState || len(l.cells) < 2 {
+		return nil
+	}
+	groups := []int{1}
+	for _, c := range l.cells {
+		groups = append(groups, c.states)
+	}
+	return groups
 }

@@ -1,6 +1,10 @@
 package keras
 
-import "fmt"
+import (
+	"fmt"
+
+	"github.com/tidwall/gjson"
+)
 
 // The wrapper layers Bidirectional and TimeDistributed
 // (keras/src/layers/rnn/bidirectional.py, time_distributed.py), which hold
@@ -32,6 +36,9 @@ func newBidirectional(d *decoder) (layerKind, error) {
 		}
 	}
 	l := &bidirectional{forward: fwd, backward: bwd, mergeMode: d.str("concat", "merge_mode")}
+	if r := d.cfg.Get("merge_mode"); r.Exists() && r.Type == gjson.Null {
+		l.mergeMode = "" // None: both outputs, unmerged
+	}
 	switch l.mergeMode {
 	case "concat", "sum", "mul", "ave", "":
 	default:

@@ -204,6 +204,19 @@ func nodeShapes(l *keras.Layer, n *keras.Node) string {
 	for i, s := range n.Outputs {
 		parts[i] = s.Tuple()
 	}
+	if groups := l.OutputGroups(); groups != nil {
+		var nested []string
+		i := 0
+		for _, g := range groups {
+			if g == 1 || i+g > len(parts) {
+				nested = append(nested, parts[i:min(i+g, len(parts))]...)
+			} else {
+				nested = append(nested, "["+strings.Join(parts[i:i+g], ", ")+"]")
+			}
+			i += g
+		}
+		parts = nested
+	}
 	return "[" + strings.Join(parts, ", ") + "]"
 }
 

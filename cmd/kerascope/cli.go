@@ -32,6 +32,7 @@ const usage = `kerascope inspects saved Keras models (.h5, .keras) without Pytho
 
 Usage:
   kerascope summary [flags] FILE   print model.summary() as Keras prints it
+  kerascope check [flags] FILE     validate the weights against the architecture (CI)
   kerascope weights [flags] FILE [LAYER...]
                                    list every stored tensor with its statistics
   kerascope version                print the version
@@ -55,6 +56,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		err = runSummary(rest, stdout, stderr)
 	case "weights":
 		err = runWeights(rest, stdout, stderr)
+	case "check":
+		err = runCheck(rest, stdout, stderr)
 	case "version", "--version":
 		fmt.Fprintf(stdout, "kerascope %s\n", version)
 	case "help", "-h", "--help":
@@ -65,10 +68,20 @@ func run(args []string, stdout, stderr io.Writer) int {
 	return report(err, stderr)
 }
 
+// silentError ends a command with an exit code after the command has
+// printed everything itself (a failed check prints its report).
+type silentError struct{ code int }
+
+func (e *silentError) Error() string { return "check failed" }
+
 // report prints err as one line and picks the exit code.
 func report(err error, stderr io.Writer) int {
 	if err == nil || errors.Is(err, pflag.ErrHelp) {
 		return exitOK
+	}
+	var se *silentError
+	if errors.As(err, &se) {
+		return se.code
 	}
 	msg := strings.ReplaceAll(err.Error(), "\n", " ")
 	fmt.Fprintf(stderr, "kerascope: error: %s\n", msg)
@@ -92,6 +105,10 @@ func runHelp(args []string, stdout io.Writer) error {
 	case "summary":
 		fs, _ := summaryFlags(stdout)
 		fmt.Fprintf(stdout, "Usage: kerascope summary [flags] FILE\n\n%s\n\nFlags:\n%s", summaryHelp, fs.FlagUsages())
+		return nil
+	case "check":
+		fs, _ := checkFlags(stdout)
+		fmt.Fprintf(stdout, "Usage: kerascope check [flags] FILE\n\n%s\n\nFlags:\n%s", checkHelp, fs.FlagUsages())
 		return nil
 	case "weights":
 		fs, _ := weightsFlags(stdout)
