@@ -1,0 +1,99 @@
+package main
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strings"
+	"testing"
+
+	"github.com/kerascope/kerascope/keras"
+)
+
+func readREADME(t *testing.T) string {
+	t.Helper()
+	b, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
+// TestREADMELayers keeps the README's layer table equal to the registry.
+func TestREADMELayers(t *testing.T) {
+	readme := readREADME(t)
+	start := strings.Index(readme, "## Supported layers")
+	end := strings.Index(readme[start+1:], "\n## ")
+	if start < 0 || end < 0 {
+		t.Fatal("README has no Supported layers section")
+	}
+	section := readme[start : start+1+end]
+	var table []string
+	for _, line := range strings.Split(section, "\n") {
+		if strings.HasPrefix(line, "| ") && !strings.HasPrefix(line, "| family") {
+			for _, m := range regexp.MustCompile("`(\\w+)`").FindAllStringSubmatch(line, -1) {
+				table = append(table, m[1])
+			}
+		}
+	}
+	sort.Strings(table)
+	want := keras.Classes()
+	if strings.Join(table, " ") != strings.Join(want, " ") {
+		t.Errorf("README layer table lists\n%s\nthe registry has\n%s", strings.Join(table, " "), strings.Join(want, " "))
+	}
+}
+
+// TestREADMECIGate runs the CI command line the README shows, on a fixture.
+func TestREADMECIGate(t *testing.T) {
+	readme := readREADME(t)
+	m := regexp.MustCompile(`(?m)^\s*run: kerascope (check .*) > check\.json$`).FindStringSubmatch(readme)
+	if m == nil {
+		t.Fatal("README shows no `run: kerascope check ... > check.json` step")
+	}
+	args := shellFields(t, m[1])
+	for i, a := range args {
+		if a == "models/rnn.keras" {
+			args[i] = filepath.Join(modelsDir, "rnn_1unit", "k3.keras")
+		}
+	}
+	var out, errb bytes.Buffer
+	if code := run(args, &out, &errb); code != 0 {
+		t.Fatalf("kerascope %s: exit %d\n%s%s", strings.Join(args, " "), code, out.String(), errb.String())
+	}
+	if !strings.Contains(out.String(), `"ok": true`) {
+		t.Errorf("report does not say ok:\n%s", out.String())
+	}
+}
+
+// shellFields splits a command line the way a shell does for plain words
+// and double-quoted strings, which is all the README uses.
+func shellFields(t *testing.T, s string) []string {
+	var out []string
+	var cur strings.Builder
+	inQuote, inWord := false, false
+	for _, r := range s {
+		switch {
+		case r == '"':
+			inQuote = !inQuote
+			inWord = true
+		case r == ' ' && !inQuote:
+			if inWord {
+				out = append(out, cur.String())
+				cur.Reset()
+				inWord = false
+			}
+		default:
+			cur.WriteRune(r)
+			inWord = true
+		}
+	}
+	if inQuote {
+		t.Fatalf("unbalanced quote in %q", s)
+	}
+	if inWord {
+		out = append(out, cur.String())
+	}
+	return out
+}

@@ -1,0 +1,149 @@
+package keras
+
+import "github.com/tidwall/gjson"
+
+// The advanced activation layers ReLU, LeakyReLU, PReLU, ELU, Softmax and
+// ThresholdedReLU (keras/src/layers/activations/*.py; tf_keras
+// layers/activation/*.py; Keras 1 and 2 layers/advanced_activations.py),
+// and the table of activation function names every Keras version knows.
+//
+// All keep their input's shape. Only PReLU has a weight: alpha, of the
+// input's shape without the batch dimension, with each axis listed in
+// shared_axes set to 1 (Keras writes param_shape[i-1] = 1, so a negative
+// axis counts from the end of that list, as Python indexing does).
+//
+// Config keys used: ReLU max_value, negative_slope, threshold; LeakyReLU
+// negative_slope (Keras 3) or alpha (Keras 1 and 2); ELU alpha; Softmax
+// axis; ThresholdedReLU theta; PReLU shared_axes. They are read to reject
+// values Keras rejects; the forward pass will use them. PReLU's
+// initializer, regularizer and constraint only matter in training and are
+// ignored.
+
+// activations lists the activation function names Keras 1, 2 and 3 accept
+// in an activation argument (keras/src/activations/__init__.py
+// ALL_OBJECTS_DICT, tf_keras activations.py, Keras 1 activations.py).
+var activations = map[string]bool{
+	"celu": true, "elu": true, "exponential": true, "gelu": true, "glu": true,
+	"hard_shrink": true, "hard_sigmoid": true, "hard_silu": true,
+	"hard_swish": true, "hard_tanh": true, "leaky_relu": true, "linear": true,
+	"log_sigmoid": true, "log_softmax": true, "mish": true, "relu": true,
+	"relu6": true, "selu": true, "sigmoid": true, "silu": true,
+	"soft_shrink": true, "softmax": true, "softplus": true, "softsign": true,
+	"sparse_plus": true, "sparse_sigmoid": true, "sparsemax": true,
+	"squareplus": true, "swish": true, "tanh": true, "tanh_shrink": true,
+	"threshold": true,
+	// tf.keras serialized tf.nn.softmax under its op name in some versions.
+	"softmax_v2": true,
+}
+
+// knownActivation reports whether name is an activation function Keras
+// itself defines, as opposed to a custom one.
+func knownActivation(name string) bool { return activations[name] }
+
+// elementwise is an activation layer without weights.
+type elementwise struct{}
+
+func (elementwise) build([]Shape) ([]WeightSpec, error)      { return nil, nil }
+func (elementwise) outputShapes(in []Shape) ([]Shape, error) { return sameShape(in) }
+
+func newReLU(d *decoder) (layerKind, error) {
+	if d.has("max_value") {
+		nonNegative(d, scalar(d, 0, "max_value"), "max_value")
+	}
+	nonNegative(d, scalar(d, 0, "negative_slope"), "negative_slope")
+	scalar(d, 0, "threshold")
+	return elementwise{}, nil
+}
+
+func newLeakyReLU(d *decoder) (layerKind, error) {
+	nonNegative(d, scalar(d, 0.3, "negative_slope", "alpha"), "negative_slope", "alpha")
+	return elementwise{}, nil
+}
+
+func newELU(d *decoder) (layerKind, error) {
+	scalar(d, 1, "alpha")
+	return elementwise{}, nil
+}
+
+func newThresholdedReLU(d *decoder) (layerKind, error) {
+	nonNegative(d, scalar(d, 1, "theta"), "theta")
+	return elementwise{}, nil
+}
+
+func newSoftmax(d *decoder) (layerKind, error) {
+	// axis is an integer or a list of them; any axis keeps the shape.
+	readAxes(d, nil, "axis")
+	return elementwise{}, nil
+}
+
+// scalar reads a number argument. Keras 3 may serialize one as a tensor
+// or NumPy object, {"class_name": "__tensor__", "config": {"value": [x]}};
+// its value is then taken as given.
+func scalar(d *decoder, def float64, keys ...string) float64 {
+	r, k := d.lookup(keys...)
+	if r.IsObject() {
+		switch r.Get("class_name").Str {
+		case "__tensor__", "__numpy__":
+			v := r.Get("config.value")
+			if v.IsArray() && len(v.Array()) == 1 {
+				v = v.Array()[0]
+			}
+			if v.Type == gjson.Number {
+				return v.Float()
+			}
+		}
+		d.fail(k, "got %s, want a number", short(r.Raw))
+		return def
+	}
+	return d.float(def, keys...)
+}
+
+// nonNegative fails the decoder when a value Keras requires to be >= 0 is
+// negative.
+func nonNegative(d *decoder, v float64, keys ...string) {
+	if d.err == nil && v < 0 {
+		_, k := d.lookup(keys...)
+		d.fail(k, "got %g, want a non-negative number", v)
+	}
+}
+
+// prelu is PReLU: one alpha per input element, shared along shared_axes.
+type prelu struct {
+	shared []int
+}
+
+func newPReLU(d *decoder) (layerKind, error) {
+	l := &prelu{}
+	if d.has("shared_axes") {
+		l.shared = readAxes(d, nil, "shared_axes")
+	}
+	return l, nil
+}
+
+func (l *prelu) build(in []Shape) ([]WeightSpec, error) {
+	if err := wantInputs(in, 1); err != nil {
+		return nil, err
+	}
+	if err := wantRank(in[0], 2, -1); err != nil {
+		return nil, err
+	}
+	alpha := in[0][1:].Clone()
+	for _, a := range l.shared {
+		i := a - 1
+		if i < 0 {
+			i += len(alpha)
+		}
+		if i < 0 || i >= len(alpha) {
+			return nil, formatErrorf("config.shared_axes: axis %d is out of range for input shape %s", a, in[0])
+		}
+		alpha[i] = 1
+	}
+	for i, n := range alpha {
+		if n < 0 {
+			return nil, formatErrorf("input shape %s: dimension %d must be known, or shared", in[0], i+1)
+		}
+	}
+	return []WeightSpec{{Name: "alpha", Shape: alpha, Trainable: true}}, nil
+}
+
+func (l *prelu) outputShapes(in []Shape) ([]Shape, error) { return sameShape(in) }
