@@ -96,7 +96,7 @@ func baseName(p string) string {
 // subclassedModel describes a subclassed model from its stored weights:
 // one row per stored layer, with unknown class and shapes.
 func (f *File) subclassedModel(class string) (*Model, error) {
-	m := &Model{Name: snakeCase(class), Class: class, Trainable: true}
+	m := &Model{Name: snakeCase(class), Class: class, Trainable: true, Subclassed: true}
 	if n := gjson.GetBytes(f.Config, "config.name"); n.Type == gjson.String && n.Str != "" {
 		m.Name = n.Str
 	}

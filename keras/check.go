@@ -64,6 +64,9 @@ type CheckOptions struct {
 	KerasVersion  string // a version prefix, such as "3" or "2.15"; "": not checked
 	// SkipValues skips reading the weights' values (the NaN/Inf scan).
 	SkipValues bool
+	// RequireNative makes layers that kerascope never runs natively
+	// (Lambda, TensorFlow ops, classes it does not know) errors.
+	RequireNative bool
 }
 
 // A Report is what Check found.
@@ -107,6 +110,18 @@ func (f *File) Check(opt CheckOptions) (*Report, error) {
 		r.Params += l.Params()
 	}
 	r.checkClasses(f.Config)
+	if f.Model.Subclassed {
+		r.add(SeverityWarning, "unknown-class", nil, "", "model class %s is a subclassed model: its layers exist only in its Python code, so kerascope lists the weights it stores", f.Model.Class)
+	}
+	if opt.RequireNative {
+		for i, p := range r.Problems {
+			switch p.Kind {
+			case "lambda", "tf-op", "unknown-class":
+				r.Problems[i].Severity = SeverityError
+				r.Problems[i].Msg += " (--require-native)"
+			}
+		}
+	}
 	stored, err := f.StoredLayers()
 	if err != nil {
 		var ue *UnsupportedError
@@ -167,11 +182,13 @@ func knownNonLayer(class string, v gjson.Result) bool {
 	case "InputLayer", "Sequential", "Functional", "Model":
 		return true
 	}
-	if v.Get("inbound_nodes").Exists() || v.Get("config.trainable").Exists() {
-		m := v.Get("module").String()
-		return strings.HasPrefix(m, "keras.src.ops") || strings.HasPrefix(m, "keras.ops")
+	if v.Get("inbound_nodes").Exists() {
+		// A node of a functional graph: a layer, or a Keras 3 operation.
+		return isOp(layerEntry{obj: v, cfg: v.Get("config")})
 	}
-	return true // no layer keys: an initializer, constraint, policy, cell, ...
+	// A layer has a trainable key; an initializer, constraint, dtype
+	// policy or regularizer has none.
+	return !v.Get("config.trainable").Exists()
 }
 
 // lambdaKind describes how a Lambda layer stores its function, without

@@ -15,10 +15,13 @@ var ErrNotKeras = errors.New("not a Keras model")
 type FormatError struct {
 	Msg string
 	Err error // the underlying cause, if any
+
+	// whole marks a Msg that already includes Err's text (formatErrorf).
+	whole bool
 }
 
 func (e *FormatError) Error() string {
-	if e.Err != nil {
+	if e.Err != nil && !e.whole {
 		if e.Msg == "" {
 			return e.Err.Error()
 		}
@@ -39,7 +42,7 @@ func (e *UnsupportedError) Error() string { return "unsupported: " + e.Msg }
 
 func formatErrorf(format string, args ...any) error {
 	err := fmt.Errorf(format, args...)
-	return &FormatError{Msg: err.Error(), Err: errors.Unwrap(err)}
+	return &FormatError{Msg: err.Error(), Err: errors.Unwrap(err), whole: true}
 }
 
 func unsupportedf(format string, args ...any) error {

@@ -16,6 +16,9 @@ type Model struct {
 	Inputs, Outputs []TensorRef
 	// Trainable is false when the whole model was frozen.
 	Trainable bool
+	// Subclassed reports a model whose config has no layer graph: its
+	// Layers are the groups of weights the file stores.
+	Subclassed bool
 }
 
 // A Layer is one configured Keras layer.

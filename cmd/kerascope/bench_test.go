@@ -7,13 +7,13 @@ import (
 )
 
 // BenchmarkSummary times `kerascope summary` end to end (open, decode,
-// render) on fixture files, including the generator's 1,000-layer model.
+// render) on fixture files, including the generator's 1,000-layer model (big_1000).
 func BenchmarkSummary(b *testing.B) {
 	files, _ := filepath.Glob(filepath.Join(modelsDir, "*", "k3.keras"))
 	h5, _ := filepath.Glob(filepath.Join(modelsDir, "*", "tfk.h5"))
 	for _, f := range append(files, h5...) {
 		model := filepath.Base(filepath.Dir(f))
-		if model != "rnn_1unit" && model != "large_1000" && model != "nested_fn" {
+		if model != "rnn_1unit" && model != "big_1000" && model != "nested_fn" {
 			continue
 		}
 		b.Run(model+"/"+filepath.Base(f), func(b *testing.B) {

@@ -24,6 +24,7 @@ type checkOptions struct {
 	json          bool
 	strict        bool
 	skipValues    bool
+	requireNative bool
 	expectInputs  []string
 	expectOutputs []string
 	maxParams     int64
@@ -36,6 +37,7 @@ func checkFlags(out io.Writer) (*pflagSet, *checkOptions) {
 	fs.BoolVar(&opts.json, "json", false, "print the report as JSON (schema "+CheckSchema+")")
 	fs.BoolVar(&opts.strict, "strict", false, "fail on warnings too")
 	fs.BoolVar(&opts.skipValues, "skip-values", false, "do not read weight values (no NaN/Inf scan)")
+	fs.BoolVar(&opts.requireNative, "require-native", false, "fail if a layer can never run natively (Lambda, TensorFlow ops, custom classes)")
 	fs.StringArrayVar(&opts.expectInputs, "expect-inputs", nil, `expected input shape, e.g. "(None, 28, 28, 1)"; repeat for each input`)
 	fs.StringArrayVar(&opts.expectOutputs, "expect-outputs", nil, "expected output shape; repeat for each output")
 	fs.Int64Var(&opts.maxParams, "max-params", 0, "fail when the model has more parameters")
@@ -76,7 +78,8 @@ func runCheck(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	co := keras.CheckOptions{MaxParams: opts.maxParams, KerasVersion: opts.kerasVersion, SkipValues: opts.skipValues}
+	co := keras.CheckOptions{MaxParams: opts.maxParams, KerasVersion: opts.kerasVersion,
+		SkipValues: opts.skipValues, RequireNative: opts.requireNative}
 	for _, e := range []struct {
 		flag string
 		in   []string

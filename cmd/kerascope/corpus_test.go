@@ -16,10 +16,12 @@ import (
 const corpusDir = "../../../shared/corpus"
 
 type corpusEntry struct {
-	File            string `json:"file"`
-	Format          string `json:"format"`
-	NWeightElements *int64 `json:"n_weight_elements"`
-	Notes           string `json:"notes"`
+	File            string   `json:"file"`
+	Format          string   `json:"format"`
+	NWeightElements *int64   `json:"n_weight_elements"`
+	Notes           string   `json:"notes"`
+	CustomClasses   []string `json:"custom_classes"`
+	LambdaLayers    []any    `json:"lambda_layers"`
 }
 
 func readCorpus(t *testing.T) []corpusEntry {
