@@ -29,6 +29,7 @@ demo: build
 fixtures:
 	bash testdata/gen/setup.sh
 	testdata/gen/.venv/bin/python testdata/gen/gen_models.py
+	testdata/gen/.venv/bin/python testdata/gen/gen_malformed.py
 
 clean:
 	rm -rf bin

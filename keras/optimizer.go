@@ -16,10 +16,16 @@ type StoredVar struct {
 	Path  string
 	Shape Shape
 	DType string
+	// Missing reports a weight the file lists (in weight_names) but does
+	// not store; Shape and DType are then empty.
+	Missing bool
 }
 
 // Elements returns the number of elements of the variable.
 func (v StoredVar) Elements() int64 {
+	if v.Missing {
+		return 0
+	}
 	n, _ := v.Shape.Size()
 	return n
 }
@@ -59,6 +65,12 @@ func statAll(s Store, group string, names []string) ([]StoredVar, error) {
 	for _, n := range names {
 		p := path.Join(group, n)
 		shape, dtype, err := s.DatasetShape(p)
+		if errors.Is(err, fs.ErrNotExist) {
+			// Listed in weight_names but not stored: a broken file, which
+			// check reports and weights shows.
+			vars = append(vars, StoredVar{Path: p, Missing: true})
+			continue
+		}
 		if err != nil {
 			return nil, err
 		}

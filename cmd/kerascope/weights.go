@@ -56,6 +56,8 @@ type weightsTensor struct {
 	Std      *float64 `json:"std,omitempty"`
 	NaN      int      `json:"nan"`
 	Inf      int      `json:"inf"`
+	// Missing marks a weight the file lists but does not store.
+	Missing bool `json:"missing,omitempty"`
 }
 
 func runWeights(args []string, stdout, stderr io.Writer) error {
@@ -86,8 +88,10 @@ func runWeights(args []string, stdout, stderr io.Writer) error {
 		found[sl.Name] = true
 		wl := weightsLayer{Name: sl.Name, Path: sl.Path, Tensors: []weightsTensor{}}
 		for _, v := range sl.Weights {
-			t := weightsTensor{Path: v.Path, Shape: v.Shape, DType: v.DType, Elements: v.Elements()}
-			if isFloat(v.DType) {
+			t := weightsTensor{Path: v.Path, Shape: v.Shape, DType: v.DType, Elements: v.Elements(), Missing: v.Missing}
+			if v.Missing {
+				t.DType = "missing"
+			} else if isFloat(v.DType) {
 				data, err := f.ReadVar(v)
 				if err != nil {
 					return fmt.Errorf("%s: %w", path, err)
