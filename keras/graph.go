@@ -103,25 +103,14 @@ func decodeSequentialWith(cfg, buildConfig gjson.Result, depth int, input Shape)
 }
 
 // sequentialInputShape finds the input shape of a Sequential model whose
-// config has no InputLayer entry.
+// config has no InputLayer entry: the first layer's own input arguments,
+// else the model's build_input_shape or build_config. Without one the model
+// was never built, and the shape is nil.
 func sequentialInputShape(entries []layerEntry, cfg, buildConfig gjson.Result) (Shape, error) {
 	if len(entries) > 0 {
 		e := entries[0]
-		for _, key := range []string{"batch_shape", "batch_input_shape"} {
-			if r := e.cfg.Get(key); r.IsArray() {
-				s, err := parseShape(r)
-				if err != nil {
-					return nil, fmt.Errorf("%s: config.%s: %w", e.describe(), key, &FormatError{Err: err})
-				}
-				return s, nil
-			}
-		}
-		if r := e.cfg.Get("input_shape"); r.IsArray() {
-			s, err := parseShape(r)
-			if err != nil {
-				return nil, fmt.Errorf("%s: config.input_shape: %w", e.describe(), &FormatError{Err: err})
-			}
-			return append(Shape{None}, s...), nil
+		if s, err := entryShape(e, "input_shape"); s != nil || err != nil {
+			return s, err
 		}
 		// Keras 1 recurrent and Dense layers: input_dim, with input_length
 		// for sequences.
@@ -149,24 +138,34 @@ func sequentialInputShape(entries []layerEntry, cfg, buildConfig gjson.Result) (
 	return nil, nil
 }
 
+// inputLayerShape returns an InputLayer's batch shape.
 func inputLayerShape(e layerEntry) (Shape, error) {
-	for _, key := range []string{"batch_shape", "batch_input_shape"} {
-		if r := e.cfg.Get(key); r.IsArray() {
-			s, err := parseShape(r)
-			if err != nil {
-				return nil, fmt.Errorf("%s: config.%s: %w", e.describe(), key, &FormatError{Err: err})
-			}
-			return s, nil
-		}
+	s, err := entryShape(e, "shape")
+	if s == nil && err == nil {
+		err = fmt.Errorf("%s: %w", e.describe(), formatErrorf("config has no batch_shape"))
 	}
-	if r := e.cfg.Get("shape"); r.IsArray() {
+	return s, err
+}
+
+// entryShape reads the input shape a layer's config records: batch_shape
+// (Keras 3) or batch_input_shape (Keras 2), or the per-sample shape under
+// sampleKey with a None batch dimension prepended. Nil when it records none.
+func entryShape(e layerEntry, sampleKey string) (Shape, error) {
+	for _, key := range []string{"batch_shape", "batch_input_shape", sampleKey} {
+		r := e.cfg.Get(key)
+		if !r.IsArray() {
+			continue
+		}
 		s, err := parseShape(r)
 		if err != nil {
-			return nil, fmt.Errorf("%s: config.shape: %w", e.describe(), &FormatError{Err: err})
+			return nil, fmt.Errorf("%s: config.%s: %w", e.describe(), key, &FormatError{Err: err})
 		}
-		return append(Shape{None}, s...), nil
+		if key == sampleKey {
+			s = append(Shape{None}, s...)
+		}
+		return s, nil
 	}
-	return nil, fmt.Errorf("%s: %w", e.describe(), formatErrorf("config has no batch_shape"))
+	return nil, nil
 }
 
 func uniqueNames(entries []layerEntry) error {

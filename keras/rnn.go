@@ -2,6 +2,8 @@ package keras
 
 import (
 	"fmt"
+	"strconv"
+	"strings"
 
 	"github.com/tidwall/gjson"
 )
@@ -83,6 +85,17 @@ func (c *cell) build(in int) []WeightSpec {
 	return w
 }
 
+// buildCells returns the weights of stacked cells on inputs of in
+// features: each cell consumes the previous cell's output.
+func buildCells(cells []*cell, in int) []WeightSpec {
+	var w []WeightSpec
+	for _, c := range cells {
+		w = append(w, c.build(in)...)
+		in = c.units
+	}
+	return w
+}
+
 // cellLayer is a cell used on its own (SimpleRNNCell, LSTMCell, GRUCell):
 // one step, input (batch, in), output (batch, u).
 type cellLayer struct{ cells []*cell }
@@ -95,12 +108,7 @@ func (l *cellLayer) build(in []Shape) ([]WeightSpec, error) {
 	if err != nil {
 		return nil, err
 	}
-	var w []WeightSpec
-	for _, c := range l.cells {
-		w = append(w, c.build(n)...)
-		n = c.units
-	}
-	return w, nil
+	return buildCells(l.cells, n), nil
 }
 
 func (l *cellLayer) outputShapes(in []Shape) ([]Shape, error) {
@@ -234,12 +242,7 @@ func (l *rnn) build(in []Shape) ([]WeightSpec, error) {
 	if err != nil {
 		return nil, err
 	}
-	var w []WeightSpec
-	for _, c := range l.cells {
-		w = append(w, c.build(n)...)
-		n = c.units
-	}
-	return w, nil
+	return buildCells(l.cells, n), nil
 }
 
 func (l *rnn) outputShapes(in []Shape) ([]Shape, error) {
@@ -272,4 +275,100 @@ func (l *rnn) outputGroups() []int {
 		groups = append(groups, c.states)
 	}
 	return groups
+}
+
+// cellClass names a cell by its gates, as the cell classes do.
+func (c *cell) cellClass() string {
+	switch c.gates {
+	case 1:
+		return "SimpleRNNCell"
+	case 3:
+		return "GRUCell"
+	}
+	return "LSTMCell"
+}
+
+// explain writes a cell's weights on inputs of in features: the input
+// weights, the recurrent weights and the biases, then the same total per
+// gate and unit: units × (in + units + biases) for each gate.
+func (c *cell) explain(in int) ([]Term, string) {
+	g := c.gates * c.units
+	terms := []Term{
+		newTerm("kernel", true, in, g),
+		newTerm("recurrent kernel", true, c.units, g),
+	}
+	per := num(in) + " + " + num(c.units)
+	if c.useBias {
+		switch {
+		case c.flatBias:
+			terms = append(terms, newTerm("bias", true, 2, g).noted("input and recurrent biases in one vector"))
+		case c.biasRows == 2:
+			terms = append(terms, newTerm("bias", true, 2, g).noted("input and recurrent biases"))
+		default:
+			terms = append(terms, newTerm("bias", true, g))
+		}
+		per += " + " + strconv.Itoa(c.biasRows)
+	}
+	factored := num(c.units) + " × (" + per + ")"
+	if c.gates > 1 {
+		factored = strconv.Itoa(c.gates) + " gates × " + factored
+	}
+	return terms, equation(terms, factored)
+}
+
+// explainCells explains one cell, or a stack of cells each fed by the
+// previous one, on inputs of n features.
+func explainCells(head string, cells []*cell, n int) *formula {
+	if len(cells) == 1 {
+		terms, body := cells[0].explain(n)
+		return &formula{head: head + ", input dim " + num(n), body: body, terms: terms}
+	}
+	var terms []Term
+	parts := make([]string, len(cells))
+	counts := make([]string, len(cells))
+	for i, c := range cells {
+		t, body := c.explain(n)
+		label := "cell " + strconv.Itoa(i+1)
+		parts[i] = label + " " + c.cellClass() + "(" + num(c.units) + "), input dim " + num(n) + ": " + body
+		counts[i] = num(sumTerms(t))
+		terms = append(terms, prefixed(label+" ", t)...)
+		n = c.units
+	}
+	body := strings.Join(parts, "; ") + "; " + strings.Join(counts, " + ") + " = " + num(sumTerms(terms))
+	return &formula{head: head, body: body, terms: terms}
+}
+
+// cellsHead names a layer of cells: "LSTM(64)", "RNN(LSTMCell(8))", "RNN
+// of 2 stacked cells".
+func cellsHead(class string, cells []*cell) string {
+	if len(cells) > 1 {
+		return class + " of " + strconv.Itoa(len(cells)) + " stacked cells"
+	}
+	c := cells[0]
+	if class == "RNN" {
+		return "RNN(" + c.cellClass() + "(" + num(c.units) + "))"
+	}
+	return class + "(" + num(c.units) + ")"
+}
+
+func (l *rnn) explain(class string, in []Shape) (*formula, error) {
+	if len(in) < 1 {
+		return nil, wantInputs(in, 1)
+	}
+	n, err := lastDim(in[0])
+	if err != nil {
+		return nil, err
+	}
+	return explainCells(cellsHead(class, l.cells), l.cells, n), nil
+}
+
+func (l *cellLayer) explain(class string, in []Shape) (*formula, error) {
+	if err := wantInputs(in, 1); err != nil {
+		return nil, err
+	}
+	n, err := lastDim(in[0])
+	if err != nil {
+		return nil, err
+	}
+	return explainCells(cellsHead(class, l.cells), l.cells, n), nil
 }

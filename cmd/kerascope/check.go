@@ -1,8 +1,6 @@
 package main
 
 import (
-	"bytes"
-	"encoding/json"
 	"fmt"
 	"io"
 	"strings"
@@ -121,17 +119,7 @@ func runCheck(args []string, stdout, stderr io.Writer) error {
 		doc.Problems = append(doc.Problems, checkProblem{Severity: p.Severity.String(), Kind: p.Kind,
 			Layer: p.Layer, Class: p.Class, Weight: p.Weight, Message: p.Error()})
 	}
-	var buf bytes.Buffer
-	if opts.json {
-		enc := json.NewEncoder(&buf)
-		enc.SetIndent("", "  ")
-		if err := enc.Encode(doc); err != nil {
-			return err
-		}
-	} else {
-		writeCheckText(&buf, doc)
-	}
-	if _, err := stdout.Write(buf.Bytes()); err != nil {
+	if err := writeOutput(stdout, opts.json, doc, func(w io.Writer) { writeCheckText(w, doc) }); err != nil {
 		return err
 	}
 	if !doc.OK {

@@ -1,6 +1,8 @@
 package main
 
 import (
+	"bytes"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -169,4 +171,21 @@ func terminalColumns(stdout io.Writer) int {
 		}
 	}
 	return 80
+}
+
+// writeOutput renders a command's result completely before writing it, so a
+// failure never leaves partial output: v as indented JSON, or as text.
+func writeOutput(stdout io.Writer, asJSON bool, v any, text func(io.Writer)) error {
+	var buf bytes.Buffer
+	if asJSON {
+		enc := json.NewEncoder(&buf)
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(v); err != nil {
+			return err
+		}
+	} else {
+		text(&buf)
+	}
+	_, err := stdout.Write(buf.Bytes())
+	return err
 }

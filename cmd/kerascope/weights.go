@@ -1,8 +1,6 @@
 package main
 
 import (
-	"bytes"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -114,18 +112,7 @@ func runWeights(args []string, stdout, stderr io.Writer) error {
 			return fmt.Errorf("%s: no stored layer named %q", path, n)
 		}
 	}
-	var buf bytes.Buffer
-	if opts.json {
-		enc := json.NewEncoder(&buf)
-		enc.SetIndent("", "  ")
-		if err := enc.Encode(doc); err != nil {
-			return err
-		}
-	} else {
-		writeWeightsText(&buf, doc)
-	}
-	_, err = stdout.Write(buf.Bytes())
-	return err
+	return writeOutput(stdout, opts.json, doc, func(w io.Writer) { writeWeightsText(w, doc) })
 }
 
 func isFloat(dtype string) bool {
