@@ -1,6 +1,10 @@
 package keras
 
-import "github.com/tidwall/gjson"
+import (
+	"strconv"
+
+	"github.com/tidwall/gjson"
+)
 
 // The advanced activation layers ReLU, LeakyReLU, PReLU, ELU, Softmax and
 // ThresholdedReLU (keras/src/layers/activations/*.py; tf_keras
@@ -147,3 +151,34 @@ func (l *prelu) build(in []Shape) ([]WeightSpec, error) {
 }
 
 func (l *prelu) outputShapes(in []Shape) ([]Shape, error) { return sameShape(in) }
+
+func (elementwise) explain(string, []Shape) (*formula, error) { return noWeights(""), nil }
+
+// explain: one learned slope per input value, shared along shared_axes.
+func (l *prelu) explain(class string, in []Shape) (*formula, error) {
+	if err := wantInputs(in, 1); err != nil {
+		return nil, err
+	}
+	if err := wantRank(in[0], 2, -1); err != nil {
+		return nil, err
+	}
+	alpha := in[0][1:].Clone()
+	var shared []string
+	for _, a := range l.shared {
+		i := a - 1
+		if i < 0 {
+			i += len(alpha)
+		}
+		if i < 0 || i >= len(alpha) {
+			return nil, formatErrorf("shared axis %d is out of range", a)
+		}
+		alpha[i] = 1
+		shared = append(shared, strconv.Itoa(a))
+	}
+	terms := []Term{newTerm("alpha", true, alpha...)}
+	body := equation(terms) + ", one negative slope per input value"
+	if len(shared) > 0 {
+		body += ", shared along axis " + nameList(shared)
+	}
+	return &formula{head: class + ", input " + in[0].String(), body: body, terms: terms}, nil
+}

@@ -1,6 +1,7 @@
 package keras
 
 import (
+	"fmt"
 	"slices"
 	"strings"
 
@@ -269,4 +270,93 @@ func (l *dotAttention) outputShapes(in []Shape) ([]Shape, error) {
 	}
 	out := append(q[:len(q)-1].Clone(), v[len(v)-1])
 	return []Shape{out}, nil
+}
+
+// explain: four projections (five with the gate), each an EinsumDense:
+// query, key and value map their input's last dimension to num_heads ×
+// key_dim (value_dim for value), and the output maps the heads back to
+// the output size; each adds a bias of its output's shape.
+func (l *multiHeadAttention) explain(class string, in []Shape) (*formula, error) {
+	q, v, k, err := l.inputs(in)
+	if err != nil {
+		return nil, err
+	}
+	dq, dk, dv := q[len(q)-1], k[len(k)-1], v[len(v)-1]
+	if dq < 0 || dk < 0 || dv < 0 {
+		return nil, formatErrorf("unknown input dimension")
+	}
+	h := l.heads
+	type proj struct {
+		name   string
+		kernel []int
+		bias   []int
+	}
+	projs := []proj{
+		{"query", []int{dq, h, l.keyDim}, []int{h, l.keyDim}},
+		{"key", []int{dk, h, l.keyDim}, []int{h, l.keyDim}},
+	}
+	if l.useGate {
+		projs = append(projs, proj{"gate", []int{dq, h, l.valueDim}, []int{h, l.valueDim}})
+	}
+	projs = append(projs, proj{"value", []int{dv, h, l.valueDim}, []int{h, l.valueDim}})
+	out := l.outputLast(q)
+	projs = append(projs, proj{"output", append([]int{h, l.valueDim}, out...), out})
+	var terms []Term
+	parts := make([]string, len(projs))
+	counts := make([]string, len(projs))
+	for i, p := range projs {
+		pt := []Term{newTerm(p.name+" kernel", true, p.kernel...)}
+		if l.useBias {
+			pt = append(pt, newTerm(p.name+" bias", true, p.bias...))
+			parts[i] = p.name + " (" + dims(p.kernel...) + " + " + dims(p.bias...) + ")"
+		} else {
+			parts[i] = p.name + " " + dims(p.kernel...)
+		}
+		counts[i] = num(sumTerms(pt))
+		terms = append(terms, pt...)
+	}
+	head := fmt.Sprintf("%s(%s heads, key dim %s", class, num(h), num(l.keyDim))
+	if l.valueDim != l.keyDim {
+		head += ", value dim " + num(l.valueDim)
+	}
+	head += "), query " + num(dq) + ", key " + num(dk) + ", value " + num(dv)
+	body := strings.Join(parts, " + ") + " = " + strings.Join(counts, " + ") + " = " + num(sumTerms(terms))
+	return &formula{head: head, body: body, terms: terms}, nil
+}
+
+// explain: Attention's optional learned scalar scale (and concat score
+// weight); AdditiveAttention's optional scale per query feature.
+func (l *dotAttention) explain(class string, in []Shape) (*formula, error) {
+	if len(in) != 2 && len(in) != 3 {
+		return nil, formatErrorf("called on %d inputs", len(in))
+	}
+	var terms []Term
+	switch {
+	case l.additive && l.useScale:
+		dim, err := lastDim(in[0])
+		if err != nil {
+			return nil, err
+		}
+		terms = append(terms, newTerm("scale", true, dim).noted("one per query feature"))
+	case l.useScale:
+		terms = append(terms, newTerm("scale", true).noted("a learned scalar multiplying the scores"))
+	}
+	if l.concat {
+		terms = append(terms, newTerm("concat score weight", true))
+	}
+	var args []string
+	if l.useScale {
+		args = append(args, "use_scale")
+	}
+	if l.concat {
+		args = append(args, `score_mode "concat"`)
+	}
+	head := class
+	if len(args) > 0 {
+		head += "(" + strings.Join(args, ", ") + ")"
+	}
+	if len(terms) == 0 {
+		return &formula{head: head, body: "no weights"}, nil
+	}
+	return &formula{head: head, body: equation(terms), terms: terms}, nil
 }

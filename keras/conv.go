@@ -370,3 +370,75 @@ func floorDiv(a, b int) int {
 	}
 	return q
 }
+
+// explain: a filter spans the kernel window over every input channel of
+// its group, plus a bias: filters × (window × channels + 1). Depthwise
+// kernels span one channel each; a separable convolution is a depthwise
+// one followed by a 1×1 pointwise one.
+func (l *conv) explain(class string, in []Shape) (*formula, error) {
+	if err := checkInput(in, l.rank); err != nil {
+		return nil, err
+	}
+	c, err := l.inChannels(in[0])
+	if err != nil {
+		return nil, err
+	}
+	window := dims(l.kernel...)
+	kernel := func(label string, d ...int) Term {
+		return newTerm(label, true, append(append([]int{}, l.kernel...), d...)...)
+	}
+	var args []string
+	if l.kind != depthwiseConv {
+		args = append(args, num(l.filters))
+	}
+	args = append(args, window)
+	if l.groups > 1 {
+		args = append(args, "groups "+num(l.groups))
+	}
+	if l.depthMultiplier > 1 {
+		args = append(args, "depth multiplier "+num(l.depthMultiplier))
+	}
+	var terms []Term
+	factored := ""
+	out := l.filters
+	switch l.kind {
+	case plainConv:
+		if c%l.groups != 0 {
+			return nil, formatErrorf("%d channels do not divide into %d groups", c, l.groups)
+		}
+		k := kernel("kernel", c/l.groups, l.filters)
+		if l.groups > 1 {
+			k = k.noted(num(c) + " channels in " + num(l.groups) + " groups of " + num(c/l.groups))
+		}
+		terms = append(terms, k)
+		factored = num(l.filters) + " filters × (" + window + "×" + num(c/l.groups) + " + 1)"
+	case transposeConv:
+		terms = append(terms, kernel("kernel", l.filters, c))
+		factored = num(l.filters) + " filters × (" + window + "×" + num(c) + " + 1)"
+	case depthwiseConv:
+		terms = append(terms, kernel("depthwise kernel", c, l.depthMultiplier))
+		out = c * l.depthMultiplier
+		factored = num(c) + " channels × (" + window + " + 1)"
+		if l.depthMultiplier > 1 {
+			factored = num(c) + " channels × " + num(l.depthMultiplier) + " × (" + window + " + 1)"
+		}
+	case separableConv:
+		terms = append(terms,
+			kernel("depthwise kernel", c, l.depthMultiplier),
+			newTerm("pointwise kernel", true, append(repeat(1, l.rank), c*l.depthMultiplier, l.filters)...))
+	}
+	if l.useBias {
+		b := newTerm("bias", true, out)
+		if l.kind == depthwiseConv && l.depthMultiplier > 1 {
+			b = b.noted(num(c) + " channels × " + num(l.depthMultiplier))
+		}
+		terms = append(terms, b)
+	} else {
+		factored = ""
+	}
+	return &formula{
+		head:  class + "(" + strings.Join(args, ", ") + "), " + plural(c, "channel") + " in",
+		body:  equation(terms, factored),
+		terms: terms,
+	}, nil
+}

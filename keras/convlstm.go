@@ -85,3 +85,34 @@ func (l *convLSTM) outputShapes(in []Shape) ([]Shape, error) {
 	}
 	return shapes, nil
 }
+
+// explain: an LSTM whose four gates are convolutions, each filter spanning
+// the kernel window over the input channels and, recurrently, over the
+// filters: 4 gates × filters × (window × (channels + filters) + 1).
+func (l *convLSTM) explain(class string, in []Shape) (*formula, error) {
+	st, err := l.step(in)
+	if err != nil {
+		return nil, err
+	}
+	c, err := l.conv.inChannels(st)
+	if err != nil {
+		return nil, err
+	}
+	f := l.conv.filters
+	k := l.conv.kernel
+	window := dims(k...)
+	terms := []Term{
+		newTerm("kernel", true, append(append([]int{}, k...), c, 4*f)...),
+		newTerm("recurrent kernel", true, append(append([]int{}, k...), f, 4*f)...),
+	}
+	per := window + "×(" + num(c) + " + " + num(f) + ")"
+	if l.useBias {
+		terms = append(terms, newTerm("bias", true, 4*f))
+		per = "(" + per + " + 1)"
+	}
+	return &formula{
+		head:  fmt.Sprintf("%s(%s, %s), %s in", class, num(f), window, plural(c, "channel")),
+		body:  equation(terms, "4 gates × "+num(f)+" × "+per),
+		terms: terms,
+	}, nil
+}

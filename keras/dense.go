@@ -47,3 +47,28 @@ func (l *dense) outputShapes(in []Shape) ([]Shape, error) {
 	out[len(out)-1] = l.units
 	return []Shape{out}, nil
 }
+
+// explain: kernel in×units + bias units = units × (in + 1): each unit
+// weighs every input and adds its bias.
+func (l *dense) explain(class string, in []Shape) (*formula, error) {
+	if err := wantInputs(in, 1); err != nil {
+		return nil, err
+	}
+	n, err := lastDim(in[0])
+	if err != nil {
+		return nil, err
+	}
+	terms := []Term{newTerm("kernel", true, n, l.units)}
+	factored := ""
+	if l.useBias {
+		terms = append(terms, newTerm("bias", true, l.units))
+		if l.units > 1 {
+			factored = num(l.units) + " × (" + num(n) + " + 1)"
+		}
+	}
+	return &formula{
+		head:  class + "(" + num(l.units) + "), input dim " + num(n),
+		body:  equation(terms, factored),
+		terms: terms,
+	}, nil
+}

@@ -16,6 +16,19 @@
 // behind [Store], which package h5 implements with cgo and tests implement
 // with in-memory fakes.
 //
+// # Explaining parameter counts
+//
+// [Layer.Explain] spells out the arithmetic behind a layer's parameter
+// count, Keras's "Param #", in the layer's own terms and with its own
+// numbers, computed again from the config and the input shape:
+//
+//	SimpleRNN(2), input dim 1: kernel 1×2 + recurrent kernel 2×2 + bias 2 = 8 = 2 × (1 + 2 + 1)
+//	Conv2D(32, 3×3), 3 channels in: kernel 3×3×3×32 + bias 32 = 896 = 32 filters × (3×3×3 + 1)
+//
+// Every built-in class has a formula of its own, next to the rest of its
+// code in its family's file; its total always equals [Layer.Params].
+// Layers whose weights only the file tells list what the file stores.
+//
 // # Errors
 //
 // Malformed or inconsistent files give a [*FormatError]; valid Keras that

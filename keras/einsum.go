@@ -287,3 +287,32 @@ func (eq einsumEq) inferOutput(in, kernel Shape) Shape {
 	}
 	return out
 }
+
+// explain: the kernel has a dimension for each letter of the equation's
+// kernel part, sized by the input or the output shape; the bias one for
+// each bias axis (1 for the output letters between them).
+func (l *einsumDense) explain(class string, in []Shape) (*formula, error) {
+	if err := wantInputs(in, 1); err != nil {
+		return nil, err
+	}
+	kernel, bias, _, err := analyzeEinsum(l.eq, l.biasAxes, in[0], l.output)
+	if err != nil {
+		return nil, err
+	}
+	head := class + "(\"" + l.equation + "\"), input " + in[0].String()
+	terms := []Term{newTerm("kernel", l.loraRank == 0, kernel...).noted(l.eq.kernel)}
+	if bias != nil {
+		terms = append(terms, newTerm("bias", true, bias...).noted(*l.biasAxes))
+	}
+	if l.loraRank == 0 {
+		return &formula{head: head, body: equation(terms), terms: terms}, nil
+	}
+	terms = append(terms,
+		newTerm("lora kernel a", true, append(kernel[:len(kernel)-1].Clone(), l.loraRank)...),
+		newTerm("lora kernel b", true, l.loraRank, kernel[len(kernel)-1]))
+	return &formula{
+		head:  head + ", lora_rank " + num(l.loraRank),
+		body:  equation(terms) + ", of which " + num(terms[0].Count) + " non-trainable (the kernel LoRA freezes)",
+		terms: terms,
+	}, nil
+}

@@ -71,3 +71,31 @@ func newMasking(d *decoder) (layerKind, error) {
 	scalar(d, 0, "mask_value")
 	return elementwise{}, nil
 }
+
+// explain: one vector of output_dim values per token id; with LoRA, the
+// table is frozen and two low-rank factors learn its update.
+func (l *embedding) explain(class string, in []Shape) (*formula, error) {
+	if err := wantInputs(in, 1); err != nil {
+		return nil, err
+	}
+	head := class + "(" + num(l.inputDim) + ", " + num(l.outputDim) + ")"
+	table := newTerm("embeddings", l.loraRank == 0, l.inputDim, l.outputDim)
+	if l.loraRank == 0 {
+		terms := []Term{table}
+		return &formula{
+			head:  head,
+			body:  equation(terms) + ", a vector of " + num(l.outputDim) + " values for each of " + num(l.inputDim) + " token ids",
+			terms: terms,
+		}, nil
+	}
+	terms := []Term{
+		table,
+		newTerm("lora embeddings a", true, l.inputDim, l.loraRank),
+		newTerm("lora embeddings b", true, l.loraRank, l.outputDim),
+	}
+	return &formula{
+		head:  head + ", lora_rank " + num(l.loraRank),
+		body:  equation(terms) + ", of which " + num(table.Count) + " non-trainable (the embeddings LoRA freezes)",
+		terms: terms,
+	}, nil
+}

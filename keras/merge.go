@@ -339,3 +339,10 @@ func ones(n int) Shape {
 	}
 	return s
 }
+
+// No merge layer has weights.
+
+func (elemwise) explain(string, []Shape) (*formula, error)     { return noWeights(""), nil }
+func (concatenate) explain(string, []Shape) (*formula, error)  { return noWeights(""), nil }
+func (dot) explain(string, []Shape) (*formula, error)          { return noWeights(""), nil }
+func (*legacyMerge) explain(string, []Shape) (*formula, error) { return noWeights(""), nil }

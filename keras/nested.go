@@ -1,6 +1,11 @@
 package keras
 
-import "github.com/tidwall/gjson"
+import (
+	"strconv"
+	"strings"
+
+	"github.com/tidwall/gjson"
+)
 
 // modelLayer is a whole model used as a layer of another model. Its
 // weights are all of its layers' weights; Keras counts them in the outer
@@ -54,4 +59,38 @@ func modelWeights(m *Model) []WeightSpec {
 // config named the input shape in.
 func decodeSequentialInput(obj gjson.Result, in Shape, depth int) (*Model, error) {
 	return decodeSequentialWith(obj.Get("config"), obj.Get("build_config"), depth, in)
+}
+
+// explain: a nested model's parameters are its layers', each counted once
+// however often the model calls it; every layer is explained on its own.
+func (l *modelLayer) explain(class string, _ []Shape) (*formula, error) {
+	m := l.model
+	layers := m.Explain()
+	var terms []Term
+	var parts []string
+	for _, e := range layers {
+		for _, t := range e.Terms {
+			t.Label = e.Layer + "/" + t.Label
+			t.Trainable = t.Trainable && m.Trainable
+			terms = append(terms, t)
+		}
+		if e.Total > 0 {
+			parts = append(parts, e.Layer+" "+num(e.Total))
+		}
+	}
+	head := "nested " + class + " model \"" + m.Name + "\" of " + strconv.Itoa(len(m.Layers)) + " layers"
+	if len(parts) == 0 {
+		return &formula{head: head, body: "no weights", layers: layers}, nil
+	}
+	total := sumTerms(terms)
+	body := strings.Join(parts, " + ") + " = " + num(total)
+	switch nt := nonTrainable(terms); {
+	case !m.Trainable:
+		body += ", all non-trainable (the model is frozen)"
+	case nt == total:
+		body += ", all non-trainable"
+	case nt > 0:
+		body += ", of which " + num(nt) + " non-trainable"
+	}
+	return &formula{head: head, body: body, terms: terms, layers: layers}, nil
 }

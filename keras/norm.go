@@ -2,6 +2,7 @@ package keras
 
 import (
 	"slices"
+	"strconv"
 
 	"github.com/tidwall/gjson"
 )
@@ -336,3 +337,163 @@ func (l *normalization) build(in []Shape) ([]WeightSpec, error) {
 }
 
 func (l *normalization) outputShapes(in []Shape) ([]Shape, error) { return sameShape(in) }
+
+// normDims returns the sizes of the normalized axes of an input of shape
+// s: each weight of a normalization layer has one value per position.
+func normDims(axes []int, s Shape) (Shape, error) {
+	r, err := resolveAxes(axes, len(s), "axis")
+	if err != nil {
+		return nil, err
+	}
+	return axisDims(s, r, "axis")
+}
+
+// normHead writes a normalization layer's head: "LayerNormalization(axis
+// -1), 64 features", "BatchNormalization(axis [1, 3]), 4×6 = 24 features".
+func normHead(class string, axes []int, d Shape) string {
+	if len(d) == 0 {
+		return class + "(axis " + axesText(axes) + "), one feature"
+	}
+	return class + "(axis " + axesText(axes) + "), " + sizeText(d) + " features"
+}
+
+// perFeature makes one term per name, each of one value per feature.
+func perFeature(names []string, trainable bool, d Shape) []Term {
+	terms := make([]Term, len(names))
+	for i, n := range names {
+		terms[i] = newTerm(n, trainable, d...)
+	}
+	return terms
+}
+
+// explain: gamma and beta (a learned scale and offset) and the moving mean
+// and variance (statistics, not trained), each one value per feature.
+func (l *batchNorm) explain(class string, in []Shape) (*formula, error) {
+	if err := wantInputs(in, 1); err != nil {
+		return nil, err
+	}
+	d, err := normDims(l.axes, in[0])
+	if err != nil {
+		return nil, err
+	}
+	var learned []string
+	if l.scale {
+		learned = append(learned, "gamma")
+	}
+	if l.center {
+		learned = append(learned, "beta")
+	}
+	stats := []string{"mean", "variance"}
+	prefix := "moving "
+	if l.keras1 {
+		stats, prefix = []string{"mean", "std"}, "running "
+	}
+	if l.renorm {
+		stats = append(stats, "stddev")
+	}
+	names := append([]string{}, learned...)
+	for _, s := range stats {
+		names = append(names, prefix+s)
+	}
+	statTerms := perFeature(names[len(learned):], false, d)
+	if l.renorm {
+		// renorm_mean and renorm_stddev follow the moving statistics.
+		statTerms = append(statTerms, perFeature([]string{"renorm mean", "renorm stddev"}, false, d)...)
+		names = append(names, "renorm mean", "renorm stddev")
+	}
+	terms := append(perFeature(learned, true, d), statTerms...)
+	n, _ := d.Size()
+	body := nameList(names) + ": " + strconv.Itoa(len(terms)) + " × " + num(n) + " = " + num(sumTerms(terms))
+	if len(learned) == 0 {
+		body += ", all non-trainable"
+	} else {
+		fixed := nameList(names[len(learned):])
+		if !l.renorm {
+			fixed = prefix + nameList(stats)
+		}
+		body += ", of which " + num(nonTrainable(terms)) + " non-trainable (" + fixed + ")"
+	}
+	return &formula{head: normHead(class, l.axes, d), body: body, terms: terms}, nil
+}
+
+// explain: a scale (gamma) and an offset (beta) per normalized feature.
+func (l *layerNorm) explain(class string, in []Shape) (*formula, error) {
+	if err := wantInputs(in, 1); err != nil {
+		return nil, err
+	}
+	axes := l.axes
+	if l.sort {
+		axes = slices.Sorted(slices.Values(axes))
+	}
+	d, err := normDims(axes, in[0])
+	if err != nil {
+		return nil, err
+	}
+	if len(l.weights) == 0 {
+		return noWeights("neither scale nor center"), nil
+	}
+	terms := perFeature(l.weights, true, d)
+	n, _ := d.Size()
+	factored := ""
+	if len(terms) > 1 {
+		factored = strconv.Itoa(len(terms)) + " × " + num(n)
+	}
+	return &formula{head: normHead(class, l.axes, d), body: equation(terms, factored), terms: terms}, nil
+}
+
+// explain: a scale and an offset per channel (the groups share the
+// statistics, not the weights).
+func (l *groupNorm) explain(class string, in []Shape) (*formula, error) {
+	if err := wantInputs(in, 1); err != nil {
+		return nil, err
+	}
+	d, err := normDims([]int{l.axis}, in[0])
+	if err != nil {
+		return nil, err
+	}
+	c := d[0]
+	groups := num(l.groups) + " groups"
+	if l.groups == -1 {
+		groups = "a group per channel"
+	}
+	head := class + "(" + groups + "), " + num(c) + " channels"
+	var names []string
+	if l.scale {
+		names = append(names, "gamma")
+	}
+	if l.center {
+		names = append(names, "beta")
+	}
+	if len(names) == 0 {
+		return &formula{head: head, body: "no weights"}, nil
+	}
+	terms := perFeature(names, true, d)
+	factored := ""
+	if len(terms) > 1 {
+		factored = strconv.Itoa(len(terms)) + " × " + num(c)
+	}
+	return &formula{head: head, body: equation(terms, factored) + ", per channel, not per group", terms: terms}, nil
+}
+
+func (unitNorm) explain(string, []Shape) (*formula, error) { return noWeights(""), nil }
+
+// explain: the mean and variance adapt() computed for each kept feature,
+// and the number of samples it saw; none of them is trained.
+func (l *normalization) explain(class string, in []Shape) (*formula, error) {
+	if l.fixed {
+		return noWeights("mean and variance are in the config"), nil
+	}
+	if err := wantInputs(in, 1); err != nil {
+		return nil, err
+	}
+	d, err := normDims(l.axes, in[0])
+	if err != nil {
+		return nil, err
+	}
+	terms := append(perFeature([]string{"mean", "variance"}, false, d), newTerm("count", false))
+	return &formula{
+		head:  normHead(class, l.axes, d),
+		body:  equation(terms) + ", all non-trainable (statistics from adapt())",
+		terms: terms,
+	}, nil
+}

@@ -73,3 +73,6 @@ func (l *imageResize) outputShapes(in []Shape) ([]Shape, error) {
 	out[h], out[h+1] = l.height, l.width
 	return []Shape{out}, nil
 }
+
+func (rescaling) explain(string, []Shape) (*formula, error)    { return noWeights(""), nil }
+func (*imageResize) explain(string, []Shape) (*formula, error) { return noWeights(""), nil }

@@ -366,3 +366,11 @@ func (l *spatialResize) outputShapes(in []Shape) ([]Shape, error) {
 	}
 	return []Shape{out}, checkDims(out)
 }
+
+// None of the reshaping layers has weights.
+
+func (flatten) explain(string, []Shape) (*formula, error)        { return noWeights(""), nil }
+func (reshape) explain(string, []Shape) (*formula, error)        { return noWeights(""), nil }
+func (permute) explain(string, []Shape) (*formula, error)        { return noWeights(""), nil }
+func (repeatVector) explain(string, []Shape) (*formula, error)   { return noWeights(""), nil }
+func (*spatialResize) explain(string, []Shape) (*formula, error) { return noWeights(""), nil }

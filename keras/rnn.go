@@ -310,8 +310,11 @@ func (c *cell) explain(in int) ([]Term, string) {
 		per += " + " + strconv.Itoa(c.biasRows)
 	}
 	factored := num(c.units) + " × (" + per + ")"
-	if c.gates > 1 {
+	switch {
+	case c.gates > 1:
 		factored = strconv.Itoa(c.gates) + " gates × " + factored
+	case c.units == 1:
+		factored = "" // 1 × (…) says nothing the sum does not
 	}
 	return terms, equation(terms, factored)
 }
@@ -341,7 +344,10 @@ func explainCells(head string, cells []*cell, n int) *formula {
 // cellsHead names a layer of cells: "LSTM(64)", "RNN(LSTMCell(8))", "RNN
 // of 2 stacked cells".
 func cellsHead(class string, cells []*cell) string {
-	if len(cells) > 1 {
+	switch {
+	case len(cells) > 1 && class == "StackedRNNCells":
+		return class + " of " + strconv.Itoa(len(cells)) + " cells"
+	case len(cells) > 1:
 		return class + " of " + strconv.Itoa(len(cells)) + " stacked cells"
 	}
 	c := cells[0]

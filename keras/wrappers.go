@@ -133,3 +133,57 @@ func (l *timeDistributed) outputShapes(in []Shape) ([]Shape, error) {
 	}
 	return outs, nil
 }
+
+// explain: Bidirectional runs two copies of its layer, forward and
+// backward, each with weights of its own: twice the layer's, or forward
+// plus backward when backward_layer differs.
+func (l *bidirectional) explain(_ string, in []Shape) (*formula, error) {
+	if len(in) < 1 {
+		return nil, wantInputs(in, 1)
+	}
+	fw, err := explainLayer(l.forward, in[:1])
+	if err != nil {
+		return nil, err
+	}
+	bw, err := explainLayer(l.backward, in[:1])
+	if err != nil {
+		return nil, err
+	}
+	terms := append(prefixed("forward ", fw.terms), prefixed("backward ", bw.terms)...)
+	nf, nb := sumTerms(fw.terms), sumTerms(bw.terms)
+	if fw.head == bw.head && fw.body == bw.body {
+		if nf == 0 {
+			return &formula{head: "forward and backward " + fw.head, body: "no weights"}, nil
+		}
+		return &formula{
+			head:  "forward and backward " + fw.head,
+			body:  "2 × (" + termsText(fw.terms) + ") = 2 × " + num(nf) + " = " + num(nf+nb),
+			terms: terms,
+		}, nil
+	}
+	return &formula{
+		body:  "forward " + fw.head + ": " + fw.body + "; backward " + bw.head + ": " + bw.body + "; " + num(nf) + " + " + num(nb) + " = " + num(nf+nb),
+		terms: terms,
+	}, nil
+}
+
+// explain: TimeDistributed applies its layer at every time step with the
+// same weights: the layer's, on one step's shape.
+func (l *timeDistributed) explain(_ string, in []Shape) (*formula, error) {
+	st, err := step(in)
+	if err != nil {
+		return nil, err
+	}
+	f, err := explainLayer(l.inner, st)
+	if err != nil {
+		return nil, err
+	}
+	if sumTerms(f.terms) == 0 {
+		return &formula{body: "no weights", layers: f.layers}, nil
+	}
+	inner := f.head
+	if inner == "" {
+		inner = l.inner.Class
+	}
+	return &formula{head: "the same " + inner + ", at every time step", body: f.body, terms: f.terms, layers: f.layers}, nil
+}

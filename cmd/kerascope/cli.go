@@ -35,6 +35,8 @@ const usage = `kerascope inspects saved Keras models (.h5, .keras) without Pytho
 Usage:
   kerascope summary [flags] FILE   print model.summary() as Keras prints it
   kerascope check [flags] FILE     validate the weights against the architecture (CI)
+  kerascope graph [flags] FILE     draw the layer graph, or every unit and weight (--units)
+  kerascope explain [flags] FILE   show the arithmetic behind each layer's parameter count
   kerascope weights [flags] FILE [LAYER...]
                                    list every stored tensor with its statistics
   kerascope version                print the version
@@ -60,6 +62,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 		err = runWeights(rest, stdout, stderr)
 	case "check":
 		err = runCheck(rest, stdout, stderr)
+	case "graph":
+		err = runGraph(rest, stdout, stderr)
+	case "explain":
+		err = runExplain(rest, stdout, stderr)
 	case "version", "--version":
 		fmt.Fprintf(stdout, "kerascope %s\n", version)
 	case "help", "-h", "--help":
@@ -111,6 +117,14 @@ func runHelp(args []string, stdout io.Writer) error {
 	case "check":
 		fs, _ := checkFlags(stdout)
 		fmt.Fprintf(stdout, "Usage: kerascope check [flags] FILE\n\n%s\n\nFlags:\n%s", checkHelp, fs.FlagUsages())
+		return nil
+	case "explain":
+		fs, _ := explainFlags(stdout)
+		fmt.Fprintf(stdout, "Usage: kerascope explain [flags] FILE\n\n%s\n\nFlags:\n%s", explainHelp, fs.FlagUsages())
+		return nil
+	case "graph":
+		fs, _ := graphFlags(stdout)
+		fmt.Fprintf(stdout, "Usage: kerascope graph [flags] FILE\n\n%s\n\nFlags:\n%s", graphHelp, fs.FlagUsages())
 		return nil
 	case "weights":
 		fs, _ := weightsFlags(stdout)

@@ -21,6 +21,7 @@ type summaryOptions struct {
 	expandNested  bool
 	showTrainable bool
 	json          bool
+	explain       bool
 }
 
 func summaryFlags(out io.Writer) (*pflag.FlagSet, *summaryOptions) {
@@ -31,6 +32,7 @@ func summaryFlags(out io.Writer) (*pflag.FlagSet, *summaryOptions) {
 	fs.BoolVar(&opts.expandNested, "expand-nested", false, "list the layers of nested models")
 	fs.BoolVar(&opts.showTrainable, "show-trainable", false, "add a Trainable column")
 	fs.BoolVar(&opts.json, "json", false, "print the summary as JSON (schema "+summary.JSONSchema+")")
+	fs.BoolVar(&opts.explain, "explain", false, "after the summary, explain each layer's parameter count (see kerascope explain)")
 	return fs, opts
 }
 
@@ -45,6 +47,9 @@ func runSummary(args []string, stdout, stderr io.Writer) error {
 		if style, err = summary.ParseStyle(opts.style); err != nil {
 			return usagef("summary: --style: %v", err)
 		}
+	}
+	if opts.explain && opts.json {
+		return usagef("summary: --explain has no JSON form here; run kerascope explain --json")
 	}
 	if fs.Changed("line-length") && opts.lineLength < 10 {
 		return usagef("summary: --line-length %d is too small", opts.lineLength)
@@ -102,6 +107,14 @@ func runSummary(args []string, stdout, stderr io.Writer) error {
 		}
 	} else if err := summary.Write(&buf, f.Model, o); err != nil {
 		return fmt.Errorf("%s: %w", path, err)
+	}
+	if opts.explain {
+		layers, params, err := explainModel(f, style == summary.Keras3)
+		if err != nil {
+			return fmt.Errorf("%s: %w", path, err)
+		}
+		buf.WriteString("\n")
+		writeExplanation(&buf, layers, params)
 	}
 	_, err = stdout.Write(buf.Bytes())
 	return err

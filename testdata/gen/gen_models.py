@@ -24,6 +24,10 @@ Other invocations:
                                      and check the captured text is
                                      byte-identical
     gen_models.py --list             list the registered models
+    gen_models.py --jobs=N           generate N models at a time (default:
+                                     the number of CPUs; the output does not
+                                     depend on it). A full run takes about
+                                     15 minutes on 2 cores.
 
 How it works
 ------------
@@ -50,7 +54,21 @@ The 88-column Keras 3 summary is taken with COLUMNS=92: rich crops every
 printed line to the console width, so `summary(line_length=88)` under the
 80-column fallback loses its last 8 columns. 92 is the narrowest terminal in
 which Keras 3 itself picks 88 (min(88, columns - 4)); the generator checks
-that `summary()` and `summary(line_length=88)` agree there.
+that `summary()` and `summary(line_length=88)` agree there. Likewise the
+108-column summary of non-sequential-like models (those Keras 3 prints with
+a "Connected to" column) is taken with COLUMNS=112. Models with a nested
+model also get expand_nested=True summaries, and models whose Spec sets
+show_trainable get show_trainable=True ones. Summary file names follow
+F.<loader>.summary[<width>][.expand][.trainable].txt (see summary_plan), and
+the manifest records each exact call.
+
+Weights
+-------
+The RNN article models (mode "fit") are compiled and trained, so their files
+hold optimizer state. The layer zoo (mode "random") is neither compiled nor
+trained: after building, every float weight is drawn from a seeded normal
+distribution (randomize_weights), which is fast and gives non-trivial
+outputs. compiled_fn is compiled with loss/metric objects and trained.
 
 Stability
 ---------
@@ -69,10 +87,11 @@ Adding a model
 --------------
 Write a builder `def build(K, flavor)` that returns an uncompiled model;
 K is the `keras` module (flavor "k3") or the `tf_keras` module (flavor
-"tfk"), so one builder serves both. Register it with MODELS.append(Spec(...))
-giving the data function (x_train, y_train, x_pred) and which writers to run.
-Give the model and all layers explicit names so every file of a model shows
-the same names.
+"tfk"), so one builder serves both. Register it in MODELS: a Spec(...) with
+the data function (x_train, y_train, x_pred) for a trained model, or
+zoo(name, description, build, [(input_shape, dtype), ...]) for a model with
+random weights. Give the model and all layers explicit names so every file
+of a model shows the same names.
 """
 
 import os
@@ -105,10 +124,12 @@ import hashlib  # noqa: E402
 import io  # noqa: E402
 import json  # noqa: E402
 import platform  # noqa: E402
+import re  # noqa: E402
 import shutil  # noqa: E402
 import subprocess  # noqa: E402
 import tempfile  # noqa: E402
 import zipfile  # noqa: E402
+from concurrent.futures import ThreadPoolExecutor  # noqa: E402
 from dataclasses import dataclass, field  # noqa: E402
 from importlib import metadata as importlib_metadata  # noqa: E402
 from pathlib import Path  # noqa: E402
@@ -131,6 +152,8 @@ FILE_LOADERS = {"k3.keras": ["k3"], "k3.h5": ["k3", "tfk"], "tfk.h5": ["k3", "tf
 SUMMARY_K3_COLUMNS = 80  # -> Keras 3 default line_length 76
 SUMMARY_K3_WIDE_COLUMNS = 92  # -> console wide enough for line_length=88
 SUMMARY_K3_WIDE = 88
+SUMMARY_K3_WIDEST_COLUMNS = 112  # -> console wide enough for line_length=108
+SUMMARY_K3_WIDEST = 108  # Keras 3 default for non-sequential-like models
 
 
 # ---------------------------------------------------------------------------
@@ -175,24 +198,43 @@ class Spec:
     build: Callable  # build(K, flavor) -> uncompiled model
     data: Callable  # () -> (x_train, y_train, x_pred); x may be a list
     writers: Tuple[str, ...] = ("k3", "tfk")
+    # "fit": compile and train (the file holds optimizer state);
+    # "random": no compile, no training; every weight is set from a seeded
+    # normal distribution (see randomize_weights).
+    mode: str = "fit"
     epochs: int = 5
     batch_size: int = 32
     learning_rate: float = 0.001
     loss: str = "mse"
+    # compile(K) -> extra model.compile kwargs (loss/metrics objects);
+    # overrides `loss` when given.
+    compile: Optional[Callable] = None
     seed: int = 0
+    # Restrict the saved files (default: every file of every writer) and the
+    # loaders tried per file (default FILE_LOADERS).
+    files: Optional[Tuple[str, ...]] = None
+    file_loaders: Optional[Dict[str, List[str]]] = None
+    # Capture the wide Keras 3 summaries (summary88, and summary108 for
+    # models Keras 3 does not treat as sequential-like).
+    wide: bool = True
+    # Capture show_trainable=True summaries (F.<loader>.summary.trainable.txt).
+    show_trainable: bool = False
+    # sys.setrecursionlimit in every worker (and in --verify-stdout).
+    recursion_limit: Optional[int] = None
     extra: Dict = field(default_factory=dict)
 
 
-def sequential(K, flavor, name, input_shape, layers_fn):
+def sequential(K, flavor, name, input_shape, layers_fn, dtype=None):
     """A Sequential model in each flavor's idiom.
 
     layers_fn(first) returns the layer list; pass **first to the first layer.
-    Keras 3: `Sequential([keras.Input(shape), ...])`. tf-keras: the first
-    layer gets `input_shape=...` (first == {"input_shape": shape}).
+    Keras 3: `Sequential([keras.Input(shape, dtype), ...])`. tf-keras: the
+    first layer gets `input_shape=...` (first == {"input_shape": shape}); the
+    dtype is not passed there (it would become the layer's dtype).
     """
     if flavor == "k3":
-        return K.Sequential([K.Input(shape=input_shape)] + layers_fn({}),
-                            name=name)
+        return K.Sequential([K.Input(shape=input_shape, dtype=dtype)]
+                            + layers_fn({}), name=name)
     return K.Sequential(layers_fn({"input_shape": input_shape}), name=name)
 
 
@@ -248,6 +290,750 @@ MODELS: List[Spec] = [
          "shapes (None, 3, 2) and (None, 3, 1).",
          build_rnn_2features_seq, lambda: sine_data(2, sequences=True)),
 ]
+
+# ---------------------------------------------------------------------------
+# The layer zoo: small models with seeded random weights (mode="random")
+# that together cover every built-in layer class, each in Sequential and in
+# Functional form where the class allows. Functional variants usually have
+# a side branch, so that Keras 3 prints them as non-sequential-like (with a
+# "Connected to" column, default width 108).
+# ---------------------------------------------------------------------------
+ZOO_BATCH = 2  # samples in input*.npy of zoo models
+VOCAB = 12  # Embedding input_dim of the text models
+
+
+def rand_inputs(seed: int, *inputs):
+    """Deterministic prediction inputs, one array per (shape, dtype) pair.
+
+    Float inputs are normal(0, 1) float32. Integer inputs ("int32") are token
+    ids in [1, VOCAB) with the last two steps of sample 0 set to 0 (padding,
+    masked by mask_zero=True). Returns an array, or a list for several.
+    """
+    rng = np.random.default_rng(seed)
+    out = []
+    for shape, dtype in inputs:
+        full = (ZOO_BATCH,) + tuple(shape)
+        if dtype == "int32":
+            a = rng.integers(1, VOCAB, size=full).astype(np.int32)
+            a[0, -2:] = 0
+        else:
+            a = rng.normal(size=full).astype(np.float32)
+        out.append(a)
+    return out[0] if len(out) == 1 else out
+
+
+def zoo_data(*inputs, seed=7):
+    return lambda: (None, None, rand_inputs(seed, *inputs))
+
+
+def chain(x, layers):
+    for layer in layers:
+        x = layer(x)
+    return x
+
+
+def fn_input(K, shape, name="input", dtype=None):
+    return K.Input(shape=shape, name=name, dtype=dtype)
+
+
+# -- core ---------------------------------------------------------------------
+def _core_layers(K, first):
+    L = K.layers
+    return [
+        L.Dense(8, activation="relu", name="dense", **first),
+        L.Activation("tanh", name="activation"),
+        L.Dropout(0.2, name="dropout"),
+        L.GaussianNoise(0.1, name="gaussian_noise"),
+        L.GaussianDropout(0.1, name="gaussian_dropout"),
+        L.AlphaDropout(0.1, name="alpha_dropout"),
+        L.ActivityRegularization(l1=0.01, name="activity_regularization"),
+        L.Reshape((2, 4), name="reshape"),
+        L.Permute((2, 1), name="permute"),
+        L.Flatten(name="flatten"),
+        L.RepeatVector(3, name="repeat_vector"),
+        L.EinsumDense("abc,cd->abd", output_shape=(3, 4), bias_axes="d",
+                      name="einsum_dense"),
+        L.Reshape((-1,), name="reshape_1"),
+        L.Dense(2, name="dense_1"),
+    ]
+
+
+def build_core_seq(K, flavor):
+    return sequential(K, flavor, "core_seq", (6,), lambda f: _core_layers(K, f))
+
+
+def build_core_fn(K, flavor):
+    L = K.layers
+    x = fn_input(K, (6,))
+    main = chain(x, _core_layers(K, {}))
+    side = L.Dense(2, name="dense_side")(x)
+    out = L.Concatenate(name="concatenate")([main, side])
+    return K.Model(x, out, name="core_fn")
+
+
+# -- text: Embedding, Masking, Bidirectional LSTM -----------------------------
+def build_text_bilstm_seq(K, flavor):
+    L = K.layers
+    return sequential(K, flavor, "text_bilstm_seq", (5,), lambda f: [
+        L.Embedding(VOCAB, 4, mask_zero=True, name="embedding", **f),
+        L.Masking(0.0, name="masking"),
+        L.Bidirectional(L.LSTM(3, name="lstm"), name="bidirectional"),
+        L.Dense(1, activation="sigmoid", name="dense"),
+    ], dtype="int32")
+
+
+def build_text_fn(K, flavor):
+    L = K.layers
+    tokens = fn_input(K, (5,), "tokens", dtype="int32")
+    feats = fn_input(K, (5, 3), "features")
+    e = L.Embedding(VOCAB, 4, mask_zero=True, name="embedding")(tokens)
+    e = L.Bidirectional(L.LSTM(3, return_sequences=True, name="lstm"),
+                        merge_mode="ave", name="bidirectional")(e)
+    e = L.LSTM(2, name="lstm_1")(e)
+    f = L.Masking(0.0, name="masking")(feats)
+    f = L.SimpleRNN(2, name="simple_rnn")(f)
+    out = L.Dense(1, activation="sigmoid", name="dense")(
+        L.Concatenate(name="concatenate")([e, f]))
+    return K.Model([tokens, feats], out, name="text_fn")
+
+
+# -- recurrent layers -----------------------------------------------------------
+def build_rnn_seq(K, flavor):
+    L = K.layers
+    return sequential(K, flavor, "rnn_seq", (4, 3), lambda f: [
+        L.SimpleRNN(4, return_sequences=True, go_backwards=True,
+                    name="simple_rnn", **f),
+        L.LSTM(3, return_sequences=True, name="lstm"),
+        L.GRU(3, reset_after=False, return_sequences=True, name="gru_v1"),
+        L.GRU(2, name="gru"),
+        L.Dense(1, name="dense"),
+    ])
+
+
+def build_rnn_states_fn(K, flavor):
+    """return_state, initial_state (an encoder-decoder), go_backwards."""
+    L = K.layers
+    x = fn_input(K, (4, 3))
+    enc, h, c = L.LSTM(3, return_state=True, name="encoder")(x)
+    seq, gh = L.GRU(3, return_sequences=True, return_state=True,
+                    reset_after=False, name="gru_v1")(x)
+    dec = L.LSTM(3, name="decoder")(seq, initial_state=[h, c])
+    back, sh = L.SimpleRNN(2, return_state=True, go_backwards=True,
+                           name="simple_rnn")(x)
+    gru2 = L.GRU(2, name="gru")(x)
+    cat = L.Concatenate(name="concatenate")([enc, dec, gh, back, sh, gru2])
+    return K.Model(x, L.Dense(1, name="dense")(cat), name="rnn_states_fn")
+
+
+def build_rnn_cells_seq(K, flavor):
+    L = K.layers
+    return sequential(K, flavor, "rnn_cells_seq", (4, 3), lambda f: [
+        L.RNN(L.SimpleRNNCell(3, name="simple_rnn_cell"),
+              return_sequences=True, name="rnn_simple", **f),
+        L.RNN(L.LSTMCell(3, name="lstm_cell"), return_sequences=True,
+              name="rnn_lstm"),
+        L.RNN(L.GRUCell(2, reset_after=False, name="gru_cell"),
+              return_sequences=True, go_backwards=True, name="rnn_gru"),
+        L.RNN(L.StackedRNNCells([L.SimpleRNNCell(2, name="cell_0"),
+                                 L.LSTMCell(2, name="cell_1"),
+                                 L.GRUCell(2, name="cell_2")],
+                                name="stacked_rnn_cells"),
+              name="rnn_stacked"),
+        L.Dense(1, name="dense"),
+    ])
+
+
+def build_rnn_cells_fn(K, flavor):
+    L = K.layers
+    x = fn_input(K, (4, 3))
+    a = L.RNN(L.GRUCell(3, name="gru_cell"), name="rnn_gru")(x)
+    outs = L.RNN(L.StackedRNNCells([L.LSTMCell(2, name="cell_0"),
+                                    L.GRUCell(2, name="cell_1")],
+                                   name="stacked_rnn_cells"),
+                 return_state=True, name="rnn_stacked")(x)
+    b = L.RNN(L.LSTMCell(2, name="lstm_cell"), name="rnn_lstm")(x)
+    c = L.RNN(L.SimpleRNNCell(2, name="simple_rnn_cell"), name="rnn_simple")(x)
+    cat = L.Concatenate(name="concatenate")([a, outs[0], b, c])
+    return K.Model(x, L.Dense(1, name="dense")(cat), name="rnn_cells_fn")
+
+
+def build_bidir_seq(K, flavor):
+    L = K.layers
+    return sequential(K, flavor, "bidir_seq", (4, 3), lambda f: [
+        L.Bidirectional(L.LSTM(2, return_sequences=True, name="lstm"),
+                        merge_mode="concat", name="bi_concat", **f),
+        L.Bidirectional(L.GRU(2, return_sequences=True, name="gru"),
+                        merge_mode="sum", name="bi_sum"),
+        L.Bidirectional(L.SimpleRNN(2, return_sequences=True,
+                                    name="simple_rnn"),
+                        merge_mode="mul", name="bi_mul"),
+        L.Bidirectional(L.LSTM(2, return_sequences=True, name="lstm_1"),
+                        merge_mode="ave", name="bi_ave"),
+        L.Bidirectional(L.LSTM(2, name="forward_lstm"),
+                        backward_layer=L.GRU(2, go_backwards=True,
+                                             name="backward_gru"),
+                        name="bi_custom"),
+        L.Dense(1, name="dense"),
+    ])
+
+
+def build_bidir_fn(K, flavor):
+    L = K.layers
+    x = fn_input(K, (4, 3))
+    fwd, bwd = L.Bidirectional(L.LSTM(2, return_sequences=True, name="lstm"),
+                               merge_mode=None, name="bi_none")(x)
+    added = L.Add(name="add")([fwd, bwd])
+    out, fh, fc, bh, bc = L.Bidirectional(
+        L.LSTM(2, return_state=True, name="lstm_1"), name="bi_state")(added)
+    cat = L.Concatenate(name="concatenate")([out, fh, bc])
+    return K.Model(x, L.Dense(1, name="dense")(cat), name="bidir_fn")
+
+
+def _timedist_layers(K, first):
+    L = K.layers
+    return [
+        L.TimeDistributed(L.Conv2D(2, 3, name="conv2d"), name="td_conv2d",
+                          **first),
+        L.TimeDistributed(L.Flatten(name="flatten"), name="td_flatten"),
+        L.TimeDistributed(L.Dense(3, name="dense"), name="td_dense"),
+    ]
+
+
+def build_timedist_seq(K, flavor):
+    L = K.layers
+    return sequential(K, flavor, "timedist_seq", (3, 4, 4, 1), lambda f:
+                      _timedist_layers(K, f) + [
+                          L.GRU(2, name="gru"), L.Dense(1, name="dense_1")])
+
+
+def build_timedist_fn(K, flavor):
+    L = K.layers
+    x = fn_input(K, (3, 4, 4, 1))
+    seq = chain(x, _timedist_layers(K, {}))
+    a = L.GlobalAveragePooling1D(name="global_average_pooling1d")(seq)
+    b = L.GlobalMaxPooling1D(name="global_max_pooling1d")(seq)
+    out = L.Dense(1, name="dense_1")(L.Concatenate(name="concatenate")([a, b]))
+    return K.Model(x, out, name="timedist_fn")
+
+
+def build_convlstm_seq(K, flavor):
+    L = K.layers
+    return sequential(K, flavor, "convlstm_seq", (3, 5, 2), lambda f: [
+        L.ConvLSTM1D(2, 3, return_sequences=True, name="conv_lstm1d", **f),
+        L.Reshape((3, 3, 2, 1), name="reshape"),
+        L.ConvLSTM2D(2, (2, 1), name="conv_lstm2d"),
+        L.Flatten(name="flatten"),
+        L.Dense(1, name="dense"),
+    ])
+
+
+def build_convlstm_fn(K, flavor):
+    L = K.layers
+    x = fn_input(K, (3, 4, 4, 1))
+    a = L.ConvLSTM2D(2, 3, padding="same", return_sequences=True,
+                     go_backwards=True, name="conv_lstm2d")(x)
+    a = L.ConvLSTM2D(1, 3, name="conv_lstm2d_1")(a)
+    out, h, c = L.ConvLSTM2D(2, 2, strides=2, return_state=True,
+                             name="conv_lstm2d_state")(x)
+    b = L.Reshape((3, 16, 1), name="reshape")(x)
+    b = L.ConvLSTM1D(2, 3, name="conv_lstm1d")(b)  # (14, 2)
+    cat = L.Concatenate(name="concatenate")(
+        [L.Flatten(name="flatten")(a), L.Flatten(name="flatten_1")(c),
+         L.Flatten(name="flatten_2")(b)])
+    return K.Model(x, L.Dense(1, name="dense")(cat), name="convlstm_fn")
+
+
+# -- convolutions and pooling ---------------------------------------------------
+def _conv1d_layers(K, first):
+    L = K.layers
+    return [
+        L.Conv1D(4, 3, padding="causal", dilation_rate=2, name="conv1d_causal",
+                 **first),  # (8, 4)
+        L.SpatialDropout1D(0.1, name="spatial_dropout1d"),
+        L.Conv1D(3, 3, strides=2, name="conv1d"),  # (3, 3)
+        L.Conv1DTranspose(3, 3, strides=2, name="conv1d_transpose"),  # (7, 3)
+        L.DepthwiseConv1D(3, depth_multiplier=2, name="depthwise_conv1d"),
+        L.SeparableConv1D(4, 3, padding="same", name="separable_conv1d"),
+        L.ZeroPadding1D(1, name="zero_padding1d"),
+        L.Cropping1D((1, 0), name="cropping1d"),
+        L.MaxPooling1D(2, name="max_pooling1d"),
+        L.UpSampling1D(2, name="up_sampling1d"),
+        L.AveragePooling1D(2, name="average_pooling1d"),
+    ]
+
+
+def build_conv1d_seq(K, flavor):
+    L = K.layers
+    return sequential(K, flavor, "conv1d_seq", (8, 2), lambda f:
+                      _conv1d_layers(K, f) + [
+                          L.GlobalMaxPooling1D(name="global_max_pooling1d"),
+                          L.Dense(1, name="dense")])
+
+
+def build_conv1d_fn(K, flavor):
+    L = K.layers
+    x = fn_input(K, (8, 2))
+    y = chain(x, _conv1d_layers(K, {}))
+    a = L.GlobalMaxPooling1D(name="global_max_pooling1d")(y)
+    b = L.GlobalAveragePooling1D(keepdims=True,
+                                 name="global_average_pooling1d")(y)
+    b = L.Flatten(name="flatten")(b)
+    out = L.Dense(1, name="dense")(L.Concatenate(name="concatenate")([a, b]))
+    return K.Model(x, out, name="conv1d_fn")
+
+
+def _conv2d_layers(K, first):
+    L = K.layers
+    return [
+        L.Conv2D(4, 3, strides=2, padding="same", groups=2,
+                 name="conv2d_grouped", **first),  # (4, 4, 4)
+        L.BatchNormalization(name="batch_normalization"),
+        L.SpatialDropout2D(0.1, name="spatial_dropout2d"),
+        L.Conv2DTranspose(2, 3, strides=2, padding="same",
+                          name="conv2d_transpose"),  # (8, 8, 2)
+        L.DepthwiseConv2D(3, depth_multiplier=2, name="depthwise_conv2d"),
+        L.SeparableConv2D(4, 3, padding="same", name="separable_conv2d"),
+        L.Conv2D(3, 2, padding="valid", name="conv2d"),  # (5, 5, 3)
+        L.ZeroPadding2D(((1, 0), (1, 0)), name="zero_padding2d"),
+        L.Cropping2D(((1, 1), (0, 2)), name="cropping2d"),  # (4, 4, 3)
+        L.MaxPooling2D(2, name="max_pooling2d"),
+        L.UpSampling2D(2, name="up_sampling2d"),
+        L.AveragePooling2D(2, name="average_pooling2d"),  # (2, 2, 3)
+    ]
+
+
+def build_conv2d_seq(K, flavor):
+    L = K.layers
+    return sequential(K, flavor, "conv2d_seq", (8, 8, 2), lambda f:
+                      _conv2d_layers(K, f) + [
+                          L.GlobalAveragePooling2D(
+                              keepdims=True, name="global_average_pooling2d"),
+                          L.GlobalMaxPooling2D(name="global_max_pooling2d"),
+                          L.Dense(2, name="dense")])
+
+
+def build_conv2d_fn(K, flavor):
+    L = K.layers
+    x = fn_input(K, (8, 8, 2))
+    y = chain(x, _conv2d_layers(K, {}))
+    a = L.GlobalMaxPooling2D(name="global_max_pooling2d")(y)
+    b = L.GlobalAveragePooling2D(name="global_average_pooling2d")(y)
+    out = L.Dense(2, name="dense")(L.Concatenate(name="concatenate")([a, b]))
+    return K.Model(x, out, name="conv2d_fn")
+
+
+def _conv3d_layers(K, first):
+    L = K.layers
+    return [
+        L.Conv3D(2, 2, padding="same", name="conv3d", **first),  # (4,4,4,2)
+        L.SpatialDropout3D(0.1, name="spatial_dropout3d"),
+        L.Conv3DTranspose(2, 2, name="conv3d_transpose"),  # (5, 5, 5, 2)
+        L.MaxPooling3D(2, name="max_pooling3d"),  # (2, 2, 2, 2)
+        L.ZeroPadding3D(1, name="zero_padding3d"),  # (4, 4, 4, 2)
+        L.Cropping3D(((1, 0), (1, 0), (0, 1)), name="cropping3d"),
+        L.UpSampling3D(2, name="up_sampling3d"),  # (6, 6, 6, 2)
+        L.AveragePooling3D(3, name="average_pooling3d"),  # (2, 2, 2, 2)
+    ]
+
+
+def build_conv3d_seq(K, flavor):
+    L = K.layers
+    return sequential(K, flavor, "conv3d_seq", (4, 4, 4, 1), lambda f:
+                      _conv3d_layers(K, f) + [
+                          L.GlobalAveragePooling3D(
+                              keepdims=True, name="global_average_pooling3d"),
+                          L.GlobalMaxPooling3D(name="global_max_pooling3d"),
+                          L.Dense(1, name="dense")])
+
+
+def build_conv3d_fn(K, flavor):
+    L = K.layers
+    x = fn_input(K, (4, 4, 4, 1))
+    y = chain(x, _conv3d_layers(K, {}))
+    a = L.GlobalMaxPooling3D(name="global_max_pooling3d")(y)
+    b = L.GlobalAveragePooling3D(keepdims=True,
+                                 name="global_average_pooling3d")(y)
+    b = L.Flatten(name="flatten")(b)
+    out = L.Dense(1, name="dense")(L.Concatenate(name="concatenate")([a, b]))
+    return K.Model(x, out, name="conv3d_fn")
+
+
+def build_channels_first_seq(K, flavor):
+    L = K.layers
+    cf = "channels_first"
+    return sequential(K, flavor, "channels_first_seq", (2, 6, 6), lambda f: [
+        L.Conv2D(3, 3, data_format=cf, name="conv2d", **f),  # (3, 4, 4)
+        L.BatchNormalization(axis=1, name="batch_normalization"),
+        L.MaxPooling2D(2, data_format=cf, name="max_pooling2d"),  # (3, 2, 2)
+        L.UpSampling2D(2, data_format=cf, name="up_sampling2d"),
+        L.AveragePooling2D(2, data_format=cf, name="average_pooling2d"),
+        L.Reshape((3, 4), name="reshape"),  # channels_first 1D: (3, 4)
+        L.Conv1D(2, 2, data_format=cf, name="conv1d"),  # (2, 3)
+        L.GlobalAveragePooling1D(data_format=cf,
+                                 name="global_average_pooling1d"),  # (2,)
+        L.Dense(2, name="dense"),
+    ])
+
+
+def build_cnn_bn_seq(K, flavor):
+    """A small image classifier with BatchNormalization (center/scale off)."""
+    L = K.layers
+    return sequential(K, flavor, "cnn_bn_seq", (6, 6, 1), lambda f: [
+        L.Conv2D(4, 3, padding="same", name="conv2d", **f),
+        L.BatchNormalization(center=False, name="batch_normalization"),
+        L.ReLU(name="re_lu"),
+        L.Conv2D(4, 3, name="conv2d_1"),
+        L.BatchNormalization(scale=False, name="batch_normalization_1"),
+        L.ReLU(name="re_lu_1"),
+        L.MaxPooling2D(2, name="max_pooling2d"),
+        L.Flatten(name="flatten"),
+        L.Dense(3, activation="softmax", name="dense"),
+    ])
+
+
+# -- normalization and preprocessing -----------------------------------------
+def _adapted_normalization(K):
+    norm = K.layers.Normalization(axis=-1, name="normalization")
+    rng = np.random.default_rng(1)
+    norm.adapt(rng.normal(1.0, 2.0, size=(16, 4, 4, 2)).astype(np.float32))
+    return norm
+
+
+def _norm_layers(K, first):
+    L = K.layers
+    return [
+        L.Rescaling(0.25, offset=-0.5, name="rescaling", **first),
+        L.Resizing(6, 6, name="resizing"),
+        L.CenterCrop(4, 4, name="center_crop"),
+        _adapted_normalization(K),
+        L.LayerNormalization(name="layer_normalization"),
+        L.GroupNormalization(groups=2, name="group_normalization"),
+        L.UnitNormalization(name="unit_normalization"),
+        L.BatchNormalization(name="batch_normalization"),
+    ]
+
+
+def build_norm_seq(K, flavor):
+    L = K.layers
+    return sequential(K, flavor, "norm_seq", (4, 4, 2), lambda f:
+                      _norm_layers(K, f) + [L.Flatten(name="flatten"),
+                                            L.Dense(2, name="dense")])
+
+
+def build_norm_fn(K, flavor):
+    L = K.layers
+    x = fn_input(K, (4, 4, 2))
+    y = L.Flatten(name="flatten")(chain(x, _norm_layers(K, {})))
+    side = L.Flatten(name="flatten_1")(
+        L.LayerNormalization(axis=[1, 2], name="layer_normalization_1")(x))
+    out = L.Dense(2, name="dense")(L.Concatenate(name="concatenate")([y, side]))
+    return K.Model(x, out, name="norm_fn")
+
+
+# -- activation layers --------------------------------------------------------
+def _act_layers(K, flavor, first):
+    L = K.layers
+    layers = [
+        L.Dense(4, name="dense", **first),  # (4, 4)
+        L.ReLU(max_value=6.0, negative_slope=0.1, threshold=0.0, name="re_lu"),
+        L.LeakyReLU(0.2, name="leaky_re_lu"),
+        L.PReLU(shared_axes=[1], name="p_re_lu"),
+        L.ELU(0.5, name="elu"),
+    ]
+    if flavor == "tfk":  # Keras 3 has no ThresholdedReLU
+        layers.append(L.ThresholdedReLU(0.1, name="thresholded_re_lu"))
+    return layers + [L.Softmax(axis=-1, name="softmax")]
+
+
+def build_act_seq(K, flavor):
+    L = K.layers
+    return sequential(K, flavor, "act_seq", (4, 3), lambda f:
+                      _act_layers(K, flavor, f) + [L.Flatten(name="flatten"),
+                                                   L.Dense(2, name="dense_1")])
+
+
+def build_act_fn(K, flavor):
+    L = K.layers
+    x = fn_input(K, (4, 3))
+    y = L.Flatten(name="flatten")(chain(x, _act_layers(K, flavor, {})))
+    side = L.Flatten(name="flatten_1")(
+        L.PReLU(name="p_re_lu_1")(x))  # PReLU without shared_axes
+    out = L.Dense(2, name="dense_1")(L.Concatenate(name="concatenate")([y, side]))
+    return K.Model(x, out, name="act_fn")
+
+
+# -- merging, attention, graph features -----------------------------------------
+def build_merge_fn(K, flavor):
+    """Two inputs, two outputs, every merge layer."""
+    L = K.layers
+    a_in, b_in = fn_input(K, (4,), "input_a"), fn_input(K, (4,), "input_b")
+    a = L.Dense(3, name="dense_a")(a_in)
+    b = L.Dense(3, name="dense_b")(b_in)
+    merged = [
+        L.Add(name="add")([a, b]),
+        L.Subtract(name="subtract")([a, b]),
+        L.Multiply(name="multiply")([a, b]),
+        L.Average(name="average")([a, b]),
+        L.Maximum(name="maximum")([a, b]),
+        L.Minimum(name="minimum")([a, b]),
+    ]
+    dot = L.Dot(axes=1, normalize=True, name="dot")([a, b])
+    cat = L.Concatenate(axis=-1, name="concatenate")(merged + [dot])
+    out1 = L.Dense(1, name="out_1")(cat)
+    out2 = L.Dense(2, activation="softmax", name="out_2")(
+        L.Concatenate(name="concatenate_1")([a_in, b]))
+    return K.Model([a_in, b_in], [out1, out2], name="merge_fn")
+
+
+def build_attention_fn(K, flavor):
+    """MultiHeadAttention as self- and cross-attention, Attention,
+    AdditiveAttention."""
+    L = K.layers
+    q = fn_input(K, (3, 4), "query")
+    v = fn_input(K, (5, 4), "value")
+    self_att = L.MultiHeadAttention(num_heads=2, key_dim=2,
+                                    name="mha_self")(q, q)
+    cross = L.MultiHeadAttention(num_heads=2, key_dim=3, value_dim=2,
+                                 output_shape=(3,), name="mha_cross")(q, v)
+    dot_att = L.Attention(use_scale=True, name="attention")([q, v])
+    add_att = L.AdditiveAttention(name="additive_attention")([q, v, v])
+    cat = L.Concatenate(name="concatenate")([self_att, cross, dot_att, add_att])
+    out = L.Dense(1, name="dense")(L.GlobalAveragePooling1D(
+        name="global_average_pooling1d")(cat))
+    return K.Model([q, v], out, name="attention_fn")
+
+
+def build_shared_fn(K, flavor):
+    """Shared layers: one Dense called on two inputs of the same shape, one
+    called on inputs of different ranks."""
+    L = K.layers
+    a = fn_input(K, (4,), "input_a")
+    b = fn_input(K, (4,), "input_b")
+    s = fn_input(K, (3, 4), "input_seq")
+    same = L.Dense(3, name="shared_same")
+    diff = L.Dense(2, name="shared_diff")
+    sa, sb = same(a), same(b)
+    da, ds = diff(a), diff(s)
+    ds = L.GlobalAveragePooling1D(name="global_average_pooling1d")(ds)
+    cat = L.Concatenate(name="concatenate")([sa, sb, da, ds])
+    return K.Model([a, b, s], L.Dense(1, name="dense")(cat), name="shared_fn")
+
+
+def _inner_block(K, flavor, trainable=True):
+    """A Sequential block (no input shape: it is built by its first call)."""
+    L = K.layers
+    block = K.Sequential([L.Dense(4, activation="relu", name="inner_dense"),
+                          L.Dense(3, name="inner_dense_1")], name="block")
+    block.trainable = trainable
+    return block
+
+
+def build_nested_fn(K, flavor):
+    """Sequential inside Functional inside Functional (frozen block)."""
+    L = K.layers
+    mid_in = fn_input(K, (5,), "middle_input")
+    h = _inner_block(K, flavor, trainable=False)(mid_in)
+    h = L.Dense(3, name="middle_dense")(h)
+    middle = K.Model(mid_in, h, name="middle")
+    x = fn_input(K, (4,))
+    y = L.Dense(5, name="dense")(x)
+    y = middle(y)
+    skip = L.Dense(3, name="dense_skip")(x)
+    out = L.Dense(1, name="dense_out")(L.Add(name="add")([y, skip]))
+    return K.Model(x, out, name="nested_fn")
+
+
+def build_nested_seq(K, flavor):
+    """A Sequential block inside a Sequential model."""
+    L = K.layers
+    return sequential(K, flavor, "nested_seq", (5,), lambda f: [
+        L.Dense(5, name="dense", **f),
+        _inner_block(K, flavor),
+        L.Dense(1, name="dense_out"),
+    ])
+
+
+def build_frozen_seq(K, flavor):
+    """trainable=False on a Dense layer: Non-trainable params."""
+    L = K.layers
+    return sequential(K, flavor, "frozen_seq", (4,), lambda f: [
+        L.Dense(6, activation="relu", trainable=False, name="frozen_dense",
+                **f),
+        L.BatchNormalization(name="batch_normalization"),
+        L.Dropout(0.1, name="dropout"),
+        L.Dense(2, name="dense"),
+    ])
+
+
+def build_compiled_fn(K, flavor):
+    L = K.layers
+    x = fn_input(K, (4,))
+    h = L.Dense(8, activation="relu", name="dense")(x)
+    h = L.Dropout(0.1, name="dropout")(h)
+    return K.Model(x, L.Dense(1, name="dense_out")(h), name="compiled_fn")
+
+
+def compiled_fn_compile(K):
+    return {"loss": K.losses.MeanSquaredError(),
+            "metrics": [K.metrics.MeanAbsoluteError(), K.metrics.RootMeanSquaredError()]}
+
+
+def compiled_fn_data():
+    rng = np.random.default_rng(3)
+    x = rng.normal(size=(64, 4)).astype(np.float32)
+    y = (x @ np.array([[0.5], [-1.0], [0.25], [2.0]]) + 0.1).astype(np.float32)
+    return x, y, x[:4]
+
+
+BIG_LAYERS = 1000
+BIG_CYCLE = ("dense", "relu", "tanh", "elu", "leaky_re_lu", "sigmoid",
+             "re_lu", "softplus", "softmax", "linear")
+
+
+def build_big_1000(K, flavor):
+    """BIG_LAYERS layers: Dense(2) every tenth layer, weightless activation
+    layers in between. Every layer costs 1-2.5 KB of HDF5 groups in the
+    saved files whatever its size, so few Dense layers keep them smaller."""
+    L = K.layers
+
+    def make(i, first):
+        kind = BIG_CYCLE[i % len(BIG_CYCLE)]
+        name = f"{kind}_{i}"
+        if kind == "dense":
+            return L.Dense(2, name=name, **first)
+        if kind == "re_lu":
+            return L.ReLU(name=name)
+        if kind == "softmax":
+            return L.Softmax(name=name)
+        if kind == "elu":
+            return L.ELU(name=name)
+        if kind == "leaky_re_lu":
+            return L.LeakyReLU(name=name)
+        return L.Activation(kind, name=name)
+
+    return sequential(K, flavor, "big_1000", (2,), lambda f: [
+        make(i, f if i == 0 else {}) for i in range(BIG_LAYERS)])
+
+
+def zoo(name, description, build, inputs, **kw):
+    return Spec(name, description, build, zoo_data(*inputs), mode="random",
+                **kw)
+
+
+F32 = "float32"
+MODELS += [
+    zoo("core_seq", "Sequential: Dense, Activation, the noise/dropout layers, "
+        "ActivityRegularization, Reshape, Permute, Flatten, RepeatVector, "
+        "EinsumDense.", build_core_seq, [((6,), F32)]),
+    zoo("core_fn", "Functional version of core_seq with a Dense side branch "
+        "and Concatenate.", build_core_fn, [((6,), F32)]),
+    zoo("text_bilstm_seq", "Text classifier: Embedding(mask_zero=True), "
+        "Masking, Bidirectional(LSTM), Dense(sigmoid); int32 token input.",
+        build_text_bilstm_seq, [((5,), "int32")]),
+    zoo("text_fn", "Two inputs (int32 tokens, float32 features): "
+        "Embedding(mask_zero) -> Bidirectional(LSTM, ave) -> LSTM; Masking -> "
+        "SimpleRNN; Concatenate.", build_text_fn,
+        [((5,), "int32"), ((5, 3), F32)]),
+    zoo("rnn_seq", "SimpleRNN(go_backwards), LSTM, GRU(reset_after=False), "
+        "GRU(reset_after=True), all return_sequences but the last.",
+        build_rnn_seq, [((4, 3), F32)]),
+    zoo("rnn_states_fn", "return_state on LSTM/GRU/SimpleRNN; the LSTM "
+        "states initialise a decoder LSTM (initial_state).",
+        build_rnn_states_fn, [((4, 3), F32)]),
+    zoo("rnn_cells_seq", "RNN over SimpleRNNCell, LSTMCell, GRUCell and "
+        "StackedRNNCells.", build_rnn_cells_seq, [((4, 3), F32)]),
+    zoo("rnn_cells_fn", "Functional RNN over cells; RNN(StackedRNNCells, "
+        "return_state=True).", build_rnn_cells_fn, [((4, 3), F32)]),
+    zoo("bidir_seq", "Bidirectional with merge_mode concat, sum, mul, ave, "
+        "and a custom backward_layer (GRU backward of an LSTM).",
+        build_bidir_seq, [((4, 3), F32)]),
+    zoo("bidir_fn", "Bidirectional merge_mode=None (two outputs) and "
+        "Bidirectional(LSTM, return_state=True) (five outputs).",
+        build_bidir_fn, [((4, 3), F32)]),
+    zoo("timedist_seq", "TimeDistributed over Conv2D, Flatten and Dense.",
+        build_timedist_seq, [((3, 4, 4, 1), F32)]),
+    zoo("timedist_fn", "Functional TimeDistributed, global pooling 1D branches.",
+        build_timedist_fn, [((3, 4, 4, 1), F32)]),
+    zoo("convlstm_seq", "ConvLSTM1D (return_sequences), Reshape, ConvLSTM2D.",
+        build_convlstm_seq, [((3, 5, 2), F32)]),
+    zoo("convlstm_fn", "ConvLSTM2D (go_backwards, padding same), "
+        "ConvLSTM2D(return_state=True), Reshape -> ConvLSTM1D.",
+        build_convlstm_fn,
+        [((3, 4, 4, 1), F32)]),
+    zoo("conv1d_seq", "Conv1D (causal, dilated, strided), SpatialDropout1D, "
+        "Conv1DTranspose, DepthwiseConv1D, SeparableConv1D, ZeroPadding1D, "
+        "Cropping1D, MaxPooling1D, UpSampling1D, AveragePooling1D, "
+        "GlobalMaxPooling1D.", build_conv1d_seq, [((8, 2), F32)]),
+    zoo("conv1d_fn", "conv1d_seq's layers, then GlobalMaxPooling1D and "
+        "GlobalAveragePooling1D(keepdims=True) branches.", build_conv1d_fn,
+        [((8, 2), F32)]),
+    zoo("conv2d_seq", "Conv2D (groups=2, strides, same/valid), "
+        "BatchNormalization, SpatialDropout2D, Conv2DTranspose, "
+        "DepthwiseConv2D, SeparableConv2D, ZeroPadding2D, Cropping2D, "
+        "pooling, UpSampling2D, GlobalAveragePooling2D(keepdims=True), "
+        "GlobalMaxPooling2D.",
+        build_conv2d_seq, [((8, 8, 2), F32)]),
+    zoo("conv2d_fn", "conv2d_seq's layers, then GlobalMaxPooling2D and "
+        "GlobalAveragePooling2D branches.", build_conv2d_fn,
+        [((8, 8, 2), F32)]),
+    zoo("conv3d_seq", "Conv3D, SpatialDropout3D, Conv3DTranspose, "
+        "MaxPooling3D, ZeroPadding3D, Cropping3D, UpSampling3D, "
+        "AveragePooling3D, GlobalAveragePooling3D(keepdims=True), "
+        "GlobalMaxPooling3D.", build_conv3d_seq,
+        [((4, 4, 4, 1), F32)]),
+    zoo("conv3d_fn", "conv3d_seq's layers, then GlobalMaxPooling3D and "
+        "GlobalAveragePooling3D(keepdims=True) branches.", build_conv3d_fn,
+        [((4, 4, 4, 1), F32)]),
+    zoo("channels_first_seq", "data_format='channels_first': Conv2D, "
+        "BatchNormalization(axis=1), MaxPooling2D, UpSampling2D, "
+        "AveragePooling2D, Conv1D, GlobalAveragePooling1D.",
+        build_channels_first_seq, [((2, 6, 6), F32)]),
+    zoo("cnn_bn_seq", "Small CNN: Conv2D, BatchNormalization(center=False), "
+        "ReLU, Conv2D, BatchNormalization(scale=False), MaxPooling2D, "
+        "Flatten, Dense(softmax).", build_cnn_bn_seq, [((6, 6, 1), F32)]),
+    zoo("norm_seq", "Rescaling, Resizing, CenterCrop, Normalization "
+        "(adapted), LayerNormalization, GroupNormalization, "
+        "UnitNormalization, BatchNormalization.", build_norm_seq,
+        [((4, 4, 2), F32)]),
+    zoo("norm_fn", "norm_seq's layers plus a LayerNormalization(axis=[1, 2]) "
+        "branch.", build_norm_fn, [((4, 4, 2), F32)]),
+    zoo("act_seq", "ReLU(max_value, negative_slope), LeakyReLU, "
+        "PReLU(shared_axes=[1]), ELU, ThresholdedReLU (tf-keras only), "
+        "Softmax.", build_act_seq, [((4, 3), F32)]),
+    zoo("act_fn", "act_seq's layers plus a PReLU branch.", build_act_fn,
+        [((4, 3), F32)]),
+    zoo("merge_fn", "Two inputs and two outputs; Add, Subtract, Multiply, "
+        "Average, Maximum, Minimum, Dot(normalize=True), Concatenate.",
+        build_merge_fn, [((4,), F32), ((4,), F32)]),
+    zoo("attention_fn", "MultiHeadAttention self-attention (query, query) "
+        "and cross-attention (query, value; value_dim, output_shape), "
+        "Attention(use_scale), AdditiveAttention([q, v, k]).",
+        build_attention_fn, [((3, 4), F32), ((5, 4), F32)]),
+    zoo("shared_fn", "Shared layers: Dense called on two inputs of the same "
+        "shape and Dense called on a (4,) and a (3, 4) input.",
+        build_shared_fn, [((4,), F32), ((4,), F32), ((3, 4), F32)]),
+    zoo("nested_fn", "Sequential 'block' (frozen) inside Functional "
+        "'middle' inside Functional 'nested_fn'.", build_nested_fn,
+        [((4,), F32)], show_trainable=True),
+    zoo("nested_seq", "Sequential 'block' inside a Sequential.",
+        build_nested_seq, [((5,), F32)]),
+    zoo("frozen_seq", "Dense(trainable=False), BatchNormalization, Dropout, "
+        "Dense: Non-trainable params.", build_frozen_seq, [((4,), F32)],
+        show_trainable=True),
+    Spec("compiled_fn", "Compiled with loss and metric objects "
+         "(MeanSquaredError, MeanAbsoluteError, RootMeanSquaredError) and "
+         "fitted, so every file holds optimizer state.", build_compiled_fn,
+         compiled_fn_data, compile=compiled_fn_compile, epochs=3,
+         batch_size=16),
+    zoo("big_1000", f"Summary benchmark: a Sequential of {BIG_LAYERS} layers: "
+        "Dense(2), Activation(relu), Activation(tanh), ELU, LeakyReLU, "
+        "Activation(sigmoid), ReLU, Activation(softplus), Softmax, "
+        "Activation(linear), repeated. Building or loading it needs "
+        "sys.setrecursionlimit above the default 1000.",
+        build_big_1000, [((2,), F32)], files=("k3.keras", "tfk.h5"),
+        file_loaders={"k3.keras": ["k3"], "tfk.h5": ["tfk"]}, wide=False,
+        recursion_limit=10000),
+]
 SPECS = {s.name: s for s in MODELS}
 
 
@@ -271,10 +1057,65 @@ def output_names(fname: str, n: int) -> List[str]:
     return [f"{fname}.output{i}.npy" for i in range(n)]
 
 
-def summary_names(fname: str, loader: str) -> List[str]:
+def summary_name(fname: str, loader: str, width: Optional[int] = None,
+                 expand: bool = False, trainable: bool = False) -> str:
+    """F.<loader>.summary[<width>][.expand][.trainable].txt"""
+    return (f"{fname}.{loader}.summary{width or ''}"
+            f"{'.expand' if expand else ''}{'.trainable' if trainable else ''}"
+            f".txt")
+
+
+def summary_plan(loader: str, spec: Spec, sequential_like: bool,
+                 nested: bool) -> List[dict]:
+    """Every summary to capture for one loaded file, as the exact call:
+    COLUMNS (environment), line_length (None = Keras's default),
+    expand_nested, show_trainable. `width` is the number in the file name.
+    """
+    calls = [dict(width=None, COLUMNS=SUMMARY_K3_COLUMNS, line_length=None,
+                  expand_nested=False, show_trainable=False)]
+    if loader == "k3" and spec.wide:
+        calls.append(dict(width=SUMMARY_K3_WIDE, COLUMNS=SUMMARY_K3_WIDE_COLUMNS,
+                          line_length=SUMMARY_K3_WIDE, expand_nested=False,
+                          show_trainable=False))
+        if not sequential_like:
+            calls.append(dict(width=SUMMARY_K3_WIDEST,
+                              COLUMNS=SUMMARY_K3_WIDEST_COLUMNS,
+                              line_length=SUMMARY_K3_WIDEST,
+                              expand_nested=False, show_trainable=False))
+    flags = []
+    if nested:
+        flags.append((True, False))
+    if spec.show_trainable:
+        flags.append((False, True))
+        if nested:
+            flags.append((True, True))
+    for expand, trainable in flags:
+        calls.append(dict(width=None, COLUMNS=SUMMARY_K3_COLUMNS,
+                          line_length=None, expand_nested=expand,
+                          show_trainable=trainable))
+    return calls
+
+
+def summary_kwargs(call: dict) -> dict:
+    """The keyword arguments of model.summary() for a planned call."""
+    kw = {}
+    if call["line_length"] is not None:
+        kw["line_length"] = call["line_length"]
+    if call["expand_nested"]:
+        kw["expand_nested"] = True
+    if call["show_trainable"]:
+        kw["show_trainable"] = True
+    return kw
+
+
+def effective_line_length(loader: str, call: dict, sequential_like: bool) -> int:
+    """The table width Keras uses for a call (mirrors print_summary)."""
+    if call["line_length"] is not None:
+        return call["line_length"]
     if loader == "k3":
-        return [f"{fname}.k3.summary.txt", f"{fname}.k3.summary{SUMMARY_K3_WIDE}.txt"]
-    return [f"{fname}.tfk.summary.txt"]
+        default = (88 if sequential_like else 108) + (12 if call["show_trainable"] else 0)
+        return min(default, call["COLUMNS"] - 4)
+    return (65 if sequential_like else 98) + (11 if call["show_trainable"] else 0)
 
 
 def worker_env(keras_home: str, columns: Optional[int] = None) -> Dict[str, str]:
@@ -288,14 +1129,31 @@ def worker_env(keras_home: str, columns: Optional[int] = None) -> Dict[str, str]
     return env
 
 
+def _no_addresses(text: str) -> str:
+    """Drop Python object addresses (`<function dot at 0x7f...>`), which
+    change from run to run."""
+    return re.sub(r" at 0x[0-9a-fA-F]+", "", text)
+
+
 def error_text(e: BaseException) -> str:
-    msg = str(e).strip().splitlines()
+    msg = _no_addresses(str(e)).strip().splitlines()
     first = msg[0] if msg else ""
     rest = " ".join(m.strip() for m in msg[1:] if m.strip())
     text = f"{type(e).__name__}: {first}"
     if rest:
         text += " " + rest
     return text[:600]
+
+
+def op_error_text(e: BaseException) -> str:
+    """A TF runtime error without the traceback TF puts into the message:
+    the exception type and the last message line that is not a stack frame
+    (e.g. "The Conv2D op currently only supports the NHWC tensor format on
+    the CPU. ...")."""
+    lines = [ln.strip() for ln in _no_addresses(str(e)).splitlines() if ln.strip()]
+    keep = [ln for ln in lines if not ln.startswith(("File ", "Detected at node",
+                                                     "[[", "Graph execution error"))]
+    return f"{type(e).__name__}: {keep[-1] if keep else (lines[0] if lines else '')}"[:600]
 
 
 def shape_json(shape):
@@ -325,68 +1183,225 @@ def _import(flavor):
     return tf, K
 
 
+def randomize_weights(model, flavor: str, seed: int) -> int:
+    """Set every float weight from numpy's default_rng(seed), in
+    model.weights order: normal(0, 0.5), except BatchNormalization
+    moving_variance uniform(0.5, 1.5). Adapted Normalization layers keep
+    their mean/variance/count. Returns the number of arrays set."""
+    rng = np.random.default_rng(seed)
+    keep = set()
+    for layer in model._flatten_layers(include_self=False, recursive=True):
+        if layer.__class__.__name__ == "Normalization":
+            keep.update(id(w) for w in layer.weights)
+    values, n = [], 0
+    for w in model.weights:
+        v = np.asarray(w.numpy())
+        name = w.path if flavor == "k3" else w.name
+        if id(w) in keep or not np.issubdtype(v.dtype, np.floating):
+            values.append(v)
+            continue
+        if "moving_variance" in name:
+            new = rng.uniform(0.5, 1.5, size=v.shape)
+        else:
+            new = rng.normal(0.0, 0.5, size=v.shape)
+        values.append(new.astype(v.dtype))
+        n += 1
+    model.set_weights(values)
+    return n
+
+
+def writer_files(spec: Spec, flavor: str) -> List[str]:
+    return [f for f in WRITER_FILES[flavor] if spec.files is None or f in spec.files]
+
+
 def worker_save(task):
     spec = SPECS[task["model"]]
     flavor = task["flavor"]
     tf, K = _import(flavor)
     K.utils.set_random_seed(spec.seed)
-    x_train, y_train, _ = spec.data()
     model = spec.build(K, flavor)
-    model.compile(optimizer=K.optimizers.Adam(learning_rate=spec.learning_rate),
-                  loss=spec.loss)
-    hist = model.fit(x_train, y_train, epochs=spec.epochs,
-                     batch_size=spec.batch_size, verbose=0)
+    if spec.mode == "fit":
+        x_train, y_train, _ = spec.data()
+        kwargs = spec.compile(K) if spec.compile else {"loss": spec.loss}
+        model.compile(optimizer=K.optimizers.Adam(learning_rate=spec.learning_rate),
+                      **kwargs)
+        hist = model.fit(x_train, y_train, epochs=spec.epochs,
+                         batch_size=spec.batch_size, verbose=0)
+        losses = [float(v) for v in hist.history["loss"]]
+        res = {"loss_first_epoch": losses[0], "loss_last_epoch": losses[-1]}
+    else:
+        res = {"randomized_arrays": randomize_weights(model, flavor, spec.seed)}
     out = Path(task["outdir"])
-    for fname in WRITER_FILES[flavor]:
+    for fname in writer_files(spec, flavor):
         model.save(str(out / fname))
-    losses = [float(v) for v in hist.history["loss"]]
-    return {"loss_first_epoch": losses[0], "loss_last_epoch": losses[-1]}
+    return res
 
 
-def _layer_info_k3(layer):
-    from keras.src.utils.summary_utils import count_params
+def _is_nested_model(layer) -> bool:
+    """What Keras's expand_nested expands: a layer with a non-empty .layers."""
+    return bool(getattr(layer, "layers", None))
+
+
+def _k3_structure_shapes(x):
+    if isinstance(x, (list, tuple)):
+        return [_k3_structure_shapes(e) for e in x]
+    if isinstance(x, dict):
+        return {k: _k3_structure_shapes(v) for k, v in x.items()}
+    return shape_json(tuple(x.shape))
+
+
+def _k3_graph_nodes(model):
+    """ids of the nodes of a Keras 3 model's own graph, or None."""
+    functional = getattr(model, "_functional", None)  # Sequential
+    nodes = getattr(functional if functional is not None else model, "_nodes", None)
+    return None if nodes is None else {id(n) for n in nodes}
+
+
+def _layer_info_k3(layer, graph=None):
+    import rich.text
+    from keras.src.utils.summary_utils import count_params, format_layer_shape
 
     try:
-        out = layer.output
-        if isinstance(out, (list, tuple)):
-            shape = [shape_json(tuple(t.shape)) for t in out]
-        else:
-            shape = shape_json(tuple(out.shape))
+        shape = _k3_structure_shapes(layer.output)
     except Exception as e:  # noqa: BLE001
         shape = f"<{error_text(e)}>"
-    return {
+    try:
+        shown = rich.text.Text.from_markup(format_layer_shape(layer)).plain
+    except Exception as e:  # noqa: BLE001
+        shown = f"<{error_text(e)}>"
+    info = {
         "name": layer.name,
         "class_name": layer.__class__.__name__,
         "output_shape": shape,
+        "summary_output_shape": shown,
         "params": int(layer.count_params()) if layer.built else 0,
         "trainable_params": int(count_params(layer.trainable_weights)),
         "non_trainable_params": int(count_params(layer.non_trainable_weights)),
+        "trainable": bool(layer.trainable),
         "built": bool(layer.built),
         "weights": [{"path": w.path, "shape": shape_json(tuple(w.shape)),
                      "dtype": str(w.dtype), "trainable": bool(w.trainable)}
                     for w in layer.weights],
     }
+    nodes = getattr(layer, "_inbound_nodes", [])
+    if len(nodes) > 1:
+        # Keras 3 Sequential adds a node to every layer each time it
+        # rebuilds its graph (once per layer added), so count them all but
+        # list only the calls in the model's current graph.
+        info["inbound_nodes"] = len(nodes)
+    in_graph = [n for n in nodes if graph is None or id(n) in graph]
+    if len(in_graph) > 1:
+        # One entry per call, shaped like output_shape (Keras keeps a node's
+        # outputs as a flat list; one output is shown unwrapped).
+        per_node = [_k3_structure_shapes(n.outputs) for n in in_graph]
+        info["node_output_shapes"] = [s[0] if len(s) == 1 else s for s in per_node]
+    if _is_nested_model(layer):
+        sub_graph = _k3_graph_nodes(layer)
+        info["layers"] = [_layer_info_k3(sub, sub_graph) for sub in layer.layers]
+    return info
 
 
-def _layer_info_tfk(layer):
+def _op_info_k3(op):
+    """A summary row that is not a Layer: a Keras op node of a Functional
+    graph (e.g. NotEqual/Any that compute masks)."""
+    import rich.text
+    from keras.src.utils.summary_utils import format_layer_shape
+
+    try:
+        shape = _k3_structure_shapes(op.output)
+    except Exception as e:  # noqa: BLE001
+        shape = f"<{error_text(e)}>"
+    try:
+        shown = rich.text.Text.from_markup(format_layer_shape(op)).plain
+    except Exception as e:  # noqa: BLE001
+        shown = f"<{error_text(e)}>"
+    return {"name": op.name, "class_name": op.__class__.__name__,
+            "output_shape": shape, "summary_output_shape": shown,
+            "params": 0, "is_layer": False}
+
+
+def _tfk_graph_nodes(model):
+    """Node keys ("<layer>_ib-<i>") of a tf-keras model's own graph, or None."""
+    return getattr(model, "_network_nodes", None)
+
+
+def _layer_info_tfk(layer, graph=None):
     from tf_keras.src.utils.layer_utils import count_params
 
     try:
         shape = shape_json(layer.output_shape)
     except AttributeError as e:
         shape = "multiple" if "multiple" in str(e) else f"<{error_text(e)}>"
-    return {
+    # What print_summary shows in the Output Shape column.
+    try:
+        shown = str(layer.output_shape)
+    except AttributeError:
+        shown = "multiple"
+    except RuntimeError:
+        shown = "?"
+    info = {
         "name": layer.name,
         "class_name": layer.__class__.__name__,
         "output_shape": shape,
+        "summary_output_shape": shown,
         "params": int(layer.count_params()) if layer.built else 0,
         "trainable_params": int(count_params(layer.trainable_weights)),
         "non_trainable_params": int(count_params(layer.non_trainable_weights)),
+        "trainable": bool(layer.trainable),
         "built": bool(layer.built),
         "weights": [{"path": w.name, "shape": shape_json(tuple(w.shape)),
                      "dtype": w.dtype.name, "trainable": bool(w.trainable)}
                     for w in layer.weights],
     }
+    nodes = getattr(layer, "_inbound_nodes", [])
+    if len(nodes) > 1:
+        info["inbound_nodes"] = len(nodes)
+    in_graph = [i for i in range(len(nodes))
+                if graph is None or f"{layer.name}_ib-{i}" in graph]
+    if len(in_graph) > 1:
+        info["node_output_shapes"] = [shape_json(layer.get_output_shape_at(i))
+                                      for i in in_graph]
+    if _is_nested_model(layer):
+        sub_graph = _tfk_graph_nodes(layer)
+        info["layers"] = [_layer_info_tfk(sub, sub_graph) for sub in layer.layers]
+    return info
+
+
+def layer_classes(model) -> List[str]:
+    """Sorted class names of every layer in the model, nested ones included:
+    layers of nested models, wrapped layers (Bidirectional, TimeDistributed),
+    the cell of a generic RNN and the cells of StackedRNNCells, and
+    InputLayer when the model has inputs. The top model's class is not
+    included (Sequential/Functional appear only for nested models)."""
+    names = set()
+    seen = set()
+
+    def walk(obj, top=False):
+        if id(obj) in seen:
+            return
+        seen.add(id(obj))
+        cls = obj.__class__.__name__
+        if not top:
+            names.add(cls)
+        if cls in ("Bidirectional", "TimeDistributed"):
+            for attr in ("forward_layer", "backward_layer"):
+                sub = getattr(obj, attr, None)
+                if sub is not None:
+                    walk(sub)
+            if cls == "TimeDistributed":
+                walk(obj.layer)
+        if cls == "RNN":
+            walk(obj.cell)
+        for cell in getattr(obj, "cells", None) or []:
+            walk(cell)
+        if _is_nested_model(obj):
+            if getattr(obj, "inputs", None):
+                names.add("InputLayer")
+            for sub in obj.layers:
+                walk(sub)
+
+    walk(model, top=True)
+    return sorted(names)
 
 
 def capture_summary(model, columns, **kwargs) -> str:
@@ -408,6 +1423,7 @@ def capture_summary(model, columns, **kwargs) -> str:
 def worker_load(task):
     loader = task["loader"]
     path = task["file"]
+    spec = SPECS[task["model"]]
     tf, K = _import(loader)
     info = {}
     model = None
@@ -427,35 +1443,54 @@ def worker_load(task):
     # Summaries first: what a user sees right after load_model.
     outdir = Path(task["outdir"])
     fname = Path(path).name
-    names = summary_names(fname, loader)
-    texts = {}
-    if loader == "k3":
-        texts[names[0]] = capture_summary(model, SUMMARY_K3_COLUMNS)
-        texts[names[1]] = capture_summary(model, SUMMARY_K3_WIDE_COLUMNS,
-                                          line_length=SUMMARY_K3_WIDE)
-        default_wide = capture_summary(model, SUMMARY_K3_WIDE_COLUMNS)
-        if default_wide != texts[names[1]]:
-            raise SystemExit(f"{path}: summary() at COLUMNS="
-                             f"{SUMMARY_K3_WIDE_COLUMNS} differs from "
-                             f"summary(line_length={SUMMARY_K3_WIDE})")
-    else:
-        texts[names[0]] = capture_summary(model, SUMMARY_K3_COLUMNS)
+    default_text = capture_summary(model, SUMMARY_K3_COLUMNS)
+    sequential_like = "Connected to" not in default_text
+    nested = any(_is_nested_model(layer) for layer in model.layers)
+    texts, calls = {}, {}
+    for call in summary_plan(loader, spec, sequential_like, nested):
+        name = summary_name(fname, loader, call["width"], call["expand_nested"],
+                            call["show_trainable"])
+        kwargs = summary_kwargs(call)
+        text = capture_summary(model, call["COLUMNS"], **kwargs)
+        if call["width"] is not None:
+            # The wide captures use the narrowest COLUMNS at which Keras 3
+            # itself picks that width, so summary() must print the same.
+            if capture_summary(model, call["COLUMNS"]) != text:
+                raise SystemExit(f"{path}: summary() at COLUMNS={call['COLUMNS']} "
+                                 f"differs from summary({kwargs})")
+        if "\x1b" in text:
+            raise SystemExit(f"{path}: ANSI escape in summary {name}")
+        texts[name] = text
+        calls[name] = {
+            "COLUMNS": call["COLUMNS"], "line_length": call["line_length"],
+            "expand_nested": call["expand_nested"],
+            "show_trainable": call["show_trainable"],
+            "effective_line_length": effective_line_length(loader, call,
+                                                           sequential_like),
+        }
+    if texts[summary_name(fname, loader)] != default_text:
+        raise SystemExit(f"{path}: summary() is not stable")
     for n, t in texts.items():
-        if "\x1b" in t:
-            raise SystemExit(f"{path}: ANSI escape in summary {n}")
         (outdir / n).write_bytes(t.encode("utf-8"))
     info["summaries"] = sorted(texts)
+    info["summary_calls"] = calls
+    info["sequential_like"] = sequential_like
 
     # Layers, parameter counts.
     if loader == "k3":
         from keras.src.models import Functional, Sequential
         from keras.src.utils.summary_utils import count_params, weight_memory_size
 
+        from keras.src.layers import Layer
+
         layer_info = _layer_info_k3
+        graph = _k3_graph_nodes(model)
         if isinstance(model, Functional) and not isinstance(model, Sequential):
             summary_layers = model._operations
         else:
             summary_layers = model.layers
+        summary_ops = [_op_info_k3(op) for op in summary_layers
+                       if not isinstance(op, Layer)] or None
         tw = getattr(model, "_collected_trainable_weights", model.trainable_weights)
         opt = model.optimizer if model.compiled else None
         opt_built = bool(opt is not None and opt.built)
@@ -465,7 +1500,9 @@ def worker_load(task):
         from tf_keras.src.utils.layer_utils import count_params, weight_memory_size
 
         layer_info = _layer_info_tfk
+        graph = _tfk_graph_nodes(model)
         summary_layers = model.layers
+        summary_ops = None
         tw = getattr(model, "_collected_trainable_weights", model.trainable_weights)
         opt = getattr(model, "optimizer", None)
         opt_vars = []
@@ -477,15 +1514,22 @@ def worker_load(task):
     trainable = int(count_params(tw))
     non_trainable = int(count_params(model.non_trainable_weights))
     opt_params = int(count_params(opt_vars)) if opt_built else None
+    opt_var_info = [{"path": getattr(v, "path", None) or v.name,
+                     "shape": shape_json(tuple(v.shape)),
+                     "dtype": str(getattr(v.dtype, "name", v.dtype))}
+                    for v in opt_vars]
     info.update({
         "model_name": model.name,
         "model_class": model.__class__.__name__,
-        "layers": [layer_info(layer) for layer in model.layers],
+        "covers": layer_classes(model),
+        "layers": [layer_info(layer, graph) for layer in model.layers],
         "summary_layer_names": [layer.name for layer in summary_layers],
+        "summary_operations": summary_ops,
         "trainable_params": trainable,
         "non_trainable_params": non_trainable,
         "optimizer": None if opt is None else opt.__class__.__name__,
         "optimizer_params": opt_params,
+        "optimizer_variables": opt_var_info if opt_built else None,
         "optimizer_params_in_summary": opt_in_summary,
         "total_params_in_summary": trainable + non_trainable
         + (opt_params if opt_in_summary else 0),
@@ -499,7 +1543,11 @@ def worker_load(task):
     # Predictions with the Keras that wrote the file.
     if task["predict"]:
         xs = [np.load(p) for p in task["inputs"]]
-        y = model.predict(xs[0] if len(xs) == 1 else xs, verbose=0)
+        try:
+            y = model.predict(xs[0] if len(xs) == 1 else xs, verbose=0)
+        except Exception as e:  # noqa: BLE001
+            info["predict_error"] = op_error_text(e)
+            return info
         ys = as_list(y)
         onames = output_names(fname, len(ys))
         for n, arr in zip(onames, ys):
@@ -511,6 +1559,9 @@ def worker_load(task):
 
 def worker_main(task_json):
     task = json.loads(task_json)
+    spec = SPECS.get(task.get("model"))
+    if spec is not None and spec.recursion_limit:
+        sys.setrecursionlimit(spec.recursion_limit)
     op = task["op"]
     if op == "save":
         res = worker_save(task)
@@ -661,99 +1712,183 @@ def versions() -> dict:
             "rich": v("rich")}
 
 
+def spec_files(spec: Spec) -> List[str]:
+    return [f for w in spec.writers for f in WRITER_FILES[w]
+            if spec.files is None or f in spec.files]
+
+
+def spec_file_loaders(spec: Spec, fname: str) -> List[str]:
+    if spec.file_loaders is not None:
+        return spec.file_loaders.get(fname, [])
+    return FILE_LOADERS[fname]
+
+
 def generate_model(spec: Spec, vers: dict, keras_home: str, force: bool) -> dict:
     mdir = MODELS_DIR / spec.name
     mdir.mkdir(parents=True, exist_ok=True)
     saved_by = {"k3": f"keras {vers['keras']}", "tfk": f"tf_keras {vers['tf_keras']}"}
+    log = lambda msg: print(f"  {spec.name}: {msg}", flush=True)  # noqa: E731
     produced = set()
-    entry = {"description": spec.description, "files": {},
-             "training": {"epochs": spec.epochs, "batch_size": spec.batch_size,
-                          "optimizer": "Adam", "learning_rate": spec.learning_rate,
-                          "loss": spec.loss, "seed": spec.seed}}
+    entry = {"description": spec.description, "files": {}}
+    if spec.mode == "fit":
+        entry["training"] = {"epochs": spec.epochs, "batch_size": spec.batch_size,
+                             "optimizer": "Adam", "learning_rate": spec.learning_rate,
+                             "loss": spec.loss, "seed": spec.seed}
+        if spec.compile is not None:
+            entry["training"]["loss"] = None  # objects: see training.compile
+    else:
+        entry["weights"] = {
+            "mode": "random", "seed": spec.seed,
+            "how": "not compiled, not trained; every float weight set in "
+                   "model.weights order from numpy default_rng(seed): "
+                   "normal(0, 0.5), BatchNormalization moving_variance "
+                   "uniform(0.5, 1.5); adapted Normalization layers keep "
+                   "their mean/variance/count",
+        }
+    if spec.recursion_limit:
+        entry["recursion_limit"] = spec.recursion_limit
 
     # 1. Build, train and save with each writer, into a scratch directory.
+    files = spec_files(spec)
     with tempfile.TemporaryDirectory() as tmp:
-        train = {}
+        saved = {}
         for flavor in spec.writers:
-            print(f"  {spec.name}: train+save with {flavor}", flush=True)
-            train[flavor] = run_worker({"op": "save", "flavor": flavor,
+            log(f"{'train+save' if spec.mode == 'fit' else 'save'} with {flavor}")
+            saved[flavor] = run_worker({"op": "save", "flavor": flavor,
                                         "model": spec.name, "outdir": tmp},
                                        keras_home)
-        files = [f for w in spec.writers for f in WRITER_FILES[w]]
         for fname in files:
             new, old = Path(tmp) / fname, mdir / fname
             if not force and same_content(new, old):
-                print(f"  {spec.name}: {fname} unchanged (kept committed bytes)")
+                log(f"{fname} unchanged (kept committed bytes)")
             else:
                 shutil.copyfile(new, old)
-                print(f"  {spec.name}: {fname} written")
+                log(f"{fname} written")
             produced.add(fname)
-        entry["training"]["loss_by_writer"] = train
+        if spec.mode == "fit":
+            entry["training"]["loss_by_writer"] = saved
+            if spec.compile is not None:
+                # Describe the compile arguments without importing Keras here.
+                entry["training"]["compile"] = saved_compile_description(spec)
+        else:
+            entry["weights"]["randomized_arrays_by_writer"] = {
+                w: r["randomized_arrays"] for w, r in saved.items()}
 
-    # 2. Inputs for prediction.
+    # 2. Inputs for prediction, in the dtype Keras is fed.
     _, _, x_pred = spec.data()
     in_names = input_names(x_pred)
     for n, arr in zip(in_names, as_list(x_pred)):
-        np.save(mdir / n, np.asarray(arr, dtype=np.float32))
+        np.save(mdir / n, np.asarray(arr))
         produced.add(n)
     entry["inputs"] = in_names
     entry["input_shapes"] = [list(np.shape(a)) for a in as_list(x_pred)]
+    entry["input_dtypes"] = [str(np.asarray(a).dtype) for a in as_list(x_pred)]
 
     # 3. Load every file with every loader that may read it.
+    covers = set()
     for fname in files:
         path = mdir / fname
         writer = FILE_WRITER[fname]
         fentry = {"sha256": sha256(path), "size": path.stat().st_size,
                   "saved_by": saved_by[writer], "writer": writer,
                   **stored_metadata(path), "loaders": {}}
-        for loader in FILE_LOADERS[fname]:
-            print(f"  {spec.name}: load {fname} with {loader}", flush=True)
+        for loader in spec_file_loaders(spec, fname):
+            log(f"load {fname} with {loader}")
             res = run_worker({"op": "load", "loader": loader, "model": spec.name,
                               "file": str(path), "outdir": str(mdir),
                               "inputs": [str(mdir / n) for n in in_names],
                               "predict": loader == writer}, keras_home)
             if "load_kwargs" not in res:
-                print(f"  {spec.name}: {loader} cannot load {fname}: "
-                      f"{res['load_errors'][-1]['error'][:160]}")
+                log(f"{loader} cannot load {fname}: "
+                    f"{res['load_errors'][-1]['error'][:160]}")
             elif res.get("load_errors"):
-                print(f"  {spec.name}: {loader} loads {fname} only with "
-                      f"{res['load_kwargs']}")
+                log(f"{loader} loads {fname} only with {res['load_kwargs']}")
+            if "predict_error" in res:
+                log(f"{loader} cannot predict with {fname}: "
+                    f"{res['predict_error'][:160]}")
             produced.update(res.get("summaries", []))
             produced.update(res.get("outputs", []))
             if "outputs" in res:
                 fentry["outputs"] = res.pop("outputs")
                 fentry["output_shapes"] = res.pop("output_shapes")
+            if "predict_error" in res:
+                fentry["outputs"] = []
+                fentry["outputs_missing"] = res.pop("predict_error")
+            if loader == writer and "covers" in res:
+                fentry["covers"] = res["covers"]
+                covers.update(res["covers"])
             fentry["loaders"][loader] = res
         entry["files"][fname] = fentry
+    entry["covers"] = sorted(covers)
 
     # 4. Remove what an earlier run made but this one did not.
     for p in mdir.iterdir():
         if p.name not in produced:
-            print(f"  {spec.name}: removing stale {p.name}")
+            log(f"removing stale {p.name}")
             p.unlink()
     return entry
 
 
+def saved_compile_description(spec: Spec) -> dict:
+    """Class names of the compile() objects of a spec, from the model's
+    stored training config (the .h5 files keep it as JSON)."""
+    import h5py
+
+    out = {}
+    for fname in spec_files(spec):
+        if not fname.endswith(".h5"):
+            continue
+        path = MODELS_DIR / spec.name / fname
+        with h5py.File(path, "r") as f:
+            raw = f.attrs.get("training_config")
+        if raw is None:
+            continue
+        cfg = json.loads(raw.decode() if isinstance(raw, bytes) else raw)
+
+        def names(o):
+            if isinstance(o, dict) and "class_name" in o:
+                return o["class_name"]
+            if isinstance(o, list):
+                return [names(x) for x in o]
+            if isinstance(o, dict):
+                return {k: names(v) for k, v in o.items()}
+            return o
+
+        out[fname] = {"loss": names(cfg.get("loss")),
+                      "metrics": names(cfg.get("metrics"))}
+    return out
+
+
 def verify_stdout(manifest: dict, names: List[str], keras_home: str) -> bool:
-    """Re-run each summary as `python -c '...; model.summary()' > file`."""
+    """Re-run each summary as `python -c '...; model.summary(...)' > file`.
+
+    Default-width captures run with COLUMNS and LINES unset (the pure
+    no-terminal fallback); wide ones with their COLUMNS, both with the
+    explicit line_length and with plain summary()."""
     ok = True
     for mname in names:
         mdir = MODELS_DIR / mname
+        limit = manifest["models"][mname].get("recursion_limit")
+        prelude = f"import sys; sys.setrecursionlimit({limit}); " if limit else ""
         for fname, fentry in manifest["models"][mname]["files"].items():
             for loader, lentry in fentry["loaders"].items():
                 if "load_kwargs" not in lentry:
                     continue
                 mod = "keras" if loader == "k3" else "tf_keras"
-                cases = [(lentry["summaries"][0] if loader == "tfk" else
-                          f"{fname}.k3.summary.txt", None, "")]
-                if loader == "k3":
-                    cases.append((f"{fname}.k3.summary{SUMMARY_K3_WIDE}.txt",
-                                  SUMMARY_K3_WIDE_COLUMNS,
-                                  f"line_length={SUMMARY_K3_WIDE}"))
-                    cases.append((f"{fname}.k3.summary{SUMMARY_K3_WIDE}.txt",
-                                  SUMMARY_K3_WIDE_COLUMNS, ""))
+                cases = []
+                for sname, call in sorted(lentry["summary_calls"].items()):
+                    kw = {k: call[k] for k in ("line_length", "expand_nested",
+                                               "show_trainable") if call[k]}
+                    args = ", ".join(f"{k}={v!r}" for k, v in kw.items())
+                    if call["line_length"] is None:
+                        cases.append((sname, None, args))
+                    else:
+                        cases.append((sname, call["COLUMNS"], args))
+                        rest = ", ".join(f"{k}={v!r}" for k, v in kw.items()
+                                         if k != "line_length")
+                        cases.append((sname, call["COLUMNS"], rest))
                 for sname, columns, args in cases:
-                    code = (f"import {mod} as K; m = K.models.load_model("
+                    code = (f"{prelude}import {mod} as K; m = K.models.load_model("
                             f"{str(mdir / fname)!r}, **{lentry['load_kwargs']!r}); "
                             f"m.summary({args})")
                     env = worker_env(keras_home, columns)
@@ -775,12 +1910,76 @@ def verify_stdout(manifest: dict, names: List[str], keras_home: str) -> bool:
     return ok
 
 
+SUMMARY_DOCS = {
+    "F.k3.summary.txt":
+        f"Keras 3 loads F; model.summary() with stdout not a terminal, "
+        f"COLUMNS={SUMMARY_K3_COLUMNS} (=> line_length 76)",
+    f"F.k3.summary{SUMMARY_K3_WIDE}.txt":
+        f"Keras 3 loads F; model.summary(line_length={SUMMARY_K3_WIDE}) with "
+        f"stdout not a terminal, COLUMNS={SUMMARY_K3_WIDE_COLUMNS} (identical "
+        f"to model.summary() there)",
+    f"F.k3.summary{SUMMARY_K3_WIDEST}.txt":
+        f"only for models Keras 3 does not print as sequential-like (the "
+        f"summary has a 'Connected to' column): Keras 3 loads F; "
+        f"model.summary(line_length={SUMMARY_K3_WIDEST}) with stdout not a "
+        f"terminal, COLUMNS={SUMMARY_K3_WIDEST_COLUMNS} (identical to "
+        f"model.summary() there)",
+    "F.tfk.summary.txt":
+        f"tf-keras loads F; model.summary() with stdout not a terminal, "
+        f"COLUMNS={SUMMARY_K3_COLUMNS}",
+    "F.<loader>.summary.expand.txt":
+        "only for models with a nested model: model.summary(expand_nested=True) "
+        f"with COLUMNS={SUMMARY_K3_COLUMNS}",
+    "F.<loader>.summary.trainable.txt":
+        "only for models whose spec asks for it: "
+        f"model.summary(show_trainable=True) with COLUMNS={SUMMARY_K3_COLUMNS}",
+    "F.<loader>.summary.expand.trainable.txt":
+        "both: model.summary(expand_nested=True, show_trainable=True) with "
+        f"COLUMNS={SUMMARY_K3_COLUMNS}",
+    "naming": "F.<loader>.summary[<width>][.expand][.trainable].txt; <width> "
+              "present = summary(line_length=<width>) with COLUMNS = width + 4; "
+              "absent = Keras's default width with COLUMNS=80. "
+              "files.<F>.loaders.<loader>.summary_calls records every call.",
+}
+
+
+def dump_json(o, level: int = 0) -> str:
+    """JSON with sorted keys and one-space indents, like
+    json.dumps(o, sort_keys=True, indent=1), except that a list without
+    objects inside is written on one line when that line is short (shapes
+    such as [null, 3, 2])."""
+    pad = " " * level
+    if isinstance(o, dict):
+        if not o:
+            return "{}"
+        items = [f"{pad} {json.dumps(k)}: {dump_json(v, level + 1)}"
+                 for k, v in sorted(o.items())]
+        return "{\n" + ",\n".join(items) + "\n" + pad + "}"
+    if isinstance(o, list):
+        if not o:
+            return "[]"
+        flat = json.dumps(o)
+        if "{" not in flat and len(flat) <= 100:
+            return flat
+        items = [f"{pad} {dump_json(v, level + 1)}" for v in o]
+        return "[\n" + ",\n".join(items) + "\n" + pad + "]"
+    return json.dumps(o)
+
+
 def main(argv):
     if argv[:1] == ["--worker"]:
         worker_main(argv[1])
         return 0
     force = "--force" in argv
     verify = "--verify-stdout" in argv
+    jobs = os.cpu_count() or 1
+    rest = []
+    for a in argv:
+        if a.startswith("--jobs="):
+            jobs = max(1, int(a.split("=", 1)[1]))
+        else:
+            rest.append(a)
+    argv = rest
     if "--list" in argv:
         for s in MODELS:
             print(f"{s.name}: {s.description}")
@@ -802,23 +2001,17 @@ def main(argv):
         "versions": vers,
         "environment": {k: v for k, v in FIXED_ENV.items()
                         if k not in ("PYTHONIOENCODING",)},
-        "summaries": {
-            "F.k3.summary.txt": f"Keras 3 loads F; model.summary() with stdout "
-                                f"not a terminal, COLUMNS={SUMMARY_K3_COLUMNS} "
-                                f"(=> line_length 76)",
-            f"F.k3.summary{SUMMARY_K3_WIDE}.txt":
-                f"Keras 3 loads F; model.summary(line_length={SUMMARY_K3_WIDE}) "
-                f"with stdout not a terminal, COLUMNS={SUMMARY_K3_WIDE_COLUMNS} "
-                f"(identical to model.summary() there)",
-            "F.tfk.summary.txt": f"tf-keras loads F; model.summary() with stdout "
-                                 f"not a terminal, COLUMNS={SUMMARY_K3_COLUMNS}",
-        },
+        "summaries": SUMMARY_DOCS,
     }
     manifest.setdefault("models", {})
     with tempfile.TemporaryDirectory(prefix="kerascope-keras-home-") as keras_home:
-        for name in todo:
-            print(f"{name}:", flush=True)
-            manifest["models"][name] = generate_model(SPECS[name], vers, keras_home, force)
+        # Models are independent (every Keras call is its own process), so
+        # several can be generated at once; results do not depend on --jobs.
+        with ThreadPoolExecutor(max_workers=jobs) as pool:
+            futures = {name: pool.submit(generate_model, SPECS[name], vers,
+                                         keras_home, force) for name in todo}
+            for name in todo:
+                manifest["models"][name] = futures[name].result()
         if not names:  # full run: drop models no longer registered
             for stale in sorted(set(manifest["models"]) - set(SPECS)):
                 del manifest["models"][stale]
@@ -826,7 +2019,7 @@ def main(argv):
                 if p.is_dir() and p.name not in SPECS:
                     print(f"removing stale model directory {p.name}")
                     shutil.rmtree(p)
-        MANIFEST.write_text(json.dumps(manifest, sort_keys=True, indent=1) + "\n")
+        MANIFEST.write_text(dump_json(manifest) + "\n")
         print(f"wrote {MANIFEST.relative_to(TESTDATA.parent)}")
         if verify and not verify_stdout(manifest, todo, keras_home):
             print("verify-stdout: captured summaries differ from real stdout",

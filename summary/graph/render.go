@@ -1,0 +1,111 @@
+package graph
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"sync"
+
+	"github.com/goccy/go-graphviz"
+)
+
+// PNGScale is the pixels per point of rendered PNGs: 1.5 is 108 dpi,
+// sharp on screens yet small enough for a README.
+const PNGScale = 1.5
+
+// renderMu serializes rendering: a Graphviz instance is one WebAssembly
+// module, which is not safe for concurrent use.
+var renderMu sync.Mutex
+
+// Render lays out a DOT graph with Graphviz and returns it as "svg" or
+// "png". SVG is Graphviz's own; PNG is drawn by this package from the
+// xdot operations of the same layout (see raster.go), since go-graphviz's
+// PNG renderer leaves out node outlines and edges.
+func Render(ctx context.Context, dot string, format string) ([]byte, error) {
+	var out string
+	switch format {
+	case "svg":
+		out = "svg"
+	case "png":
+		out = "json0" // the layout with xdot drawing operations as strings
+	default:
+		return nil, fmt.Errorf("cannot render %q; want svg or png", format)
+	}
+	renderMu.Lock()
+	defer renderMu.Unlock()
+	gv, err := graphviz.New(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("graphviz: %w", err)
+	}
+	defer gv.Close()
+	g, err := graphviz.ParseBytes([]byte(dot))
+	if err != nil {
+		return nil, fmt.Errorf("graphviz: parsing the graph: %w", err)
+	}
+	defer g.Close()
+	if format == "png" {
+		// Rendering xdot stores the drawing operations in the graph's
+		// attributes, where the json0 output then finds them.
+		if err := gv.Render(ctx, g, "xdot", io.Discard); err != nil {
+			return nil, fmt.Errorf("graphviz: %w", err)
+		}
+	}
+	var buf bytes.Buffer
+	if err := gv.Render(ctx, g, graphviz.Format(out), &buf); err != nil {
+		return nil, fmt.Errorf("graphviz: %w", err)
+	}
+	if format == "svg" {
+		return buf.Bytes(), nil
+	}
+	var doc xdotDoc
+	if err := json.Unmarshal(buf.Bytes(), &doc); err != nil {
+		return nil, fmt.Errorf("graphviz: reading the layout: %w", err)
+	}
+	return rasterize(&doc, PNGScale)
+}
+
+// xdotDoc is what Render reads of Graphviz's json0 output: the bounding
+// box and the drawing operations of the graph, its clusters (the first
+// SubgraphCount objects), its nodes and its edges.
+type xdotDoc struct {
+	BB            string    `json:"bb"`
+	SubgraphCount int       `json:"_subgraph_cnt"`
+	Objects       []xdotObj `json:"objects"`
+	Edges         []xdotObj `json:"edges"`
+	xdotObj
+}
+
+type xdotObj struct {
+	Draw   string `json:"_draw_"`
+	LDraw  string `json:"_ldraw_"`
+	HDraw  string `json:"_hdraw_"`
+	TDraw  string `json:"_tdraw_"`
+	HLDraw string `json:"_hldraw_"`
+	TLDraw string `json:"_tldraw_"`
+}
+
+// layers lists the operation strings in the order they are painted:
+// backgrounds, cluster boxes, edges, nodes, then every label on top.
+func (d *xdotDoc) layers() []string {
+	ops := []string{d.Draw}
+	n := min(d.SubgraphCount, len(d.Objects))
+	clusters, nodes := d.Objects[:n], d.Objects[n:]
+	for _, c := range clusters {
+		ops = append(ops, c.Draw)
+	}
+	for _, e := range d.Edges {
+		ops = append(ops, e.Draw, e.HDraw, e.TDraw)
+	}
+	for _, v := range nodes {
+		ops = append(ops, v.Draw, v.LDraw)
+	}
+	for _, c := range clusters {
+		ops = append(ops, c.LDraw)
+	}
+	for _, e := range d.Edges {
+		ops = append(ops, e.LDraw, e.HLDraw, e.TLDraw)
+	}
+	return append(ops, d.LDraw)
+}
