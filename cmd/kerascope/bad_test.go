@@ -182,18 +182,8 @@ func checkBadFile(t *testing.T, name string, exp badExpect, failf func(string, .
 		failf("check: exit %d, want %d", code, exp.CheckExit)
 	}
 	got := out.String() + errb.String() // what `kerascope check FILE 2>&1` prints
-	golden := filepath.Join(badDir, "golden", name+".check.txt")
-	if *update {
-		os.MkdirAll(filepath.Dir(golden), 0o755)
-		if err := os.WriteFile(golden, []byte(got), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(golden)
-	if err != nil {
-		failf("%v (run go test -update to create it)", err)
-	} else if got != string(want) {
-		failf("check output differs from %s (go test -update rewrites it)\n--- got\n%s--- want\n%s", golden, got, want)
+	if diff := checkGolden(t, filepath.Join(badDir, "golden", name+".check.txt"), got); diff != "" {
+		failf("%s", diff)
 	}
 }
 

@@ -104,34 +104,30 @@ func report(err error, stderr io.Writer) int {
 	return exitError
 }
 
+// commandHelp gives, per command, its usage line, its description and its
+// flags, for `kerascope help COMMAND`.
+var commandHelp = map[string]struct {
+	usage, help string
+	flags       func(io.Writer) *pflag.FlagSet
+}{
+	"summary": {"summary [flags] FILE", summaryHelp, func(w io.Writer) *pflag.FlagSet { fs, _ := summaryFlags(w); return fs }},
+	"check":   {"check [flags] FILE", checkHelp, func(w io.Writer) *pflag.FlagSet { fs, _ := checkFlags(w); return fs }},
+	"explain": {"explain [flags] FILE", explainHelp, func(w io.Writer) *pflag.FlagSet { fs, _ := explainFlags(w); return fs }},
+	"graph":   {"graph [flags] FILE", graphHelp, func(w io.Writer) *pflag.FlagSet { fs, _ := graphFlags(w); return fs }},
+	"weights": {"weights [flags] FILE [LAYER...]", weightsHelp, func(w io.Writer) *pflag.FlagSet { fs, _ := weightsFlags(w); return fs }},
+}
+
 func runHelp(args []string, stdout io.Writer) error {
 	if len(args) == 0 {
 		fmt.Fprint(stdout, usage)
 		return nil
 	}
-	switch args[0] {
-	case "summary":
-		fs, _ := summaryFlags(stdout)
-		fmt.Fprintf(stdout, "Usage: kerascope summary [flags] FILE\n\n%s\n\nFlags:\n%s", summaryHelp, fs.FlagUsages())
-		return nil
-	case "check":
-		fs, _ := checkFlags(stdout)
-		fmt.Fprintf(stdout, "Usage: kerascope check [flags] FILE\n\n%s\n\nFlags:\n%s", checkHelp, fs.FlagUsages())
-		return nil
-	case "explain":
-		fs, _ := explainFlags(stdout)
-		fmt.Fprintf(stdout, "Usage: kerascope explain [flags] FILE\n\n%s\n\nFlags:\n%s", explainHelp, fs.FlagUsages())
-		return nil
-	case "graph":
-		fs, _ := graphFlags(stdout)
-		fmt.Fprintf(stdout, "Usage: kerascope graph [flags] FILE\n\n%s\n\nFlags:\n%s", graphHelp, fs.FlagUsages())
-		return nil
-	case "weights":
-		fs, _ := weightsFlags(stdout)
-		fmt.Fprintf(stdout, "Usage: kerascope weights [flags] FILE [LAYER...]\n\n%s\n\nFlags:\n%s", weightsHelp, fs.FlagUsages())
-		return nil
+	c, ok := commandHelp[args[0]]
+	if !ok {
+		return usagef("no help for %q", args[0])
 	}
-	return usagef("no help for %q", args[0])
+	fmt.Fprintf(stdout, "Usage: kerascope %s\n\n%s\n\nFlags:\n%s", c.usage, c.help, c.flags(stdout).FlagUsages())
+	return nil
 }
 
 // newFlagSet returns a flag set that reports errors instead of exiting.

@@ -30,19 +30,8 @@ func TestExplainGolden(t *testing.T) {
 			if code := run([]string{"explain", path}, &out, &errb); code != 0 {
 				t.Fatalf("exit %d: %s", code, errb.String())
 			}
-			golden := filepath.Join("testdata", "golden", model, file+".explain.txt")
-			if *update {
-				os.MkdirAll(filepath.Dir(golden), 0o755)
-				if err := os.WriteFile(golden, out.Bytes(), 0o644); err != nil {
-					t.Fatal(err)
-				}
-			}
-			want, err := os.ReadFile(golden)
-			if err != nil {
-				t.Fatalf("%v (run go test -update to create it)", err)
-			}
-			if out.String() != string(want) {
-				t.Errorf("explanation differs from %s (go test -update rewrites it)\n--- got\n%s", golden, out.String())
+			if diff := checkGolden(t, filepath.Join("testdata", "golden", model, file+".explain.txt"), out.String()); diff != "" {
+				t.Error(diff)
 			}
 
 			var jb bytes.Buffer

@@ -81,18 +81,8 @@ func TestGraphGolden(t *testing.T) {
 					}
 					t.Fatalf("kerascope %s: exit %d: %s", strings.Join(args, " "), code, errb.String())
 				}
-				if *update {
-					os.MkdirAll(filepath.Dir(golden), 0o755)
-					if err := os.WriteFile(golden, out.Bytes(), 0o644); err != nil {
-						t.Fatal(err)
-					}
-				}
-				want, err := os.ReadFile(golden)
-				if err != nil {
-					t.Fatalf("%v (run go test -update to create it)", err)
-				}
-				if out.String() != string(want) {
-					t.Errorf("output differs from %s (go test -update rewrites it)\n--- got\n%s", golden, out.String())
+				if diff := checkGolden(t, golden, out.String()); diff != "" {
+					t.Error(diff)
 				}
 			})
 		}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"flag"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -13,6 +14,27 @@ import (
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files of kerascope's own outputs")
+
+// checkGolden compares got with the golden file, after rewriting the file
+// with got when -update is set. It returns a description of the difference,
+// or "" when they are equal.
+func checkGolden(t *testing.T, golden, got string) string {
+	t.Helper()
+	if *update {
+		os.MkdirAll(filepath.Dir(golden), 0o755)
+		if err := os.WriteFile(golden, []byte(got), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(golden)
+	if err != nil {
+		return fmt.Sprintf("%v (run go test -update to create it)", err)
+	}
+	if got != string(want) {
+		return fmt.Sprintf("output differs from %s (go test -update rewrites it)\n--- got\n%s--- want\n%s", golden, got, want)
+	}
+	return ""
+}
 
 // TestSummaryJSON checks `summary --json` of every fixture file against its
 // golden file (regenerate with go test -update), and its totals against
@@ -35,19 +57,8 @@ func TestSummaryJSON(t *testing.T) {
 				t.Fatalf("exit %d: %s", code, errb.String())
 			}
 			got := strings.ReplaceAll(out.String(), path, rel)
-			golden := filepath.Join("testdata", "golden", model, file+".summary.json")
-			if *update {
-				os.MkdirAll(filepath.Dir(golden), 0o755)
-				if err := os.WriteFile(golden, []byte(got), 0o644); err != nil {
-					t.Fatal(err)
-				}
-			}
-			want, err := os.ReadFile(golden)
-			if err != nil {
-				t.Fatalf("%v (run go test -update to create it)", err)
-			}
-			if got != string(want) {
-				t.Errorf("JSON differs from %s (go test -update rewrites it)\n--- got\n%s", golden, got)
+			if diff := checkGolden(t, filepath.Join("testdata", "golden", model, file+".summary.json"), got); diff != "" {
+				t.Error(diff)
 			}
 			var d summary.Document
 			if err := json.Unmarshal(out.Bytes(), &d); err != nil {
