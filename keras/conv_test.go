@@ -26,12 +26,7 @@ func decodeLayer(class, cfg string) (layerKind, error) {
 
 // callLayer builds a layer on one input shape and infers its outputs.
 func callLayer(l layerKind, in Shape) ([]Shape, []WeightSpec, error) {
-	w, err := l.build([]Shape{in})
-	if err != nil {
-		return nil, nil, err
-	}
-	out, err := l.outputShapes([]Shape{in})
-	return out, w, err
+	return callInputs(l, []Shape{in})
 }
 
 // A configErrorCase is a config its class must reject, naming the key.
@@ -65,17 +60,11 @@ type shapeErrorCase struct {
 
 func testShapeErrors(t *testing.T, cases []shapeErrorCase) {
 	t.Helper()
-	for _, c := range cases {
-		l, err := decodeLayer(c.class, c.cfg)
-		if err != nil {
-			t.Errorf("%s %s: %v", c.class, c.cfg, err)
-			continue
-		}
-		_, _, err = callLayer(l, c.in)
-		if fe := (*FormatError)(nil); !errors.As(err, &fe) {
-			t.Errorf("%s %s on %s: got %v, want a FormatError", c.class, c.cfg, c.in, err)
-		}
+	calls := make([]callErrorCase, len(cases))
+	for i, c := range cases {
+		calls[i] = callErrorCase{class: c.class, cfg: c.cfg, in: []Shape{c.in}}
 	}
+	testCallErrors(t, calls)
 }
 
 // testLegacySpellings checks that each older config decodes to the same
