@@ -122,16 +122,25 @@ func (d *decoder) ints(def []int, n int, keys ...string) []int {
 		d.fail(k, "got %d values, want %d", len(arr), n)
 		return def
 	}
-	out := make([]int, n)
+	if out, ok := d.intArray(k, arr); ok {
+		return out
+	}
+	return def
+}
+
+// intArray reads the elements of a JSON list as integers, failing on key k
+// at the first one that is not.
+func (d *decoder) intArray(k string, arr []gjson.Result) ([]int, bool) {
+	out := make([]int, len(arr))
 	for i, e := range arr {
 		v, ok := intValue(e)
 		if !ok {
 			d.fail(k, "got %s, want an integer", short(e.Raw))
-			return def
+			return nil, false
 		}
 		out[i] = v
 	}
-	return out
+	return out, true
 }
 
 // activation reads an activation argument: a name, or (Keras 3) a

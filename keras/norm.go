@@ -59,16 +59,10 @@ func readAxes(d *decoder, def []int, keys ...string) []int {
 		d.fail(k, "got %d axes, more than %d", len(arr), maxRank)
 		return def
 	}
-	out := make([]int, len(arr))
-	for i, e := range arr {
-		v, ok := intValue(e)
-		if !ok {
-			d.fail(k, "got %s, want an integer", short(e.Raw))
-			return def
-		}
-		out[i] = v
+	if out, ok := d.intArray(k, arr); ok {
+		return out
 	}
-	return out
+	return def
 }
 
 // resolveAxes turns axes that may count from the end into indices of a

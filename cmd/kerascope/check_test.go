@@ -27,49 +27,40 @@ func TestCheckFixtures(t *testing.T) {
 // as unknown, and nothing is run; weights-only files and the evil archive
 // fail; files that are not Keras models exit with 3.
 func TestCheckCorpus(t *testing.T) {
-	entries := readCorpus(t)
-	passed := 0
-	for _, e := range entries {
-		ok := t.Run(e.File, func(t *testing.T) {
-			path := filepath.Join(corpusDir, "files", e.File)
-			var out, errb bytes.Buffer
-			code := run([]string{"check", "--json", path}, &out, &errb)
-			switch {
-			case strings.Contains(e.Notes, "DUPLICATE zip member"):
-				if code != exitError || !strings.Contains(errb.String(), "two members named") {
-					t.Errorf("exit %d, stderr %q; want the duplicate members refused", code, errb.String())
-				}
-			case e.Format == "other":
-				if code != exitNotKeras {
-					t.Errorf("exit %d, stderr %q; want %d", code, errb.String(), exitNotKeras)
-				}
-			case e.Format == "h5-weights-only":
-				if code != exitError || !strings.Contains(errb.String(), "weights only") {
-					t.Errorf("exit %d, stderr %q; want a refusal saying weights only", code, errb.String())
-				}
-			default:
-				var d checkDoc
-				if err := json.Unmarshal(out.Bytes(), &d); err != nil {
-					t.Fatalf("exit %d: %v\n%s", code, err, errb.String())
-				}
-				if code != exitOK || !d.OK {
-					t.Errorf("exit %d: %+v", code, d.Problems)
-				}
-				kinds := map[string]int{}
-				for _, p := range d.Problems {
-					kinds[p.Kind]++
-				}
-				if n := len(e.LambdaLayers); kinds["lambda"] != n {
-					t.Errorf("%d Lambda layers reported, the corpus manifest lists %d", kinds["lambda"], n)
-				}
-				if len(e.CustomClasses) > 0 && kinds["unknown-class"] == 0 {
-					t.Errorf("custom classes %v not reported", e.CustomClasses)
-				}
+	forEachCorpusFile(t, func(t *testing.T, e corpusEntry, path string) {
+		var out, errb bytes.Buffer
+		code := run([]string{"check", "--json", path}, &out, &errb)
+		switch {
+		case strings.Contains(e.Notes, "DUPLICATE zip member"):
+			if code != exitError || !strings.Contains(errb.String(), "two members named") {
+				t.Errorf("exit %d, stderr %q; want the duplicate members refused", code, errb.String())
 			}
-		})
-		if ok {
-			passed++
+		case e.Format == "other":
+			if code != exitNotKeras {
+				t.Errorf("exit %d, stderr %q; want %d", code, errb.String(), exitNotKeras)
+			}
+		case e.Format == "h5-weights-only":
+			if code != exitError || !strings.Contains(errb.String(), "weights only") {
+				t.Errorf("exit %d, stderr %q; want a refusal saying weights only", code, errb.String())
+			}
+		default:
+			var d checkDoc
+			if err := json.Unmarshal(out.Bytes(), &d); err != nil {
+				t.Fatalf("exit %d: %v\n%s", code, err, errb.String())
+			}
+			if code != exitOK || !d.OK {
+				t.Errorf("exit %d: %+v", code, d.Problems)
+			}
+			kinds := map[string]int{}
+			for _, p := range d.Problems {
+				kinds[p.Kind]++
+			}
+			if n := len(e.LambdaLayers); kinds["lambda"] != n {
+				t.Errorf("%d Lambda layers reported, the corpus manifest lists %d", kinds["lambda"], n)
+			}
+			if len(e.CustomClasses) > 0 && kinds["unknown-class"] == 0 {
+				t.Errorf("custom classes %v not reported", e.CustomClasses)
+			}
 		}
-	}
-	t.Logf("corpus: %d of %d files get the outcome the corpus README describes", passed, len(entries))
+	})
 }

@@ -47,55 +47,60 @@ func readCorpus(t *testing.T) []corpusEntry {
 	return entries
 }
 
+// forEachCorpusFile runs test on every corpus file as a subtest and logs
+// how many passed.
+func forEachCorpusFile(t *testing.T, test func(t *testing.T, e corpusEntry, path string)) {
+	t.Helper()
+	entries := readCorpus(t)
+	passed := 0
+	for _, e := range entries {
+		if t.Run(e.File, func(t *testing.T) { test(t, e, filepath.Join(corpusDir, "files", e.File)) }) {
+			passed++
+		}
+	}
+	t.Logf("corpus: %d of %d files get the outcome the corpus README describes", passed, len(entries))
+}
+
 // TestCorpusCLI runs the commands a user would on every real-world file
 // and checks the outcome the corpus README describes: full models
 // summarize; weights-only files say they hold no architecture, and their
 // weights list in full; files that are not Keras models exit with 3.
 func TestCorpusCLI(t *testing.T) {
-	entries := readCorpus(t)
-	passed := 0
-	for _, e := range entries {
-		ok := t.Run(e.File, func(t *testing.T) {
-			path := filepath.Join(corpusDir, "files", e.File)
-			var out, errb bytes.Buffer
-			code := run([]string{"summary", path}, &out, &errb)
-			switch {
-			case strings.Contains(e.Notes, "DUPLICATE zip member"):
-				if code != exitError || !strings.Contains(errb.String(), "two members named") {
-					t.Errorf("summary: exit %d, stderr %q; want exit 1 refusing the duplicate members", code, errb.String())
-				}
-			case e.Format == "h5-full" || e.Format == "keras-zip":
-				if code != exitOK || out.Len() == 0 {
-					t.Errorf("summary: exit %d, stderr %q", code, errb.String())
-				}
-			case e.Format == "h5-weights-only":
-				if code != exitError || !strings.Contains(errb.String(), "weights only") {
-					t.Errorf("summary: exit %d, stderr %q; want exit 1 saying the file holds weights only", code, errb.String())
-				}
-				out.Reset()
-				errb.Reset()
-				if code := run([]string{"weights", "--json", path}, &out, &errb); code != exitOK {
-					t.Fatalf("weights: exit %d, stderr %q", code, errb.String())
-				}
-				var d weightsDoc
-				if err := json.Unmarshal(out.Bytes(), &d); err != nil {
-					t.Fatal(err)
-				}
-				if e.NWeightElements != nil && d.Elements != *e.NWeightElements {
-					t.Errorf("weights: %d elements, want %d", d.Elements, *e.NWeightElements)
-				}
-			case e.Format == "other":
-				if code != exitNotKeras {
-					t.Errorf("summary: exit %d, stderr %q; want %d", code, errb.String(), exitNotKeras)
-				}
+	forEachCorpusFile(t, func(t *testing.T, e corpusEntry, path string) {
+		var out, errb bytes.Buffer
+		code := run([]string{"summary", path}, &out, &errb)
+		switch {
+		case strings.Contains(e.Notes, "DUPLICATE zip member"):
+			if code != exitError || !strings.Contains(errb.String(), "two members named") {
+				t.Errorf("summary: exit %d, stderr %q; want exit 1 refusing the duplicate members", code, errb.String())
 			}
-			if strings.Count(errb.String(), "\n") > 1 {
-				t.Errorf("stderr has more than one line: %q", errb.String())
+		case e.Format == "h5-full" || e.Format == "keras-zip":
+			if code != exitOK || out.Len() == 0 {
+				t.Errorf("summary: exit %d, stderr %q", code, errb.String())
 			}
-		})
-		if ok {
-			passed++
+		case e.Format == "h5-weights-only":
+			if code != exitError || !strings.Contains(errb.String(), "weights only") {
+				t.Errorf("summary: exit %d, stderr %q; want exit 1 saying the file holds weights only", code, errb.String())
+			}
+			out.Reset()
+			errb.Reset()
+			if code := run([]string{"weights", "--json", path}, &out, &errb); code != exitOK {
+				t.Fatalf("weights: exit %d, stderr %q", code, errb.String())
+			}
+			var d weightsDoc
+			if err := json.Unmarshal(out.Bytes(), &d); err != nil {
+				t.Fatal(err)
+			}
+			if e.NWeightElements != nil && d.Elements != *e.NWeightElements {
+				t.Errorf("weights: %d elements, want %d", d.Elements, *e.NWeightElements)
+			}
+		case e.Format == "other":
+			if code != exitNotKeras {
+				t.Errorf("summary: exit %d, stderr %q; want %d", code, errb.String(), exitNotKeras)
+			}
 		}
-	}
-	t.Logf("corpus: %d of %d files get the outcome the corpus README describes", passed, len(entries))
+		if strings.Count(errb.String(), "\n") > 1 {
+			t.Errorf("stderr has more than one line: %q", errb.String())
+		}
+	})
 }
