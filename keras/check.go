@@ -210,28 +210,10 @@ func lambdaKind(fn, fnType gjson.Result) string {
 // stored group belongs to, by the group's path.
 func (r *Report) checkWeights(f *File, stored []StoredLayer) map[string]*Layer {
 	owners := make(map[string]*Layer)
-	paths := storePaths(f.Model.Layers)
-	byKey := make(map[string]StoredLayer, len(stored))
-	used := make(map[string]bool)
-	legacy := f.Format == FormatH5
-	for _, s := range stored {
-		byKey[storedKey(s, legacy)] = s
-	}
-	byPath := make(map[string]string, len(stored))
-	for _, s := range stored {
-		byPath[s.Path] = storedKey(s, legacy)
-	}
-	for i, l := range f.Model.Layers {
-		key := l.Name
-		if !legacy {
-			key = paths[i]
-		}
-		if l.stored != "" {
-			key = byPath[l.stored]
-		}
-		s, ok := byKey[key]
+	groups, used := f.storedGroups(stored)
+	for _, l := range f.Model.Layers {
+		s, ok := groups[l]
 		if ok {
-			used[key] = true
 			owners[s.Path] = l
 		}
 		if l.WeightsFromFile {
@@ -244,14 +226,45 @@ func (r *Report) checkWeights(f *File, stored []StoredLayer) map[string]*Layer {
 			}
 			continue
 		}
-		r.compareLayer(l, want, s, legacy, f.KerasVersion)
+		r.compareLayer(l, want, s, f.Format == FormatH5, f.KerasVersion)
 	}
 	for _, s := range stored {
-		if !used[storedKey(s, legacy)] && len(s.Weights) > 0 {
+		if !used[s.Path] && len(s.Weights) > 0 {
 			r.add(SeverityError, "unused-layer", nil, "", "the file stores %d weights under %s for a layer the architecture does not have", len(s.Weights), s.Path)
 		}
 	}
 	return owners
+}
+
+// storedGroups finds the stored group of each of the model's layers: by
+// layer name in a legacy .h5, by the group Keras 3 names after the layer's
+// class in a weights store. It also reports which groups (by path) some
+// layer claimed.
+func (f *File) storedGroups(stored []StoredLayer) (map[*Layer]StoredLayer, map[string]bool) {
+	paths := storePaths(f.Model.Layers)
+	legacy := f.Format == FormatH5
+	byKey := make(map[string]StoredLayer, len(stored))
+	byPath := make(map[string]string, len(stored))
+	for _, s := range stored {
+		byKey[storedKey(s, legacy)] = s
+		byPath[s.Path] = storedKey(s, legacy)
+	}
+	groups := make(map[*Layer]StoredLayer)
+	used := make(map[string]bool)
+	for i, l := range f.Model.Layers {
+		key := l.Name
+		if !legacy {
+			key = paths[i]
+		}
+		if l.stored != "" {
+			key = byPath[l.stored]
+		}
+		if s, ok := byKey[key]; ok {
+			groups[l] = s
+			used[s.Path] = true
+		}
+	}
+	return groups, used
 }
 
 func storedKey(s StoredLayer, legacy bool) string {
@@ -265,12 +278,23 @@ func storedKey(s StoredLayer, legacy bool) string {
 // legacy .h5: trainable weights first, then non-trainable, each in
 // creation order (Keras's _legacy_weights).
 func legacyOrder(l *Layer) []WeightSpec {
-	var tr, nt []WeightSpec
-	for _, w := range l.Weights {
+	idx := legacyIndex(l)
+	out := make([]WeightSpec, len(idx))
+	for i, j := range idx {
+		out[i] = l.Weights[j]
+	}
+	return out
+}
+
+// legacyIndex gives, for each position of a legacy .h5 weight list, the
+// index of that weight in l.Weights.
+func legacyIndex(l *Layer) []int {
+	var tr, nt []int
+	for i, w := range l.Weights {
 		if w.Trainable && l.Trainable {
-			tr = append(tr, w)
+			tr = append(tr, i)
 		} else {
-			nt = append(nt, w)
+			nt = append(nt, i)
 		}
 	}
 	return append(tr, nt...)

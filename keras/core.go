@@ -103,3 +103,22 @@ func sameShape(in []Shape) ([]Shape, error) {
 
 func (passThrough) explain(string, []Shape) (*formula, error)     { return noWeights(""), nil }
 func (activationLayer) explain(string, []Shape) (*formula, error) { return noWeights(""), nil }
+
+// At inference the dropouts, noises and regularizers return their input;
+// tensors are never written in place, so the input itself is the output.
+func (passThrough) forward(c *call) error {
+	c.out = append([]*Tensor(nil), c.in...)
+	c.outMasks = append([]mask(nil), c.masks...)
+	return nil
+}
+
+func (l activationLayer) forward(c *call) error {
+	out := c.in[0].clone()
+	c.out = []*Tensor{out}
+	return c.activate(l.fn, out)
+}
+
+func (activationLayer) passesMask() bool { return true }
+
+// cannotRun: an activation Keras does not define is a custom function.
+func (l activationLayer) cannotRun() string { return activationReason(l.fn) }

@@ -1,5 +1,7 @@
 package keras
 
+import "github.com/kerascope/kerascope/keras/internal/kernel"
+
 // Dense: Keras's core Dense layer (keras/src/layers/core/dense.py).
 //
 // Weights: kernel (in, units), then bias (units) when use_bias.
@@ -72,3 +74,19 @@ func (l *dense) explain(class string, in []Shape) (*formula, error) {
 		terms: terms,
 	}, nil
 }
+
+func (l *dense) forward(c *call) error {
+	x := c.in[0]
+	rows, n := x.rows()
+	out := newLike(x, l.units)
+	c.out = []*Tensor{out}
+	kernel.MatMul(out.Data, x.Data, c.w[0].Data, rows, n, l.units, false)
+	if l.useBias {
+		kernel.AddBias(out.Data, c.w[1].Data)
+	}
+	return c.activate(l.activation, out)
+}
+
+func (l *dense) passesMask() bool { return true }
+
+func (l *dense) cannotRun() string { return activationReason(l.activation) }

@@ -189,6 +189,9 @@ type rawRef struct {
 	legacy bool
 	// shape is the tensor's shape as Keras 3 recorded it, or nil.
 	shape Shape
+	// arg is the keyword argument the tensor was passed in ("mask",
+	// "initial_state", "value", ...), or "" for a positional argument.
+	arg string
 }
 
 // ownsFirstNode reports whether a layer is a nested model that Keras 2
@@ -226,6 +229,7 @@ func decodeFunctional(class string, cfg gjson.Result, depth int) (*Model, error)
 	}
 	byName := make(map[string]*Layer, len(entries))
 	nodeRefs := make([][][]rawRef, len(entries))
+	calls := make([][]gjson.Result, len(entries))
 	for i, e := range entries {
 		var l *Layer
 		if e.class == "InputLayer" {
@@ -240,6 +244,7 @@ func decodeFunctional(class string, cfg gjson.Result, depth int) (*Model, error)
 			if l, err = newLayer(e, depth); err != nil {
 				return nil, err
 			}
+			calls[i] = e.obj.Get("inbound_nodes").Array()
 			if nodeRefs[i], err = readInboundNodes(e.obj.Get("inbound_nodes")); err != nil {
 				return nil, fmt.Errorf("%s: %w", e.describe(), err)
 			}
@@ -259,8 +264,11 @@ func decodeFunctional(class string, cfg gjson.Result, depth int) (*Model, error)
 		return TensorRef{Layer: l, Node: node, Tensor: r.tensor}, nil
 	}
 	for i, l := range m.Layers {
-		for _, refs := range nodeRefs[i] {
+		for j, refs := range nodeRefs[i] {
 			n := &Node{Layer: l, Index: len(l.Nodes)}
+			if j < len(calls[i]) {
+				n.call = calls[i][j]
+			}
 			for _, r := range refs {
 				t, err := resolve(r)
 				if err != nil {
@@ -268,6 +276,7 @@ func decodeFunctional(class string, cfg gjson.Result, depth int) (*Model, error)
 				}
 				n.Inputs = append(n.Inputs, t)
 				n.inputHints = append(n.inputHints, r.shape)
+				n.args = append(n.args, r.arg)
 			}
 			l.Nodes = append(l.Nodes, n)
 		}
@@ -317,14 +326,15 @@ func readInboundNodes(r gjson.Result) ([][]rawRef, error) {
 		return nil, formatErrorf("inbound_nodes is %s, want a list", jsonKind(r))
 	}
 	var nodes [][]rawRef
-	for i, n := range r.Array() {
+	calls := r.Array()
+	for i, n := range calls {
 		var refs []rawRef
 		var err error
 		switch {
 		case n.IsObject():
 			err = collectKerasTensors(n.Get("args"), &refs, 0)
 			if err == nil {
-				err = collectKerasTensors(n.Get("kwargs"), &refs, 0)
+				err = collectKwargs(n.Get("kwargs"), &refs, false)
 			}
 		case n.IsArray():
 			for j, t := range n.Array() {
@@ -338,7 +348,7 @@ func readInboundNodes(r gjson.Result) ([][]rawRef, error) {
 				// entry; tensors among them (MultiHeadAttention's value, an
 				// RNN's initial_state) are inputs of the node too.
 				if j == 0 {
-					if err := collectLegacyKwargs(t.Get("3"), &refs, 0); err != nil {
+					if err := collectKwargs(t.Get("3"), &refs, true); err != nil {
 						return nil, fmt.Errorf("inbound_nodes[%d]: %w", i, err)
 					}
 				}
@@ -391,6 +401,27 @@ func collectKerasTensors(r gjson.Result, refs *[]rawRef, depth int) error {
 	return nil
 }
 
+// collectKwargs appends the tensors among a call's keyword arguments, in
+// sorted key order, each marked with its argument's name.
+func collectKwargs(r gjson.Result, refs *[]rawRef, legacy bool) error {
+	for _, kv := range sortedPairs(r) {
+		from := len(*refs)
+		var err error
+		if legacy {
+			err = collectLegacyKwargs(kv.v, refs, 1)
+		} else {
+			err = collectKerasTensors(kv.v, refs, 1)
+		}
+		if err != nil {
+			return err
+		}
+		for i := from; i < len(*refs); i++ {
+			(*refs)[i].arg = kv.k
+		}
+	}
+	return nil
+}
+
 // collectLegacyKwargs appends the [layer, node, tensor] triples found in a
 // Keras 2 node's keyword arguments, in the order Keras flattens them.
 func collectLegacyKwargs(r gjson.Result, refs *[]rawRef, depth int) error {
@@ -420,21 +451,31 @@ func collectLegacyKwargs(r gjson.Result, refs *[]rawRef, depth int) error {
 // sortedValues returns an object's values in sorted key order, the order
 // in which Keras's tree.flatten and tf.nest.flatten visit dicts.
 func sortedValues(r gjson.Result) []gjson.Result {
-	type kv struct {
-		k string
-		v gjson.Result
-	}
-	var all []kv
-	r.ForEach(func(k, v gjson.Result) bool {
-		all = append(all, kv{k.String(), v})
-		return true
-	})
-	sort.SliceStable(all, func(i, j int) bool { return all[i].k < all[j].k })
+	all := sortedPairs(r)
 	out := make([]gjson.Result, len(all))
 	for i, e := range all {
 		out[i] = e.v
 	}
 	return out
+}
+
+type keyValue struct {
+	k string
+	v gjson.Result
+}
+
+// sortedPairs returns an object's entries in sorted key order.
+func sortedPairs(r gjson.Result) []keyValue {
+	var all []keyValue
+	if !r.IsObject() {
+		return nil
+	}
+	r.ForEach(func(k, v gjson.Result) bool {
+		all = append(all, keyValue{k.String(), v})
+		return true
+	})
+	sort.SliceStable(all, func(i, j int) bool { return all[i].k < all[j].k })
+	return all
 }
 
 // legacyRef reads [layer, node, tensor, ...].

@@ -1,5 +1,7 @@
 package keras
 
+import "github.com/tidwall/gjson"
+
 // A Model is a decoded Keras model: its layers, the calls between them and
 // the shapes and weights that follow from its config.
 type Model struct {
@@ -64,6 +66,12 @@ type Node struct {
 	// inputHints are the input shapes Keras 3 recorded in the config,
 	// parallel to Inputs (nil entries where it recorded none).
 	inputHints []Shape
+	// args names the keyword argument each input was passed in, parallel
+	// to Inputs: "" for positional arguments, else "mask", "value", ...
+	args []string
+	// call is the node's entry in inbound_nodes, for the constant
+	// arguments of operations (NotEqual(x, 0)).
+	call gjson.Result
 }
 
 // A TensorRef names one output tensor of one call of a layer, as Keras's

@@ -94,3 +94,14 @@ func (l *modelLayer) explain(class string, _ []Shape) (*formula, error) {
 	}
 	return &formula{head: head, body: body, terms: terms, layers: layers}, nil
 }
+
+// forward runs the inner model's graph on the call's inputs, masks
+// included, with the weights its layers were given at load.
+func (l *modelLayer) forward(c *call) error {
+	out, masks, err := c.net.runModel(l.model, c.in, c.masks)
+	if err != nil {
+		return err
+	}
+	c.out, c.outMasks = out, masks
+	return nil
+}

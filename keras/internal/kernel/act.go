@@ -1,0 +1,175 @@
+package kernel
+
+import "math"
+
+// Elementwise activation functions, applied in place. They compute in
+// float64 and round once, which keeps them within float32 rounding of
+// TensorFlow's own float32 kernels.
+
+// Map applies f to every element of x.
+func Map(x []float32, f func(float64) float64) {
+	for i, v := range x {
+		x[i] = float32(f(float64(v)))
+	}
+}
+
+// Relu is max(x, 0), Keras's default relu.
+func Relu(x []float32) {
+	for i, v := range x {
+		if v < 0 {
+			x[i] = 0
+		}
+	}
+}
+
+// ReluFull is Keras's relu with all its arguments (the ReLU layer):
+// x for x >= threshold (capped at maxValue when maxValue >= 0), and
+// negativeSlope·(x - threshold) below the threshold.
+func ReluFull(x []float32, negativeSlope, maxValue, threshold float64) {
+	for i, v := range x {
+		f := float64(v)
+		switch {
+		case f < threshold:
+			f = negativeSlope * (f - threshold)
+		case maxValue >= 0 && f > maxValue:
+			f = maxValue
+		}
+		x[i] = float32(f)
+	}
+}
+
+// Sigmoid is 1/(1+e^-x).
+func Sigmoid(x []float32) { Map(x, sigmoid) }
+
+// Tanh is the hyperbolic tangent.
+func Tanh(x []float32) {
+	for i, v := range x {
+		x[i] = float32(math.Tanh(float64(v)))
+	}
+}
+
+// HardSigmoidLegacy is Keras 1 and 2's hard_sigmoid: clip(0.2x + 0.5, 0, 1).
+func HardSigmoidLegacy(x []float32) {
+	for i, v := range x {
+		f := 0.2*float64(v) + 0.5
+		x[i] = float32(math.Min(1, math.Max(0, f)))
+	}
+}
+
+// HardSigmoid is Keras 3's hard_sigmoid: relu6(x + 3) / 6.
+func HardSigmoid(x []float32) { Map(x, hardSigmoid) }
+
+func sigmoid(x float64) float64 {
+	if x >= 0 {
+		return 1 / (1 + math.Exp(-x))
+	}
+	e := math.Exp(x)
+	return e / (1 + e)
+}
+
+func hardSigmoid(x float64) float64 { return math.Min(6, math.Max(0, x+3)) / 6 }
+
+func softplus(x float64) float64 {
+	// log(1 + e^x) without overflow for large x.
+	if x > 0 {
+		return x + math.Log1p(math.Exp(-x))
+	}
+	return math.Log1p(math.Exp(x))
+}
+
+// The remaining elementwise functions, by Keras name, for Map.
+var (
+	FnSoftplus    = softplus
+	FnSigmoid     = sigmoid
+	FnHardSigmoid = hardSigmoid
+)
+
+// Softmax applies softmax along an axis of length n, for a tensor viewed
+// as (outer, n, inner).
+func Softmax(x []float32, outer, n, inner int) {
+	for o := 0; o < outer; o++ {
+		base := o * n * inner
+		for in := 0; in < inner; in++ {
+			m := math.Inf(-1)
+			for j := 0; j < n; j++ {
+				m = math.Max(m, float64(x[base+j*inner+in]))
+			}
+			var s float64
+			for j := 0; j < n; j++ {
+				s += math.Exp(float64(x[base+j*inner+in]) - m)
+			}
+			for j := 0; j < n; j++ {
+				p := base + j*inner + in
+				x[p] = float32(math.Exp(float64(x[p])-m) / s)
+			}
+		}
+	}
+}
+
+// LogSoftmax applies log(softmax) along an axis, viewed as in [Softmax].
+func LogSoftmax(x []float32, outer, n, inner int) {
+	for o := 0; o < outer; o++ {
+		base := o * n * inner
+		for in := 0; in < inner; in++ {
+			m := math.Inf(-1)
+			for j := 0; j < n; j++ {
+				m = math.Max(m, float64(x[base+j*inner+in]))
+			}
+			var s float64
+			for j := 0; j < n; j++ {
+				s += math.Exp(float64(x[base+j*inner+in]) - m)
+			}
+			ls := math.Log(s)
+			for j := 0; j < n; j++ {
+				p := base + j*inner + in
+				x[p] = float32(float64(x[p]) - m - ls)
+			}
+		}
+	}
+}
+
+// Sparsemax projects each slice along the axis onto the probability
+// simplex (Martins & Astudillo 2016), as keras.activations.sparsemax.
+// scratch needs n elements.
+func Sparsemax(x []float32, outer, n, inner int, scratch []float64) {
+	z := scratch[:n]
+	for o := 0; o < outer; o++ {
+		base := o * n * inner
+		for in := 0; in < inner; in++ {
+			for j := 0; j < n; j++ {
+				z[j] = float64(x[base+j*inner+in])
+			}
+			// Sort descending (insertion sort: axes are short).
+			for i := 1; i < n; i++ {
+				for j := i; j > 0 && z[j] > z[j-1]; j-- {
+					z[j], z[j-1] = z[j-1], z[j]
+				}
+			}
+			var cum, tauSum float64
+			k := 0
+			for j := 0; j < n; j++ {
+				cum += z[j]
+				if 1+float64(j+1)*z[j] > cum {
+					k = j + 1
+					tauSum = cum
+				}
+			}
+			tau := (tauSum - 1) / float64(k)
+			for j := 0; j < n; j++ {
+				p := base + j*inner + in
+				x[p] = float32(math.Max(0, float64(x[p])-tau))
+			}
+		}
+	}
+}
+
+// AddBias adds bias (n) to every row of x (rows×n).
+func AddBias(x, bias []float32) {
+	n := len(bias)
+	for i := 0; i+n <= len(x); i += n {
+		row := x[i : i+n]
+		for j, b := range bias {
+			row[j] += b
+		}
+	}
+}

@@ -1,0 +1,52 @@
+package kernel
+
+import (
+	"gonum.org/v1/gonum/blas"
+	"gonum.org/v1/gonum/blas/blas32"
+)
+
+// MatMul sets dst (m×n) to a (m×k) times b (k×n), all row-major and
+// contiguous. With add set it adds the product to dst instead.
+func MatMul(dst, a, b []float32, m, k, n int, add bool) {
+	Gemm(false, false, m, n, k, a, k, b, n, dst, n, add)
+}
+
+// MatMulTransB sets dst (m×n) to a (m×k) times the transpose of b (n×k).
+func MatMulTransB(dst, a, b []float32, m, k, n int, add bool) {
+	Gemm(false, true, m, n, k, a, k, b, k, dst, n, add)
+}
+
+// Gemm is the general product dst = op(a)·op(b) (+ dst when add), with
+// leading dimensions, for products over strided views (the gates of a
+// recurrent kernel, channel groups of a convolution).
+func Gemm(transA, transB bool, m, n, k int, a []float32, lda int, b []float32, ldb int, dst []float32, ldc int, add bool) {
+	if m == 0 || n == 0 {
+		return
+	}
+	beta := float32(0)
+	if add {
+		beta = 1
+	}
+	if k == 0 {
+		if !add {
+			for i := 0; i < m; i++ {
+				clear(dst[i*ldc : i*ldc+n])
+			}
+		}
+		return
+	}
+	ta, tb := blas.NoTrans, blas.NoTrans
+	ar, ac := m, k
+	if transA {
+		ta, ar, ac = blas.Trans, k, m
+	}
+	br, bc := k, n
+	if transB {
+		tb, br, bc = blas.Trans, n, k
+	}
+	blas32.Gemm(ta, tb, 1,
+		blas32.General{Rows: ar, Cols: ac, Stride: lda, Data: a[:(ar-1)*lda+ac]},
+		blas32.General{Rows: br, Cols: bc, Stride: ldb, Data: b[:(br-1)*ldb+bc]},
+		beta,
+		blas32.General{Rows: m, Cols: n, Stride: ldc, Data: dst[:(m-1)*ldc+n]})
+}

@@ -1,0 +1,235 @@
+package keras
+
+import (
+	"fmt"
+)
+
+// The forward pass. Each layer family's file implements forwarder for its
+// kinds next to their config decoding and shapes; this file runs a model's
+// calls in dependency order and carries tensors and masks between them.
+
+// A forwarder is a layer kind kerascope can run.
+type forwarder interface {
+	forward(c *call) error
+}
+
+// A masker is a layer kind that passes its input's mask on unchanged
+// (Keras's supports_masking with the default compute_mask). Kinds that
+// compute masks set call.outMasks themselves; other kinds drop masks.
+type masker interface {
+	passesMask() bool
+}
+
+// A call is one run of a layer on concrete tensors.
+type call struct {
+	layer *Layer
+	node  *Node // nil when a wrapper runs its inner layer
+	// in are the tensors passed positionally, and kwargs those passed by
+	// keyword (other than mask), in the order the node lists them.
+	in     []*Tensor
+	kwargs map[string][]*Tensor
+	// masks are the masks of in, parallel to it (nil entries: unmasked).
+	masks []mask
+	// w are the layer's weights, in Layer.Weights order.
+	w   []*Tensor
+	out []*Tensor
+	// outMasks, when the kind sets it, gives its outputs' masks.
+	outMasks []mask
+	net      *Net
+}
+
+// kwarg returns the tensors passed as a keyword argument.
+func (c *call) kwarg(name string) []*Tensor { return c.kwargs[name] }
+
+// schedule lists a model's nodes in an order in which each node's inputs
+// are computed before it: the order infer ran them in.
+func schedule(m *Model) ([]*Node, error) {
+	var pending []*Node
+	if m.Input != nil {
+		pending = append(pending, m.Input.Nodes...)
+	}
+	for _, l := range m.Layers {
+		pending = append(pending, l.Nodes...)
+	}
+	done := make(map[*Node]bool, len(pending))
+	var order []*Node
+	for len(pending) > 0 {
+		next := pending[:0]
+		for _, n := range pending {
+			ready, err := n.inputsReady(done)
+			if err != nil {
+				return nil, err
+			}
+			if !ready {
+				next = append(next, n)
+				continue
+			}
+			done[n] = true
+			order = append(order, n)
+		}
+		if len(next) == len(pending) {
+			return nil, formatErrorf("layer %q: its inputs form a cycle", next[0].Layer.Name)
+		}
+		pending = next
+	}
+	return order, nil
+}
+
+// value is a computed call's outputs and their masks.
+type value struct {
+	out   []*Tensor
+	masks []mask
+}
+
+// runModel computes a model's outputs from its inputs.
+func (net *Net) runModel(m *Model, in []*Tensor, inMasks []mask) ([]*Tensor, []mask, error) {
+	if len(in) != len(m.Inputs) {
+		return nil, nil, fmt.Errorf("model %q takes %d inputs, got %d", m.Name, len(m.Inputs), len(in))
+	}
+	vals := make(map[*Node]*value, len(net.order[m]))
+	for i, r := range m.Inputs {
+		n := r.Layer.Nodes[r.Node]
+		v := vals[n]
+		if v == nil {
+			v = &value{}
+			vals[n] = v
+		}
+		for len(v.out) <= r.Tensor {
+			v.out = append(v.out, nil)
+			v.masks = append(v.masks, nil)
+		}
+		v.out[r.Tensor] = in[i]
+		if i < len(inMasks) {
+			v.masks[r.Tensor] = inMasks[i]
+		}
+	}
+	for _, n := range net.order[m] {
+		if _, fed := vals[n]; fed {
+			continue
+		}
+		if n.Layer.Class == "InputLayer" {
+			return nil, nil, fmt.Errorf("input layer %q is not one of the model's inputs", n.Layer.Name)
+		}
+		c := &call{layer: n.Layer, node: n, w: net.weights[n.Layer], net: net}
+		var explicitMask []*Tensor
+		for i, r := range n.Inputs {
+			src := vals[r.Layer.Nodes[r.Node]]
+			if src == nil || r.Tensor >= len(src.out) {
+				return nil, nil, fmt.Errorf("layer %q (%s): input %s[%d][%d] was not computed", n.Layer.Name, n.Layer.Class, r.Layer.Name, r.Node, r.Tensor)
+			}
+			t := src.out[r.Tensor]
+			switch arg := n.arg(i); arg {
+			case "":
+				c.in = append(c.in, t)
+				c.masks = append(c.masks, src.masks[r.Tensor])
+			case "mask":
+				explicitMask = append(explicitMask, t)
+			default:
+				if c.kwargs == nil {
+					c.kwargs = make(map[string][]*Tensor)
+				}
+				c.kwargs[arg] = append(c.kwargs[arg], t)
+			}
+		}
+		// A mask passed explicitly (Keras 3 records them in the config)
+		// replaces the propagated ones.
+		for i, t := range explicitMask {
+			if i < len(c.masks) {
+				c.masks[i] = tensorMask(t)
+			}
+		}
+		if err := net.forward(c); err != nil {
+			return nil, nil, err
+		}
+		vals[n] = &value{out: c.out, masks: c.outMasks}
+	}
+	outs := make([]*Tensor, len(m.Outputs))
+	masks := make([]mask, len(m.Outputs))
+	for i, r := range m.Outputs {
+		v := vals[r.Layer.Nodes[r.Node]]
+		if v == nil || r.Tensor >= len(v.out) {
+			return nil, nil, fmt.Errorf("model %q: output %s[%d][%d] was not computed", m.Name, r.Layer.Name, r.Node, r.Tensor)
+		}
+		outs[i], masks[i] = v.out[r.Tensor], v.masks[r.Tensor]
+	}
+	return outs, masks, nil
+}
+
+// forward runs one call and settles its output masks.
+func (net *Net) forward(c *call) error {
+	f, ok := c.layer.impl.(forwarder)
+	if !ok {
+		return fmt.Errorf("layer %q (%s): %w", c.layer.Name, c.layer.Class, errNotRunnable)
+	}
+	if err := f.forward(c); err != nil {
+		return fmt.Errorf("layer %q (%s): %w", c.layer.Name, c.layer.Class, err)
+	}
+	if c.outMasks == nil {
+		c.outMasks = make([]mask, len(c.out))
+		if p, ok := c.layer.impl.(masker); ok && p.passesMask() && len(c.masks) > 0 {
+			for i := range c.outMasks {
+				c.outMasks[i] = c.masks[0]
+			}
+		}
+	}
+	for len(c.outMasks) < len(c.out) {
+		c.outMasks = append(c.outMasks, nil)
+	}
+	return nil
+}
+
+// tensorMask reads a boolean tensor (stored as 0 and 1) as a mask.
+func tensorMask(t *Tensor) mask {
+	m := make(mask, len(t.Data))
+	for i, v := range t.Data {
+		m[i] = v != 0
+	}
+	return m
+}
+
+// sub runs a layer kind inside a wrapper (TimeDistributed, Bidirectional)
+// on the given inputs and weights.
+func (c *call) sub(impl layerKind, in []*Tensor, masks []mask, w []*Tensor) ([]*Tensor, []mask, error) {
+	f, ok := impl.(forwarder)
+	if !ok {
+		return nil, nil, errNotRunnable
+	}
+	s := &call{layer: c.layer, in: in, masks: masks, w: w, net: c.net, kwargs: c.kwargs}
+	if err := f.forward(s); err != nil {
+		return nil, nil, err
+	}
+	return s.out, s.outMasks, nil
+}
+
+// newLike returns a zero tensor of x's shape with the last dimension set
+// to last.
+func newLike(x *Tensor, last int) *Tensor {
+	shape := append([]int(nil), x.Shape...)
+	shape[len(shape)-1] = last
+	return NewTensor(shape...)
+}
+
+// activate applies a named activation function to t in place, in the
+// definition of the Keras version that saved the model.
+func (c *call) activate(name string, t *Tensor) error {
+	if name == "linear" || name == "" {
+		return nil
+	}
+	f := activationFn(name, c.net.legacy)
+	if f == nil {
+		return fmt.Errorf("activation %q: %w", name, errNotRunnable)
+	}
+	_, n := t.rows()
+	if n > 0 {
+		f(t.Data, n)
+	}
+	return nil
+}
+
+// arg names the keyword argument input i was passed in, "" if positional.
+func (n *Node) arg(i int) string {
+	if i < len(n.args) {
+		return n.args[i]
+	}
+	return ""
+}
