@@ -139,4 +139,3 @@ func TestPredictFixtures(t *testing.T) {
 		t.Fatal("no fixture has outputs to compare")
 	}
 }
-

@@ -221,6 +221,11 @@ class Spec:
     show_trainable: bool = False
     # sys.setrecursionlimit in every worker (and in --verify-stdout).
     recursion_limit: Optional[int] = None
+    # mode "random" only: "normal" draws every float weight from
+    # normal(0, 0.5); "fan_in" draws kernels (rank >= 2) from
+    # normal(0, 1/sqrt(fan_in)) so that deep/wide models (the benchmarks)
+    # keep activations in a useful range (see randomize_weights).
+    weight_init: str = "normal"
     extra: Dict = field(default_factory=dict)
 
 
@@ -915,6 +920,445 @@ def build_big_1000(K, flavor):
         make(i, f if i == 0 else {}) for i in range(BIG_LAYERS)])
 
 
+# ---------------------------------------------------------------------------
+# Inference coverage: recurrent options, masking, Bidirectional merge modes,
+# activations, channels_first, the remaining layer classes. Most have several
+# outputs so that each option's result is checked on its own.
+# ---------------------------------------------------------------------------
+def flat_outputs(o):
+    """A layer call's result as a flat list of tensors (return_state and
+    merge_mode=None give nested lists in some flavours)."""
+    if isinstance(o, (list, tuple)):
+        return [t for e in o for t in flat_outputs(e)]
+    return [o]
+
+
+SEQ_T = 5  # time steps of the recurrent-option models
+
+
+def rnn_opts_data(n_states, seed):
+    """x (4, SEQ_T, 3) normal(0, 1), then n_states initial states (4, 2)."""
+    def data():
+        rng = np.random.default_rng(seed)
+        xs = [rng.normal(size=(4, SEQ_T, 3)).astype(np.float32)]
+        xs += [rng.normal(size=(4, 2)).astype(np.float32) for _ in range(n_states)]
+        return None, None, xs
+    return data
+
+
+def build_rnn_simple_opts_fn(K, flavor):
+    L = K.layers
+    x = fn_input(K, (SEQ_T, 3))
+    h0 = fn_input(K, (2,), "h0")
+    outs = [
+        L.SimpleRNN(3, return_sequences=True, activation="relu", use_bias=False,
+                    name="seq_relu_nobias")(x),
+        L.SimpleRNN(2, activation="hard_sigmoid", name="last_hard_sigmoid")(x),
+        *flat_outputs(L.SimpleRNN(2, return_state=True, go_backwards=True,
+                                  activation="sigmoid",
+                                  name="state_backwards")(x)),
+        *flat_outputs(L.SimpleRNN(2, return_sequences=True, return_state=True,
+                                  name="seq_state_init")(x, initial_state=h0)),
+        L.SimpleRNN(2, return_sequences=True, go_backwards=True,
+                    name="seq_backwards")(x),
+        *flat_outputs(L.RNN(L.SimpleRNNCell(2, activation="softsign",
+                                            name="simple_rnn_cell"),
+                            return_state=True, go_backwards=True,
+                            name="rnn_cell_init")(x, initial_state=[h0])),
+        L.RNN([L.SimpleRNNCell(2, name="cell_0"),
+               L.SimpleRNNCell(3, use_bias=False, name="cell_1")],
+              return_sequences=True, name="rnn_cell_list")(x),
+    ]
+    return K.Model([x, h0], outs, name="rnn_simple_opts_fn")
+
+
+def build_rnn_lstm_opts_fn(K, flavor):
+    L = K.layers
+    x = fn_input(K, (SEQ_T, 3))
+    h0, c0 = fn_input(K, (2,), "h0"), fn_input(K, (2,), "c0")
+    stacked = flat_outputs(L.RNN(
+        L.StackedRNNCells([L.LSTMCell(2, name="cell_0"),
+                           L.LSTMCell(2, recurrent_activation="hard_sigmoid",
+                                      name="cell_1")],
+                          name="stacked_rnn_cells"),
+        return_state=True, go_backwards=True, name="rnn_stacked_state")(x))
+    outs = [
+        *flat_outputs(L.LSTM(2, return_sequences=True, return_state=True,
+                             name="seq_state_init")(x, initial_state=[h0, c0])),
+        L.LSTM(3, go_backwards=True, use_bias=False,
+               recurrent_activation="hard_sigmoid",
+               name="backwards_nobias_hard_sigmoid")(x),
+        L.LSTM(2, activation="relu", recurrent_activation="tanh",
+               return_sequences=True, name="seq_relu_tanh")(x),
+        *flat_outputs(L.LSTM(2, go_backwards=True, return_sequences=True,
+                             return_state=True, activation="softsign",
+                             name="seq_state_backwards")(x)),
+        *flat_outputs(L.RNN(L.LSTMCell(2, recurrent_activation="hard_sigmoid",
+                                       name="lstm_cell"),
+                            return_state=True,
+                            name="rnn_cell_init")(x, initial_state=[h0, c0])),
+        L.RNN([L.LSTMCell(2, name="cell_a"), L.LSTMCell(3, name="cell_b")],
+              return_sequences=True, name="rnn_cell_list")(x),
+        *stacked,
+    ]
+    return K.Model([x, h0, c0], outs, name="rnn_lstm_opts_fn")
+
+
+def build_rnn_gru_opts_fn(K, flavor):
+    L = K.layers
+    x = fn_input(K, (SEQ_T, 3))
+    h0 = fn_input(K, (2,), "h0")
+    outs = [
+        *flat_outputs(L.GRU(2, reset_after=False, return_sequences=True,
+                            return_state=True,
+                            name="v1_seq_state_init")(x, initial_state=h0)),
+        *flat_outputs(L.GRU(2, reset_after=True, return_state=True,
+                            name="v3_state_init")(x, initial_state=[h0])),
+        L.GRU(2, reset_after=True, go_backwards=True, use_bias=False,
+              recurrent_activation="hard_sigmoid",
+              name="v3_backwards_nobias_hard_sigmoid")(x),
+        L.GRU(3, reset_after=False, use_bias=False, activation="relu",
+              name="v1_nobias_relu")(x),
+        L.GRU(2, reset_after=False, recurrent_activation="hard_sigmoid",
+              go_backwards=True, return_sequences=True,
+              name="v1_seq_backwards_hard_sigmoid")(x),
+        L.GRU(2, reset_after=True, activation="softsign",
+              recurrent_activation="tanh", return_sequences=True,
+              name="v3_seq_softsign")(x),
+        *flat_outputs(L.RNN(L.GRUCell(2, reset_after=False, name="gru_cell"),
+                            go_backwards=True, return_state=True,
+                            name="rnn_cell_init")(x, initial_state=[h0])),
+        L.RNN([L.GRUCell(2, name="cell_0"),
+               L.GRUCell(2, reset_after=False, use_bias=False, name="cell_1")],
+              return_sequences=True, name="rnn_cell_list")(x),
+    ]
+    return K.Model([x, h0], outs, name="rnn_gru_opts_fn")
+
+
+MERGE_MODES = ("concat", "sum", "mul", "ave", None)
+
+
+def build_bidir_modes_fn(K, flavor):
+    """Every merge_mode twice: return_sequences=True with return_state
+    (LSTM, GRU, SimpleRNN in turn) and return_sequences=False."""
+    L = K.layers
+    x = fn_input(K, (4, 3))
+    kinds = [L.LSTM, L.GRU, L.SimpleRNN]
+    outs = []
+    for i, mode in enumerate(MERGE_MODES):
+        tag = mode or "none"
+        rnn = kinds[i % 3]
+        outs += flat_outputs(L.Bidirectional(
+            rnn(2, return_sequences=True, return_state=True, name=f"rnn_{tag}"),
+            merge_mode=mode, name=f"bi_{tag}_seq_state")(x))
+        rnn = kinds[(i + 1) % 3]
+        outs += flat_outputs(L.Bidirectional(
+            rnn(2, name=f"rnn_{tag}_last"), merge_mode=mode,
+            name=f"bi_{tag}_last")(x))
+    return K.Model(x, outs, name="bidir_modes_fn")
+
+
+MASK_T = 6
+
+
+def mask_tokens():
+    """Token ids (5, MASK_T): padding at the end, at the start, in the
+    middle, everywhere (a fully masked sequence), nowhere."""
+    return np.array([[3, 7, 1, 5, 0, 0],
+                     [0, 0, 4, 2, 9, 6],
+                     [8, 0, 2, 0, 0, 11],
+                     [0, 0, 0, 0, 0, 0],
+                     [1, 2, 3, 4, 5, 6]], dtype=np.int32)
+
+
+def mask_features(seed=11):
+    """Float (5, MASK_T, 3) with all features 0 where mask_tokens() is 0,
+    except that sample 3 keeps step 2 (GlobalAveragePooling1D of a fully
+    masked sequence is 0/0 = NaN in both flavours); sample 4 has steps
+    where only some features are 0 (not masked)."""
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=(5, MASK_T, 3)).astype(np.float32)
+    pad = mask_tokens() == 0
+    pad[3, 2] = False
+    x[pad] = 0.0
+    x[4, 1, 0] = 0.0
+    x[4, 3, :2] = 0.0
+    return x
+
+
+def build_mask_embed_fn(K, flavor):
+    L = K.layers
+    tokens = fn_input(K, (MASK_T,), "tokens", dtype="int32")
+    e = L.Embedding(VOCAB, 3, mask_zero=True, name="embedding")(tokens)
+    outs = [
+        L.LSTM(2, name="lstm")(e),
+        L.LSTM(2, return_sequences=True, name="lstm_seq")(e),
+        *flat_outputs(L.GRU(2, return_sequences=True, return_state=True,
+                            name="gru_seq_state")(e)),
+        L.GRU(2, reset_after=False, go_backwards=True, name="gru_v1_back")(e),
+        L.SimpleRNN(2, go_backwards=True, return_sequences=True,
+                    name="simple_rnn_back_seq")(e),
+        L.Bidirectional(L.LSTM(2, return_sequences=True, name="lstm_bi"),
+                        name="bi_lstm_seq")(e),
+        *flat_outputs(L.Bidirectional(L.GRU(2, return_state=True,
+                                            name="gru_bi"),
+                                      merge_mode="sum",
+                                      name="bi_gru_state")(e)),
+        L.Dense(2, name="dense_seq")(e),
+    ]
+    return K.Model(tokens, outs, name="mask_embed_fn")
+
+
+def build_mask_float_fn(K, flavor):
+    L = K.layers
+    feats = fn_input(K, (MASK_T, 3), "features")
+    m = L.Masking(0.0, name="masking")(feats)
+    seq = L.LSTM(3, return_sequences=True, name="lstm_seq")(m)
+    outs = [
+        seq,
+        L.GRU(2, reset_after=False, name="gru_v1")(m),
+        *flat_outputs(L.SimpleRNN(2, return_state=True,
+                                  name="simple_rnn_state")(m)),
+        L.Bidirectional(L.SimpleRNN(2, return_sequences=True,
+                                    name="simple_rnn_bi"),
+                        merge_mode="mul", name="bi_simple_rnn_seq")(m),
+        L.Bidirectional(L.GRU(2, name="gru_bi"), merge_mode="ave",
+                        name="bi_gru")(m),
+        L.GlobalAveragePooling1D(name="gap_masked_input")(m),
+        L.GlobalAveragePooling1D(name="gap_masked_lstm")(seq),
+        L.Attention(name="attention")([seq, seq]),
+        L.Attention(use_scale=True, score_mode="concat",
+                    name="attention_concat")([seq, m]),
+        L.Dense(2, name="dense_seq")(m),
+    ]
+    return K.Model(feats, outs, name="mask_float_fn")
+
+
+ACT_WIDTH = 12
+
+
+def activation_names(flavor):
+    """Every activation each flavour resolves by name (Keras 3.15's
+    keras.activations ALL_OBJECTS except 'threshold', which needs arguments;
+    tf-keras 2.21's tf_keras.activations functions)."""
+    if flavor == "k3":
+        return ["celu", "elu", "exponential", "gelu", "glu", "hard_shrink",
+                "hard_sigmoid", "hard_silu", "hard_swish", "hard_tanh",
+                "leaky_relu", "linear", "log_sigmoid", "log_softmax", "mish",
+                "relu", "relu6", "selu", "sigmoid", "silu", "soft_shrink",
+                "softmax", "softplus", "softsign", "sparse_plus",
+                "sparse_sigmoid", "sparsemax", "squareplus", "swish", "tanh",
+                "tanh_shrink"]
+    return ["elu", "exponential", "gelu", "hard_sigmoid", "leaky_relu",
+            "linear", "log_softmax", "mish", "relu", "relu6", "selu",
+            "sigmoid", "silu", "softmax", "softplus", "softsign", "swish",
+            "tanh"]
+
+
+def build_act_names_fn(K, flavor):
+    """Output 0: Activation(name) on the input, concatenated in
+    activation_names order; output 1: Dense(4, activation=name) likewise."""
+    L = K.layers
+    x = fn_input(K, (ACT_WIDTH,))
+    names = activation_names(flavor)
+    acts = [L.Activation(n, name=f"act_{n}")(x) for n in names]
+    dense = [L.Dense(4, activation=n, name=f"dense_{n}")(x) for n in names]
+    return K.Model(x, [L.Concatenate(name="concat_act")(acts),
+                       L.Concatenate(name="concat_dense")(dense)],
+                   name="act_names_fn")
+
+
+def act_names_data():
+    """(4, ACT_WIDTH) in [-6.5, 6.5]: row 0 hits the breakpoints of the
+    clipping/shrink functions exactly, row 1 just beside them, rows 2-3
+    uniform(-5, 5)."""
+    rng = np.random.default_rng(5)
+    row0 = np.array([-6.5, -5, -3, -2.5, -1, -0.5, 0, 0.5, 1, 2.5, 3, 6.5])
+    row1 = np.array([-4.2, -3.1, -2.9, -2.6, -2.4, -1.1, -0.9, -0.4, 0.6, 0.9,
+                     3.2, 5.9])
+    x = np.stack([row0, row1, rng.uniform(-5, 5, ACT_WIDTH),
+                  rng.uniform(-5, 5, ACT_WIDTH)])
+    return None, None, x.astype(np.float32)
+
+
+def build_act_args_fn(K, flavor):
+    """Advanced activation layers with non-default arguments, each applied
+    to the (3, 4, 2) input and returned as its own output."""
+    L = K.layers
+    x = fn_input(K, (3, 4, 2))
+    slope = ({"negative_slope": 0.05} if flavor == "k3" else {"alpha": 0.05})
+    layers = [
+        L.LeakyReLU(**slope, name="leaky_re_lu_005"),
+        L.LeakyReLU(name="leaky_re_lu_default"),
+        L.ELU(alpha=2.0, name="elu_2"),
+        L.ELU(name="elu_default"),
+        L.ReLU(max_value=2.0, name="re_lu_max2"),
+        L.ReLU(negative_slope=0.2, threshold=1.0, name="re_lu_slope_thr"),
+        L.ReLU(max_value=3.0, negative_slope=0.1, threshold=0.5,
+               name="re_lu_all"),
+        L.Softmax(axis=1, name="softmax_axis1"),
+        L.Softmax(axis=(1, 2), name="softmax_axis12"),
+        L.PReLU(shared_axes=[1, 2], name="p_re_lu_shared12"),
+        L.PReLU(shared_axes=[3], name="p_re_lu_shared3"),
+    ]
+    if flavor == "tfk":
+        layers.append(L.ThresholdedReLU(theta=0.7, name="thresholded_re_lu"))
+    return K.Model(x, [layer(x) for layer in layers], name="act_args_fn")
+
+
+def act_args_data():
+    rng = np.random.default_rng(6)
+    return None, None, rng.uniform(-5, 5, size=(2, 3, 4, 2)).astype(np.float32)
+
+
+def build_misc_fn(K, flavor):
+    """Identity, ConvLSTM3D (both flavours); RMSNormalization and
+    BatchNormalization(synchronized=True) (Keras 3) or
+    SyncBatchNormalization (tf-keras)."""
+    L = K.layers
+    x = fn_input(K, (2, 3, 3, 3, 1))
+    v = fn_input(K, (3, 4), "vector")
+    outs = [
+        L.ConvLSTM3D(2, 2, return_sequences=True, name="conv_lstm3d_seq")(x),
+        L.ConvLSTM3D(1, 2, padding="same", go_backwards=True,
+                     name="conv_lstm3d")(x),
+        L.Identity(name="identity")(v),
+    ]
+    if flavor == "k3":
+        outs += [L.RMSNormalization(name="rms_normalization")(v),
+                 L.RMSNormalization(axis=[1, 2], epsilon=0.1,
+                                    name="rms_normalization_12")(v),
+                 L.BatchNormalization(synchronized=True,
+                                      name="batch_normalization_sync")(v)]
+    else:
+        outs.append(L.experimental.SyncBatchNormalization(
+            name="sync_batch_normalization")(v))
+    return K.Model([x, v], outs, name="misc_fn")
+
+
+def build_channels_first_ok_fn(K, flavor):
+    """channels_first layers that TensorFlow's CPU kernels can run in that
+    flavour (Keras 3 transposes pooling and depthwise/separable/3D
+    convolutions to channels_last; tf-keras passes NCHW to TF, which has CPU
+    kernels only for some ops)."""
+    L = K.layers
+    cf = "channels_first"
+    x1 = fn_input(K, (2, 6), "input_1d")
+    x2 = fn_input(K, (2, 5, 5), "input_2d")
+    x3 = fn_input(K, (2, 4, 4, 4), "input_3d")
+    outs = []
+    # 1D: pooling, global pooling (both flavours).
+    a = L.MaxPooling1D(2, data_format=cf, name="max_pooling1d")(x1)
+    outs.append(L.GlobalMaxPooling1D(data_format=cf,
+                                     name="global_max_pooling1d")(a))
+    outs.append(L.AveragePooling1D(2, strides=1, data_format=cf,
+                                   name="average_pooling1d")(x1))
+    # 2D.
+    b = L.BatchNormalization(axis=1, name="batch_normalization")(x2)
+    b = L.DepthwiseConv2D(2, depth_multiplier=2, data_format=cf,
+                          name="depthwise_conv2d")(b)  # (4, 4, 4)
+    b = L.UpSampling2D((1, 2), data_format=cf, name="up_sampling2d")(b)
+    b = L.ZeroPadding2D(((1, 0), (0, 2)), data_format=cf,
+                        name="zero_padding2d")(b)  # (4, 5, 10)
+    b = L.Cropping2D(((0, 1), (2, 1)), data_format=cf,
+                     name="cropping2d")(b)  # (4, 4, 7)
+    outs.append(L.Flatten(data_format=cf, name="flatten")(b))
+    outs.append(L.GlobalAveragePooling2D(data_format=cf,
+                                         name="global_average_pooling2d")(b))
+    outs.append(L.GlobalMaxPooling2D(data_format=cf,
+                                     name="global_max_pooling2d")(b))
+    # 3D.
+    c = L.AveragePooling3D(2, data_format=cf, name="average_pooling3d")(x3)
+    c = L.UpSampling3D((2, 1, 1), data_format=cf, name="up_sampling3d")(c)
+    c = L.ZeroPadding3D(1, data_format=cf, name="zero_padding3d")(c)
+    c = L.Cropping3D(((1, 0), (0, 1), (1, 1)), data_format=cf,
+                     name="cropping3d")(c)
+    outs.append(c)
+    outs.append(L.MaxPooling3D(2, data_format=cf, name="max_pooling3d")(x3))
+    outs.append(L.GlobalAveragePooling3D(data_format=cf,
+                                         name="global_average_pooling3d")(x3))
+    outs.append(L.GlobalMaxPooling3D(data_format=cf,
+                                     name="global_max_pooling3d")(x3))
+    if flavor == "k3":
+        outs += [
+            L.MaxPooling2D(2, data_format=cf, name="max_pooling2d")(x2),
+            L.AveragePooling2D(2, strides=1, data_format=cf,
+                               name="average_pooling2d")(x2),
+            L.SeparableConv2D(2, 2, data_format=cf,
+                              name="separable_conv2d")(x2),
+            L.SeparableConv1D(3, 2, data_format=cf,
+                              name="separable_conv1d")(x1),
+            L.DepthwiseConv1D(2, data_format=cf, name="depthwise_conv1d")(x1),
+            L.Conv3D(2, 2, data_format=cf, name="conv3d")(x3),
+        ]
+    else:
+        outs += [
+            L.Conv2DTranspose(2, 2, strides=2, data_format=cf,
+                              name="conv2d_transpose")(x2),
+            # x3 read as (time 2, channels 4, 4, 4).
+            L.ConvLSTM2D(2, 2, data_format=cf, name="conv_lstm2d")(x3),
+        ]
+    return K.Model([x1, x2, x3], outs, name="channels_first_ok_fn")
+
+
+# -- benchmark models (Keras 3 .keras only) ------------------------------------
+BENCH_BATCH = 64
+BENCH_VOCAB = 10000
+BENCH_MAXLEN = 80
+
+
+def build_bench_mlp(K, flavor):
+    L = K.layers
+    return sequential(K, flavor, "bench_mlp", (784,), lambda f: [
+        L.Dense(256, activation="relu", name="dense", **f),
+        L.Dense(256, activation="relu", name="dense_1"),
+        L.Dense(10, activation="softmax", name="dense_2"),
+    ])
+
+
+def build_bench_cnn(K, flavor):
+    """Keras's mnist_convnet example."""
+    L = K.layers
+    return sequential(K, flavor, "bench_cnn", (28, 28, 1), lambda f: [
+        L.Conv2D(32, 3, activation="relu", name="conv2d", **f),
+        L.MaxPooling2D(2, name="max_pooling2d"),
+        L.Conv2D(64, 3, activation="relu", name="conv2d_1"),
+        L.MaxPooling2D(2, name="max_pooling2d_1"),
+        L.Flatten(name="flatten"),
+        L.Dropout(0.5, name="dropout"),
+        L.Dense(10, activation="softmax", name="dense"),
+    ])
+
+
+def build_bench_lstm(K, flavor):
+    """Keras's imdb_lstm example shape: Embedding(10000, 64), LSTM(64)."""
+    L = K.layers
+    return sequential(K, flavor, "bench_lstm", (BENCH_MAXLEN,), lambda f: [
+        L.Embedding(BENCH_VOCAB, 64, name="embedding", **f),
+        L.LSTM(64, name="lstm"),
+        L.Dense(1, activation="sigmoid", name="dense"),
+    ], dtype="int32")
+
+
+def bench_data(kind):
+    def data():
+        rng = np.random.default_rng(64)
+        if kind == "mlp":
+            x = rng.uniform(0, 1, size=(BENCH_BATCH, 784))
+        elif kind == "cnn":
+            x = rng.uniform(0, 1, size=(BENCH_BATCH, 28, 28, 1))
+        else:
+            x = rng.integers(1, BENCH_VOCAB, size=(BENCH_BATCH, BENCH_MAXLEN))
+            # pad_sequences' default: zeros before shorter reviews.
+            lengths = rng.integers(20, BENCH_MAXLEN + 1, size=BENCH_BATCH)
+            lengths[:BENCH_BATCH // 2] = BENCH_MAXLEN
+            for i, n in enumerate(lengths):
+                x[i, :BENCH_MAXLEN - n] = 0
+            return None, None, x.astype(np.int32)
+        return None, None, x.astype(np.float32)
+    return data
+
+
 def zoo(name, description, build, inputs, **kw):
     return Spec(name, description, build, zoo_data(*inputs), mode="random",
                 **kw)
@@ -1033,6 +1477,105 @@ MODELS += [
         build_big_1000, [((2,), F32)], files=("k3.keras", "tfk.h5"),
         file_loaders={"k3.keras": ["k3"], "tfk.h5": ["tfk"]}, wide=False,
         recursion_limit=10000),
+]
+
+
+def zoo_custom(name, description, build, data, **kw):
+    """A random-weight model with hand-made prediction inputs."""
+    return Spec(name, description, build, data, mode="random", **kw)
+
+
+BENCH_FILES = dict(writers=("k3",), files=("k3.keras",),
+                   file_loaders={"k3.keras": ["k3"]}, weight_init="fan_in")
+MODELS += [
+    zoo_custom("rnn_simple_opts_fn", "SimpleRNN options, one output each: "
+               "activation relu/hard_sigmoid/sigmoid/softsign, use_bias=False, "
+               "return_state, go_backwards, return_sequences, initial_state "
+               "from a second model input h0; RNN(SimpleRNNCell) with "
+               "initial_state; RNN([cell, cell]) (a cell list).",
+               build_rnn_simple_opts_fn, rnn_opts_data(1, 21)),
+    zoo_custom("rnn_lstm_opts_fn", "LSTM options, one output each: "
+               "initial_state from inputs h0, c0; go_backwards; "
+               "use_bias=False; recurrent_activation hard_sigmoid/tanh; "
+               "activation relu/softsign; return_state with and without "
+               "return_sequences; RNN(LSTMCell) with initial_state; "
+               "RNN([cell, cell]); RNN(StackedRNNCells, return_state, "
+               "go_backwards).", build_rnn_lstm_opts_fn, rnn_opts_data(2, 22)),
+    zoo_custom("rnn_gru_opts_fn", "GRU options, one output each: "
+               "reset_after False and True with initial_state (input h0), "
+               "return_state, return_sequences, go_backwards, use_bias=False, "
+               "recurrent_activation hard_sigmoid/tanh, activation "
+               "relu/softsign; RNN(GRUCell(reset_after=False)) with "
+               "initial_state; RNN([cell, cell]).",
+               build_rnn_gru_opts_fn, rnn_opts_data(1, 23)),
+    zoo("bidir_modes_fn", "Bidirectional in every merge_mode (concat, sum, "
+        "mul, ave, None), each with return_sequences+return_state (LSTM, GRU "
+        "or SimpleRNN) and with return_sequences=False; every result is a "
+        "model output.", build_bidir_modes_fn, [((4, 3), F32)]),
+    zoo_custom("mask_embed_fn", "Embedding(mask_zero=True) feeding LSTM "
+               "(last and sequences), GRU (return_state, sequences), "
+               "GRU(reset_after=False, go_backwards), SimpleRNN(go_backwards, "
+               "sequences), Bidirectional LSTM (sequences) and GRU (sum, "
+               "return_state) and Dense on the masked "
+               "sequence. Input rows: padding at the end, at the start, in "
+               "the middle, all padding, none.",
+               build_mask_embed_fn, lambda: (None, None, mask_tokens())),
+    zoo_custom("mask_float_fn", "Masking(0.0) feeding LSTM (sequences), "
+               "GRU(reset_after=False), SimpleRNN(return_state), "
+               "Bidirectional SimpleRNN (mul) and GRU (ave), "
+               "GlobalAveragePooling1D of the masked input and of the LSTM "
+               "sequence, Attention (dot and concat score modes) on masked "
+               "query/value, Dense. Input rows as in mask_embed_fn except "
+               "that the all-padding row keeps one step (a fully masked "
+               "row makes GlobalAveragePooling1D 0/0 = NaN in both "
+               "flavours), plus steps with only some features 0 (not "
+               "masked).",
+               build_mask_float_fn, lambda: (None, None, mask_features())),
+    zoo_custom("act_names_fn", "Every activation each flavour knows by name "
+               "(Keras 3: 31 names, all of keras.activations but 'threshold'; "
+               "tf-keras: 18), as Activation(name) on the input (output 0, "
+               "concatenated in name order, see activation_names in "
+               "gen_models.py) and as Dense(4, activation=name) (output 1). "
+               "Inputs in [-6.5, 6.5], row 0 on the breakpoints.",
+               build_act_names_fn, act_names_data),
+    zoo_custom("act_args_fn", "Activation layers with non-default arguments, "
+               "one output each: LeakyReLU(0.05) and default, ELU(2.0) and "
+               "default, ReLU(max_value), ReLU(negative_slope, threshold), "
+               "ReLU(all three), Softmax(axis=1), Softmax(axis=(1, 2)), "
+               "PReLU(shared_axes=[1, 2]) and [3], ThresholdedReLU(0.7) "
+               "(tf-keras only). Inputs uniform(-5, 5).",
+               build_act_args_fn, act_args_data),
+    zoo("misc_fn", "ConvLSTM3D (return_sequences; padding same with "
+        "go_backwards), Identity; Keras 3: RMSNormalization (default and "
+        "axis=[1, 2]), BatchNormalization(synchronized=True); tf-keras: "
+        "SyncBatchNormalization.", build_misc_fn,
+        [((2, 3, 3, 3, 1), F32), ((3, 4), F32)]),
+    zoo("channels_first_ok_fn", "data_format='channels_first' layers that "
+        "TF's CPU kernels run in the flavour (so outputs exist): both: "
+        "MaxPooling1D, AveragePooling1D, GlobalMaxPooling1D, "
+        "BatchNormalization(axis=1), DepthwiseConv2D, UpSampling2D/3D, "
+        "ZeroPadding2D/3D, Cropping2D/3D, Flatten(channels_first), global "
+        "pooling 2D/3D, AveragePooling3D, MaxPooling3D; Keras 3 also "
+        "MaxPooling2D, AveragePooling2D, SeparableConv1D/2D, "
+        "DepthwiseConv1D, Conv3D; tf-keras also Conv2DTranspose, ConvLSTM2D.",
+        build_channels_first_ok_fn,
+        [((2, 6), F32), ((2, 5, 5), F32), ((2, 4, 4, 4), F32)]),
+    zoo_custom("bench_mlp", "Benchmark (Keras 3 .keras only): Dense(256, "
+               "relu), Dense(256, relu), Dense(10, softmax) on 784 inputs; "
+               "64 uniform(0, 1) samples; fan-in scaled random weights.",
+               build_bench_mlp, bench_data("mlp"), wide=False, **BENCH_FILES),
+    zoo_custom("bench_cnn", "Benchmark (Keras 3 .keras only): Keras's "
+               "mnist_convnet: Conv2D(32, 3, relu), MaxPooling2D, Conv2D(64, "
+               "3, relu), MaxPooling2D, Flatten, Dropout(0.5), Dense(10, "
+               "softmax) on (28, 28, 1); 64 uniform(0, 1) images; fan-in "
+               "scaled random weights.",
+               build_bench_cnn, bench_data("cnn"), wide=False, **BENCH_FILES),
+    zoo_custom("bench_lstm", "Benchmark (Keras 3 .keras only): Keras's "
+               "imdb_lstm shape: Embedding(10000, 64), LSTM(64), Dense(1, "
+               "sigmoid) on 80 int32 token ids; 64 samples, ids in [1, 9999], "
+               "half of them zero-padded at the start (no mask); fan-in "
+               "scaled random weights.",
+               build_bench_lstm, bench_data("lstm"), wide=False, **BENCH_FILES),
 ]
 SPECS = {s.name: s for s in MODELS}
 
@@ -1183,11 +1726,15 @@ def _import(flavor):
     return tf, K
 
 
-def randomize_weights(model, flavor: str, seed: int) -> int:
+def randomize_weights(model, flavor: str, seed: int, init: str = "normal") -> int:
     """Set every float weight from numpy's default_rng(seed), in
     model.weights order: normal(0, 0.5), except BatchNormalization
-    moving_variance uniform(0.5, 1.5). Adapted Normalization layers keep
-    their mean/variance/count. Returns the number of arrays set."""
+    moving_variance uniform(0.5, 1.5) (so always positive). Adapted
+    Normalization layers keep their mean/variance/count. With
+    init="fan_in", arrays of rank >= 2 other than embeddings are drawn from
+    normal(0, 1/sqrt(fan_in)), fan_in = product of all but the last
+    dimension; embeddings and rank-1 arrays (biases) stay normal(0, 0.5).
+    Returns the number of arrays set."""
     rng = np.random.default_rng(seed)
     keep = set()
     for layer in model._flatten_layers(include_self=False, recursive=True):
@@ -1202,6 +1749,9 @@ def randomize_weights(model, flavor: str, seed: int) -> int:
             continue
         if "moving_variance" in name:
             new = rng.uniform(0.5, 1.5, size=v.shape)
+        elif init == "fan_in" and v.ndim >= 2 and "embeddings" not in name:
+            fan_in = int(np.prod(v.shape[:-1]))
+            new = rng.normal(0.0, 1.0 / np.sqrt(fan_in), size=v.shape)
         else:
             new = rng.normal(0.0, 0.5, size=v.shape)
         values.append(new.astype(v.dtype))
@@ -1230,7 +1780,8 @@ def worker_save(task):
         losses = [float(v) for v in hist.history["loss"]]
         res = {"loss_first_epoch": losses[0], "loss_last_epoch": losses[-1]}
     else:
-        res = {"randomized_arrays": randomize_weights(model, flavor, spec.seed)}
+        res = {"randomized_arrays": randomize_weights(model, flavor, spec.seed,
+                                                      spec.weight_init)}
     out = Path(task["outdir"])
     for fname in writer_files(spec, flavor):
         model.save(str(out / fname))
@@ -1745,6 +2296,11 @@ def generate_model(spec: Spec, vers: dict, keras_home: str, force: bool) -> dict
                    "uniform(0.5, 1.5); adapted Normalization layers keep "
                    "their mean/variance/count",
         }
+        if spec.weight_init == "fan_in":
+            entry["weights"]["how"] += (
+                "; weight_init fan_in: arrays of rank >= 2 other than "
+                "embeddings from normal(0, 1/sqrt(fan_in)), fan_in = product "
+                "of all but the last dimension")
     if spec.recursion_limit:
         entry["recursion_limit"] = spec.recursion_limit
 
