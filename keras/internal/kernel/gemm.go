@@ -73,9 +73,6 @@ func smallGemm(transA, transB bool, m, n, k int, a []float32, lda int, b []float
 			} else {
 				av = a[i*lda+p]
 			}
-			if av == 0 {
-				continue
-			}
 			if transB {
 				for j := range row {
 					row[j] += av * b[j*ldb+p]
