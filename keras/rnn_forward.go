@@ -164,6 +164,19 @@ func (l *rnn) run(legacy bool, x *Tensor, m mask, init []*Tensor, w []*Tensor, z
 	return outs, nil
 }
 
+// cellActivation returns a cell's activation function. The gates'
+// sigmoid and tanh take most of a large batch's time, so they use the
+// float32 approximations TensorFlow's own kernels resemble.
+func cellActivation(name string, legacy bool) actFn {
+	switch name {
+	case "sigmoid":
+		return func(x []float32, _ int) { kernel.FastSigmoid(x) }
+	case "tanh":
+		return func(x []float32, _ int) { kernel.FastTanh(x) }
+	}
+	return activationFn(name, legacy)
+}
+
 // numWeights is the number of weight tensors the cell owns.
 func (c *cell) numWeights() int {
 	if c.useBias {
@@ -201,13 +214,13 @@ func (c *cell) run(legacy bool, w []*Tensor, x []float32, batch, steps, features
 			biasRec = b[g:]
 		}
 	}
-	act := activationFn(c.activation, legacy)
+	act := cellActivation(c.activation, legacy)
 	if act == nil {
 		return nil, nil, fmt.Errorf("activation %q: %w", c.activation, errNotRunnable)
 	}
 	recAct := act
 	if c.gates > 1 {
-		if recAct = activationFn(c.recActivation, legacy); recAct == nil {
+		if recAct = cellActivation(c.recActivation, legacy); recAct == nil {
 			return nil, nil, fmt.Errorf("recurrent activation %q: %w", c.recActivation, errNotRunnable)
 		}
 	}

@@ -1,0 +1,74 @@
+package kernel
+
+import "math"
+
+// Float32 sigmoid and tanh for the recurrent layers, whose gates spend
+// most of a large batch's time in them. TensorFlow computes both in
+// float32 with polynomial approximations (Eigen); these are of the same
+// kind: exp by range reduction to |r| <= ln2/2 and a degree-6 polynomial
+// (relative error about 1e-7), then one float32 division. Sigmoid is
+// within a few float32 ulps of the exact value; tanh within about 1e-7
+// absolute, and within a few ulps near 0, where it uses its odd series.
+
+const (
+	log2e  = 1.44269504088896341
+	ln2Hi  = 0.693145751953125 // ln 2 in a few bits, so that n·ln2Hi is exact
+	ln2Lo  = 1.428606765330187045e-06
+	expMax = 88.0
+	expMin = -87.3 // exp stays a normal float32 above this
+
+	roundMagic float32 = 12582912
+)
+
+// exp32 is e^x in float32 arithmetic, for x in [expMin, expMax] (the
+// callers clamp; small enough to inline).
+func exp32(x float32) float32 {
+	// Adding and subtracting 1.5·2^23 rounds to the nearest integer.
+	n := (x*log2e + roundMagic) - roundMagic
+	r := x - n*ln2Hi - n*ln2Lo
+	p := 1 + r*(1+r*(1.0/2+r*(1.0/6+r*(1.0/24+r*(1.0/120+r*(1.0/720))))))
+	return p * math.Float32frombits(uint32(int32(n)+127)<<23)
+}
+
+// FastSigmoid is 1/(1+e^-x) in float32, in place.
+func FastSigmoid(x []float32) {
+	for i, v := range x {
+		if v != v { // NaN stays NaN
+			continue
+		}
+		v = -v
+		if v > expMax {
+			v = expMax
+		} else if v < expMin {
+			v = expMin
+		}
+		x[i] = 1 / (1 + exp32(v))
+	}
+}
+
+// FastTanh is tanh in float32, in place.
+func FastTanh(x []float32) {
+	for i, v := range x {
+		a := v
+		if a < 0 {
+			a = -a
+		}
+		switch {
+		case v != v:
+			continue
+		case a < 0.125:
+			// tanh x = x - x³/3 + 2x⁵/15 - 17x⁷/315 + ...
+			s := v * v
+			x[i] = v * (1 + s*(-1.0/3+s*(2.0/15+s*(-17.0/315))))
+		case a > 9:
+			x[i] = float32(math.Copysign(1, float64(v)))
+		default:
+			e := exp32(-2 * a)
+			t := (1 - e) / (1 + e)
+			if v < 0 {
+				t = -t
+			}
+			x[i] = t
+		}
+	}
+}
