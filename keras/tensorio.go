@@ -38,12 +38,31 @@ func ReadNPY(r io.Reader) (*Tensor, error) {
 				t.Data[i] = float32(v)
 			}
 		}
-	case "<i8", "<i4", "<i2", "|i1", "<u8", "<u4", "<u2", "|u1", "|b1":
-		var d []int64
+	// npyio reads each dtype only into a slice of its own Go type.
+	case "<i8":
+		t.Data, err = readInts[int64](nr)
+	case "<i4":
+		t.Data, err = readInts[int32](nr)
+	case "<i2":
+		t.Data, err = readInts[int16](nr)
+	case "|i1":
+		t.Data, err = readInts[int8](nr)
+	case "<u8":
+		t.Data, err = readInts[uint64](nr)
+	case "<u4":
+		t.Data, err = readInts[uint32](nr)
+	case "<u2":
+		t.Data, err = readInts[uint16](nr)
+	case "|u1":
+		t.Data, err = readInts[uint8](nr)
+	case "|b1":
+		var d []bool
 		if err = nr.Read(&d); err == nil {
 			t.Data = make([]float32, len(d))
 			for i, v := range d {
-				t.Data[i] = float32(v)
+				if v {
+					t.Data[i] = 1
+				}
 			}
 		}
 	default:
@@ -56,4 +75,17 @@ func ReadNPY(r io.Reader) (*Tensor, error) {
 		return nil, fmt.Errorf("npy: shape %v holds %d values, read %d", h.Shape, n, len(t.Data))
 	}
 	return t, nil
+}
+
+// readInts reads an integer array as float32 values.
+func readInts[T int8 | int16 | int32 | int64 | uint8 | uint16 | uint32 | uint64](nr *npy.Reader) ([]float32, error) {
+	var d []T
+	if err := nr.Read(&d); err != nil {
+		return nil, err
+	}
+	out := make([]float32, len(d))
+	for i, v := range d {
+		out[i] = float32(v)
+	}
+	return out, nil
 }
