@@ -17,7 +17,8 @@ import (
 // layer, which the graph reads; the output shape follows the input's, as
 // the lookup op's does, so it is only checked here.
 //
-// Masking keeps its input and has no weights.
+// Masking keeps its input's shape and has no weights; its forward pass
+// zeroes the steps whose features all equal mask_value and masks them.
 //
 // Keys used: input_dim, output_dim, input_length, lora_rank, lora_alpha,
 // mask_zero, mask_value. Ignored: initializers, regularizers, constraints,

@@ -27,6 +27,8 @@ import (
 // return_sequences; return_state appends the final states, each
 // (batch, u): one for SimpleRNN and GRU, two (h and c) for LSTM. Stacked
 // cells feed each cell's output to the next and return every cell's states.
+//
+// The forward pass is in rnn_forward.go.
 
 // cell is one recurrent cell: the step function's weights and state sizes.
 type cell struct {
