@@ -279,3 +279,68 @@ func Broadcast(dst, src []float32, from, to []int) {
 		}
 	}
 }
+
+// Standardize sets dst to (x - mean[c]) / denom[c] for a tensor viewed as
+// (outer, C, inner), the Normalization layer's formula.
+func Standardize(dst, x, mean, denom []float32, outer, inner int) {
+	c := len(mean)
+	for o := 0; o < outer; o++ {
+		for j := 0; j < c; j++ {
+			base := (o*c + j) * inner
+			m, d := mean[j], denom[j]
+			xs, ds := x[base:base+inner], dst[base:base+inner]
+			for k, v := range xs {
+				ds[k] = (v - m) / d
+			}
+		}
+	}
+}
+
+// GroupNorm is group normalization for a tensor viewed as (batch, pre, C,
+// post), C channels in groups of C/groups consecutive ones: each sample's
+// group is normalized with its own mean and variance over pre, its
+// channels and post, then channel c is scaled by gamma[c] and shifted by
+// beta[c] (either may be nil).
+func GroupNorm(dst, x, gamma, beta []float32, batch, pre, c, post, groups int, eps float64) {
+	cg := c / groups
+	for b := 0; b < batch; b++ {
+		base := b * pre * c * post
+		for g := 0; g < groups; g++ {
+			var s float64
+			for p := 0; p < pre; p++ {
+				row := x[base+(p*c+g*cg)*post : base+(p*c+(g+1)*cg)*post]
+				for _, v := range row {
+					s += float64(v)
+				}
+			}
+			count := float64(pre * cg * post)
+			mean := s / count
+			var q float64
+			for p := 0; p < pre; p++ {
+				row := x[base+(p*c+g*cg)*post : base+(p*c+(g+1)*cg)*post]
+				for _, v := range row {
+					d := float64(v) - mean
+					q += d * d
+				}
+			}
+			inv := 1 / math.Sqrt(q/count+eps)
+			for p := 0; p < pre; p++ {
+				for j := g * cg; j < (g+1)*cg; j++ {
+					a := inv
+					if gamma != nil {
+						a *= float64(gamma[j])
+					}
+					sh := -mean * a
+					if beta != nil {
+						sh += float64(beta[j])
+					}
+					off := base + (p*c+j)*post
+					xs, ds := x[off:off+post], dst[off:off+post]
+					for k, v := range xs {
+						ds[k] = float32(float64(v)*a + sh)
+					}
+				}
+			}
+		}
+	}
+}
