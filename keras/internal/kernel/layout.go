@@ -1,60 +1,12 @@
 package kernel
 
-// Data movement for the reshaping layers: transposition, copying a box
-// between tensors of different shapes (padding, cropping), and nearest
-// repetition (upsampling). Shapes are row-major; every function works for
+// Data movement for the reshaping layers: copying a box between tensors
+// of different shapes (padding, cropping) and nearest repetition
+// (upsampling); Transpose is in layers.go. Shapes are row-major; every function works for
 // any rank up to MaxRank, which the caller checks.
 
 // MaxRank is the largest rank the layout kernels accept.
 const MaxRank = 16
-
-// Transpose sets dst to src (of shape shape) with its axes permuted:
-// dst's axis i is src's axis perm[i], as numpy.transpose.
-func Transpose(dst, src []float32, shape, perm []int) {
-	r := len(shape)
-	if r == 0 {
-		copy(dst, src)
-		return
-	}
-	var srcStride, outShape, step [MaxRank]int
-	s := 1
-	for i := r - 1; i >= 0; i-- {
-		srcStride[i] = s
-		s *= shape[i]
-	}
-	if s == 0 {
-		return
-	}
-	for i, p := range perm {
-		outShape[i] = shape[p]
-		step[i] = srcStride[p]
-	}
-	// Walk dst in order with a counter per axis; the innermost axis is a
-	// strided gather from src.
-	var idx [MaxRank]int
-	last := r - 1
-	n, st := outShape[last], step[last]
-	base, o := 0, 0
-	for {
-		for j := 0; j < n; j++ {
-			dst[o+j] = src[base+j*st]
-		}
-		o += n
-		a := last - 1
-		for ; a >= 0; a-- {
-			idx[a]++
-			base += step[a]
-			if idx[a] < outShape[a] {
-				break
-			}
-			base -= idx[a] * step[a]
-			idx[a] = 0
-		}
-		if a < 0 {
-			return
-		}
-	}
-}
 
 // CopyBox copies the box of extent size starting at srcOff in src (of
 // shape srcShape) to the box starting at dstOff in dst (of shape
