@@ -444,11 +444,10 @@ func activationFn(name string, legacy bool) actFn {
 	case "relu6":
 		return elem(func(v float64) float64 { return math.Min(6, math.Max(0, v)) })
 	case "leaky_relu":
-		slope := 0.2 // keras.activations.leaky_relu's default negative_slope
-		if legacy {
-			slope = 0.3
-		}
-		return elem(func(v float64) float64 { return math.Max(v, slope*v) })
+		// keras.activations.leaky_relu's default negative_slope, and
+		// tf.nn.leaky_relu's alpha, which tf_keras's leaky_relu is (0.3
+		// is only the LeakyReLU layer's default).
+		return elem(func(v float64) float64 { return math.Max(v, 0.2*v) })
 	case "elu":
 		return elem(func(v float64) float64 { return eluF(v, 1) })
 	case "selu":
