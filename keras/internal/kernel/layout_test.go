@@ -36,8 +36,8 @@ func TestCopyBox(t *testing.T) {
 	r := rand.New(rand.NewPCG(5, 6))
 	cases := []struct{ dstShape, dstOff, srcShape, srcOff, size []int }{
 		{[]int{5}, []int{1}, []int{3}, []int{0}, []int{3}},
-		{[]int{2, 6, 3}, []int{0, 2, 0}, []int{2, 3, 3}, []int{0, 0, 0}, []int{2, 3, 3}},           // padding
-		{[]int{2, 2, 3}, []int{0, 0, 0}, []int{2, 5, 3}, []int{0, 1, 0}, []int{2, 2, 3}},           // cropping
+		{[]int{2, 6, 3}, []int{0, 2, 0}, []int{2, 3, 3}, []int{0, 0, 0}, []int{2, 3, 3}},                // padding
+		{[]int{2, 2, 3}, []int{0, 0, 0}, []int{2, 5, 3}, []int{0, 1, 0}, []int{2, 2, 3}},                // cropping
 		{[]int{1, 4, 5, 2}, []int{0, 1, 2, 0}, []int{1, 3, 4, 2}, []int{0, 1, 1, 0}, []int{1, 2, 3, 2}}, // both
 		{[]int{2, 3, 4, 5, 2}, []int{0, 0, 1, 1, 0}, []int{2, 3, 2, 3, 2}, []int{0, 0, 0, 0, 0}, []int{2, 3, 2, 3, 2}},
 		{[]int{2, 3}, []int{0, 0}, []int{2, 3}, []int{0, 0}, []int{2, 0}}, // empty box
@@ -69,7 +69,7 @@ func TestRepeat(t *testing.T) {
 	r := rand.New(rand.NewPCG(7, 8))
 	cases := []struct{ shape, reps []int }{
 		{[]int{3}, []int{2}},
-		{[]int{2, 3, 4}, []int{1, 2, 1}},    // UpSampling1D
+		{[]int{2, 3, 4}, []int{1, 2, 1}},       // UpSampling1D
 		{[]int{2, 3, 4, 2}, []int{1, 2, 3, 1}}, // UpSampling2D, channels last
 		{[]int{2, 2, 3, 4}, []int{1, 1, 2, 2}}, // channels first
 		{[]int{1, 2, 2, 2, 3}, []int{1, 2, 3, 2, 1}},
