@@ -220,7 +220,7 @@ func (l *imageResize) forward(c *call) error {
 	case l.channelsFirst && r == 4:
 		x = channelsLast(x)
 	case l.channelsFirst:
-		x = transposed(x, []int{1, 2, 0})
+		x = axesMoved(x, []int{1, 2, 0})
 	}
 	s := x.Shape
 	n, h, w, ch := 1, s[0], s[1], s[2]
@@ -245,7 +245,7 @@ func (l *imageResize) forward(c *call) error {
 		if r == 4 {
 			out = channelsFirst(out)
 		} else {
-			out = transposed(out, []int{2, 0, 1})
+			out = axesMoved(out, []int{2, 0, 1})
 		}
 	}
 	c.out = []*Tensor{out}

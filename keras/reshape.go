@@ -425,8 +425,8 @@ func rankRange(lo, hi int) string {
 	return fmt.Sprintf("%d to %d", lo, hi)
 }
 
-// transposed returns x with its axes permuted as numpy.transpose.
-func transposed(x *Tensor, perm []int) *Tensor {
+// axesMoved returns x with its axes permuted as numpy.transpose.
+func axesMoved(x *Tensor, perm []int) *Tensor {
 	shape := make([]int, len(perm))
 	for i, p := range perm {
 		shape[i] = x.Shape[p]
@@ -445,7 +445,7 @@ func channelsLast(x *Tensor) *Tensor {
 	for i := 2; i < r; i++ {
 		perm = append(perm, i)
 	}
-	return transposed(x, append(perm, 1))
+	return axesMoved(x, append(perm, 1))
 }
 
 // channelsFirst moves the last axis of x to axis 1.
@@ -456,7 +456,7 @@ func channelsFirst(x *Tensor) *Tensor {
 	for i := 1; i < r-1; i++ {
 		perm = append(perm, i)
 	}
-	return transposed(x, perm)
+	return axesMoved(x, perm)
 }
 
 func (l flatten) forward(c *call) error {
@@ -513,7 +513,7 @@ func (l permute) forward(c *call) error {
 	if err != nil {
 		return err
 	}
-	c.out = []*Tensor{transposed(x, append([]int{0}, l.dims...))}
+	c.out = []*Tensor{axesMoved(x, append([]int{0}, l.dims...))}
 	return nil
 }
 
