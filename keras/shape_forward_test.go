@@ -217,3 +217,31 @@ func TestShapeLayersBadInput(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkShapeLayers times the common layers of an image model on a
+// batch of 64.
+func BenchmarkShapeLayers(b *testing.B) {
+	for _, c := range [][2]string{
+		{"MaxPooling2D", `{"pool_size": 2}`},
+		{"AveragePooling2D", `{"pool_size": 3, "strides": 2, "padding": "same"}`},
+		{"GlobalAveragePooling2D", `{}`},
+		{"Flatten", `{}`},
+		{"UpSampling2D", `{"interpolation": "bilinear"}`},
+	} {
+		b.Run(c[0], func(b *testing.B) {
+			l, err := decodeLayer(c[0], c[1])
+			if err != nil {
+				b.Fatal(err)
+			}
+			x := seq(64, 28, 28, 32)
+			net := &Net{}
+			b.SetBytes(int64(4 * len(x.Data)))
+			for b.Loop() {
+				c := &call{layer: &Layer{Name: "l", impl: l}, in: []*Tensor{x}, masks: []mask{nil}, net: net}
+				if err := net.forward(c); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
