@@ -4,7 +4,16 @@ GO ?= go
 BIN := bin/kerascope
 DEMO_MODEL := testdata/models/rnn_1unit/k3.keras
 
-.PHONY: all build test demo fixtures deps clean
+# Matrix products run in OpenBLAS when it is installed (scripts/install-deps
+# installs it): the openblas build tag plus the linker flags pkg-config
+# gives. Without it, or with OPENBLAS=0, they run in gonum's pure-Go BLAS.
+OPENBLAS ?= $(shell pkg-config --exists openblas 2>/dev/null && echo 1 || echo 0)
+ifeq ($(OPENBLAS),1)
+TAGS := -tags openblas
+export CGO_LDFLAGS := $(CGO_LDFLAGS) $(shell pkg-config --libs openblas)
+endif
+
+.PHONY: all build test bench bench-keras demo fixtures deps clean
 
 all: build
 
@@ -12,13 +21,25 @@ deps:
 	@bash scripts/install-deps
 
 build: deps
-	$(GO) build -o $(BIN) ./cmd/kerascope
+	$(GO) build $(TAGS) -o $(BIN) ./cmd/kerascope
 
 test: deps
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go' -not -path './testdata/gen/.venv/*')); \
 	if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
-	$(GO) vet ./...
-	$(GO) test ./...
+	$(GO) vet $(TAGS) ./...
+	$(GO) test $(TAGS) ./...
+	@# The pure-Go BLAS path too: kernels and every fixture's prediction.
+	$(GO) test -run 'Test.*(Kernel|Gemm|Activation|Predict)' ./keras/...
+
+# Go benchmarks of prediction (and of the summary).
+bench: deps
+	$(GO) test $(TAGS) -run '^$$' -bench . -benchmem ./keras ./cmd/kerascope
+
+# Keras and kerascope side by side on the same models and inputs, alternating;
+# needs the fixture venv (bash testdata/gen/setup.sh).
+bench-keras: deps
+	$(GO) build $(TAGS) -o bin/kerascope-bench ./cmd/kerascope-bench
+	testdata/gen/.venv/bin/python testdata/gen/bench_keras.py --go-worker bin/kerascope-bench
 
 demo: build
 	@echo "$$ kerascope summary $(DEMO_MODEL)"

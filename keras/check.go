@@ -114,11 +114,22 @@ func (f *File) Check(opt CheckOptions) (*Report, error) {
 		r.add(SeverityWarning, "unknown-class", nil, "", "model class %s is a subclassed model: its layers exist only in its Python code, so kerascope lists the weights it stores", f.Model.Class)
 	}
 	if opt.RequireNative {
+		named := make(map[string]bool)
 		for i, p := range r.Problems {
 			switch p.Kind {
 			case "lambda", "tf-op", "unknown-class":
 				r.Problems[i].Severity = SeverityError
 				r.Problems[i].Msg += " (--require-native)"
+				named[p.Layer] = true
+			}
+		}
+		// The same test predict applies: known layers may still be
+		// configured in a way kerascope cannot run.
+		if !f.Model.Subclassed {
+			for _, nr := range notRunnable(f.Model, nil) {
+				if !named[nr.Name] {
+					r.add(SeverityError, "not-native", &Layer{Name: nr.Name, Class: nr.Class}, "", "%s (--require-native)", nr.Reason)
+				}
 			}
 		}
 	}

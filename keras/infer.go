@@ -100,19 +100,24 @@ func (n *Node) inputsReady(done map[*Node]bool) (bool, error) {
 // run infers the node's output shapes, building its layer first if this is
 // the layer's first call with known input shapes.
 func (n *Node) run() error {
-	in := make([]Shape, len(n.Inputs))
+	in := make([]Shape, 0, len(n.Inputs))
 	for i, r := range n.Inputs {
+		// A mask passed by keyword shapes nothing.
+		if n.arg(i) == "mask" {
+			continue
+		}
 		src := r.Layer.Nodes[r.Node]
 		if src.Outputs != nil && r.Tensor >= len(src.Outputs) {
 			return formatErrorf("input %s[%d][%d]: that call has %d outputs", r.Layer.Name, r.Node, r.Tensor, len(src.Outputs))
 		}
-		in[i] = r.Shape()
-		if in[i] == nil && i < len(n.inputHints) {
-			in[i] = n.inputHints[i].Clone()
+		s := r.Shape()
+		if s == nil && i < len(n.inputHints) {
+			s = n.inputHints[i].Clone()
 		}
-		if in[i] == nil {
+		if s == nil {
 			return nil // an input of unknown shape: so is every output
 		}
+		in = append(in, s)
 	}
 	l := n.Layer
 	if !l.Built {

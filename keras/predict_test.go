@@ -18,6 +18,7 @@ type predictManifest struct {
 		Files  map[string]struct {
 			Outputs        []string `json:"outputs"`
 			OutputsMissing any      `json:"outputs_missing"`
+			Covers         []string `json:"covers"`
 		} `json:"files"`
 	} `json:"models"`
 }
@@ -83,6 +84,7 @@ func TestPredictFixtures(t *testing.T) {
 	var worstAbs, worstRel float64
 	var worstAt string
 	compared := 0
+	covered := make(map[string]bool) // classes of files that matched Keras
 	for _, name := range sortedKeys(m.Models) {
 		mod := m.Models[name]
 		for _, file := range sortedKeys(mod.Files) {
@@ -131,6 +133,11 @@ func TestPredictFixtures(t *testing.T) {
 				}
 				compared++
 				t.Log(msgs)
+				if !t.Failed() {
+					for _, c := range fe.Covers {
+						covered[c] = true
+					}
+				}
 			})
 		}
 	}
@@ -138,4 +145,48 @@ func TestPredictFixtures(t *testing.T) {
 	if compared == 0 {
 		t.Fatal("no fixture has outputs to compare")
 	}
+	if t.Failed() || testing.Short() || !allRun {
+		return
+	}
+	// Every class kerascope knows runs in some fixture that matched Keras,
+	// except the spellings only old Keras versions write.
+	for _, c := range Classes() {
+		_, legacy := legacyOnly[c]
+		if !covered[c] && !legacy {
+			t.Errorf("class %s: no fixture with Keras outputs runs it", c)
+		}
+		if covered[c] && legacy {
+			t.Errorf("class %s: listed in legacyOnly but a fixture covers it", c)
+		}
+	}
+}
+
+// allRun is false while some layer families have no forward pass yet.
+// TODO(issue 5): remove with the skip above.
+var allRun = false
+
+// legacyOnly lists the classes that only Keras 1 and 2.0-2.2 wrote, which
+// the pinned Keras versions of the fixture generator cannot save. They map
+// to the same forward pass as the class named, which fixtures cover; the
+// corpus has real files using them.
+var legacyOnly = map[string]string{
+	"AtrousConv1D":           "Conv1D",
+	"AtrousConv2D":           "Conv2D",
+	"AtrousConvolution1D":    "Conv1D",
+	"AtrousConvolution2D":    "Conv2D",
+	"Convolution1D":          "Conv1D",
+	"Convolution1DTranspose": "Conv1DTranspose",
+	"Convolution2D":          "Conv2D",
+	"Convolution2DTranspose": "Conv2DTranspose",
+	"Convolution3D":          "Conv3D",
+	"Convolution3DTranspose": "Conv3DTranspose",
+	"CuDNNGRU":               "GRU",
+	"CuDNNLSTM":              "LSTM",
+	"Deconv2D":               "Conv2DTranspose",
+	"Deconv3D":               "Conv3DTranspose",
+	"Deconvolution2D":        "Conv2DTranspose",
+	"Deconvolution3D":        "Conv3DTranspose",
+	"Merge":                  "Add, Concatenate, ...",
+	"SeparableConvolution1D": "SeparableConv1D",
+	"SeparableConvolution2D": "SeparableConv2D",
 }

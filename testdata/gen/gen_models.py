@@ -1156,13 +1156,16 @@ def activation_names(flavor):
 
 
 def build_act_names_fn(K, flavor):
-    """Output 0: Activation(name) on the input, concatenated in
-    activation_names order; output 1: Dense(4, activation=name) likewise."""
+    """Activation(name) on the input for every name, concatenated in
+    activation_names order (glu halves its 12 columns to 6). Dense(4,
+    activation=name) goes through the same functions and only for a few
+    names (a Dense per name doubles the files' size)."""
     L = K.layers
     x = fn_input(K, (ACT_WIDTH,))
     names = activation_names(flavor)
     acts = [L.Activation(n, name=f"act_{n}")(x) for n in names]
-    dense = [L.Dense(4, activation=n, name=f"dense_{n}")(x) for n in names]
+    dense = [L.Dense(4, activation=n, name=f"dense_{n}")(x)
+             for n in ("hard_sigmoid", "gelu", "selu")]
     return K.Model(x, [L.Concatenate(name="concat_act")(acts),
                        L.Concatenate(name="concat_dense")(dense)],
                    name="act_names_fn")
@@ -1493,25 +1496,25 @@ MODELS += [
                "return_state, go_backwards, return_sequences, initial_state "
                "from a second model input h0; RNN(SimpleRNNCell) with "
                "initial_state; RNN([cell, cell]) (a cell list).",
-               build_rnn_simple_opts_fn, rnn_opts_data(1, 21)),
+               build_rnn_simple_opts_fn, rnn_opts_data(1, 21), wide=False),
     zoo_custom("rnn_lstm_opts_fn", "LSTM options, one output each: "
                "initial_state from inputs h0, c0; go_backwards; "
                "use_bias=False; recurrent_activation hard_sigmoid/tanh; "
                "activation relu/softsign; return_state with and without "
                "return_sequences; RNN(LSTMCell) with initial_state; "
                "RNN([cell, cell]); RNN(StackedRNNCells, return_state, "
-               "go_backwards).", build_rnn_lstm_opts_fn, rnn_opts_data(2, 22)),
+               "go_backwards).", build_rnn_lstm_opts_fn, rnn_opts_data(2, 22), wide=False),
     zoo_custom("rnn_gru_opts_fn", "GRU options, one output each: "
                "reset_after False and True with initial_state (input h0), "
                "return_state, return_sequences, go_backwards, use_bias=False, "
                "recurrent_activation hard_sigmoid/tanh, activation "
                "relu/softsign; RNN(GRUCell(reset_after=False)) with "
                "initial_state; RNN([cell, cell]).",
-               build_rnn_gru_opts_fn, rnn_opts_data(1, 23)),
+               build_rnn_gru_opts_fn, rnn_opts_data(1, 23), wide=False),
     zoo("bidir_modes_fn", "Bidirectional in every merge_mode (concat, sum, "
         "mul, ave, None), each with return_sequences+return_state (LSTM, GRU "
         "or SimpleRNN) and with return_sequences=False; every result is a "
-        "model output.", build_bidir_modes_fn, [((4, 3), F32)]),
+        "model output.", build_bidir_modes_fn, [((4, 3), F32)], wide=False),
     zoo_custom("mask_embed_fn", "Embedding(mask_zero=True) feeding LSTM "
                "(last and sequences), GRU (return_state, sequences), "
                "GRU(reset_after=False, go_backwards), SimpleRNN(go_backwards, "
@@ -1519,7 +1522,7 @@ MODELS += [
                "return_state) and Dense on the masked "
                "sequence. Input rows: padding at the end, at the start, in "
                "the middle, all padding, none.",
-               build_mask_embed_fn, lambda: (None, None, mask_tokens())),
+               build_mask_embed_fn, lambda: (None, None, mask_tokens()), wide=False),
     zoo_custom("mask_float_fn", "Masking(0.0) feeding LSTM (sequences), "
                "GRU(reset_after=False), SimpleRNN(return_state), "
                "Bidirectional SimpleRNN (mul) and GRU (ave), "
@@ -1530,26 +1533,27 @@ MODELS += [
                "row makes GlobalAveragePooling1D 0/0 = NaN in both "
                "flavours), plus steps with only some features 0 (not "
                "masked).",
-               build_mask_float_fn, lambda: (None, None, mask_features())),
+               build_mask_float_fn, lambda: (None, None, mask_features()), wide=False),
     zoo_custom("act_names_fn", "Every activation each flavour knows by name "
                "(Keras 3: 31 names, all of keras.activations but 'threshold'; "
                "tf-keras: 18), as Activation(name) on the input (output 0, "
                "concatenated in name order, see activation_names in "
-               "gen_models.py) and as Dense(4, activation=name) (output 1). "
-               "Inputs in [-6.5, 6.5], row 0 on the breakpoints.",
-               build_act_names_fn, act_names_data),
+               "gen_models.py; glu gives 6 columns, the others 12) and "
+               "Dense(4, activation=name) for hard_sigmoid, gelu, selu "
+               "(output 1). Inputs in [-6.5, 6.5], row 0 on the breakpoints.",
+               build_act_names_fn, act_names_data, wide=False),
     zoo_custom("act_args_fn", "Activation layers with non-default arguments, "
                "one output each: LeakyReLU(0.05) and default, ELU(2.0) and "
                "default, ReLU(max_value), ReLU(negative_slope, threshold), "
                "ReLU(all three), Softmax(axis=1), Softmax(axis=(1, 2)), "
                "PReLU(shared_axes=[1, 2]) and [3], ThresholdedReLU(0.7) "
                "(tf-keras only). Inputs uniform(-5, 5).",
-               build_act_args_fn, act_args_data),
+               build_act_args_fn, act_args_data, wide=False),
     zoo("misc_fn", "ConvLSTM3D (return_sequences; padding same with "
         "go_backwards), Identity; Keras 3: RMSNormalization (default and "
         "axis=[1, 2]), BatchNormalization(synchronized=True); tf-keras: "
         "SyncBatchNormalization.", build_misc_fn,
-        [((2, 3, 3, 3, 1), F32), ((3, 4), F32)]),
+        [((2, 3, 3, 3, 1), F32), ((3, 4), F32)], wide=False),
     zoo("channels_first_ok_fn", "data_format='channels_first' layers that "
         "TF's CPU kernels run in the flavour (so outputs exist): both: "
         "MaxPooling1D, AveragePooling1D, GlobalMaxPooling1D, "
@@ -1559,7 +1563,7 @@ MODELS += [
         "MaxPooling2D, AveragePooling2D, SeparableConv1D/2D, "
         "DepthwiseConv1D, Conv3D; tf-keras also Conv2DTranspose, ConvLSTM2D.",
         build_channels_first_ok_fn,
-        [((2, 6), F32), ((2, 5, 5), F32), ((2, 4, 4, 4), F32)]),
+        [((2, 6), F32), ((2, 5, 5), F32), ((2, 4, 4, 4), F32)], wide=False),
     zoo_custom("bench_mlp", "Benchmark (Keras 3 .keras only): Dense(256, "
                "relu), Dense(256, relu), Dense(10, softmax) on 784 inputs; "
                "64 uniform(0, 1) samples; fan-in scaled random weights.",

@@ -35,6 +35,10 @@ func Gemm(transA, transB bool, m, n, k int, a []float32, lda int, b []float32, l
 		}
 		return
 	}
+	if m*n*k <= smallProduct {
+		smallGemm(transA, transB, m, n, k, a, lda, b, ldb, dst, ldc, add)
+		return
+	}
 	ta, tb := blas.NoTrans, blas.NoTrans
 	ar, ac := m, k
 	if transA {
@@ -49,4 +53,36 @@ func Gemm(transA, transB bool, m, n, k int, a []float32, lda int, b []float32, l
 		blas32.General{Rows: br, Cols: bc, Stride: ldb, Data: b[:(br-1)*ldb+bc]},
 		beta,
 		blas32.General{Rows: m, Cols: n, Stride: ldc, Data: dst[:(m-1)*ldc+n]})
+}
+
+// smallProduct is the size (m·n·k) up to which a plain loop beats a BLAS
+// call, whose dispatch (and, with OpenBLAS, the cgo call) costs more than
+// the arithmetic: recurrent steps of small layers, single samples.
+const smallProduct = 4096
+
+func smallGemm(transA, transB bool, m, n, k int, a []float32, lda int, b []float32, ldb int, dst []float32, ldc int, add bool) {
+	for i := 0; i < m; i++ {
+		row := dst[i*ldc : i*ldc+n]
+		if !add {
+			clear(row)
+		}
+		for p := 0; p < k; p++ {
+			var av float32
+			if transA {
+				av = a[p*lda+i]
+			} else {
+				av = a[i*lda+p]
+			}
+			if transB {
+				for j := range row {
+					row[j] += av * b[j*ldb+p]
+				}
+			} else {
+				brow := b[p*ldb : p*ldb+n]
+				for j, bv := range brow {
+					row[j] += av * bv
+				}
+			}
+		}
+	}
 }
