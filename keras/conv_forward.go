@@ -121,7 +121,7 @@ func channelsLast(x *Tensor, first bool) *Tensor {
 	shape := append(append([]int{n}, x.Shape[2:]...), c)
 	t := &Tensor{Shape: shape, Data: make([]float32, len(x.Data))}
 	if n > 0 && c > 0 {
-		kernel.Transpose(t.Data, x.Data, n, c, len(x.Data)/(n*c))
+		kernel.TransposeBatch(t.Data, x.Data, n, c, len(x.Data)/(n*c))
 	}
 	return t
 }
@@ -136,7 +136,7 @@ func channelsFirstOf(x *Tensor, first bool) *Tensor {
 	shape := append([]int{n, c}, x.Shape[1:r-1]...)
 	t := &Tensor{Shape: shape, Data: make([]float32, len(x.Data))}
 	if n > 0 && c > 0 {
-		kernel.Transpose(t.Data, x.Data, n, len(x.Data)/(n*c), c)
+		kernel.TransposeBatch(t.Data, x.Data, n, len(x.Data)/(n*c), c)
 	}
 	return t
 }

@@ -127,10 +127,10 @@ func (l *pool) forward(c *call) error {
 		return err
 	}
 	if l.channelsFirst {
-		x = channelsLast(x)
+		x = moveChannelsLast(x)
 	}
 	s := x.Shape
-	w := kernel.Window{In: [3]int{1, 1, 1}, Out: [3]int{1, 1, 1}, Size: [3]int{1, 1, 1}, Stride: [3]int{1, 1, 1}}
+	w := kernel.PoolWindow{In: [3]int{1, 1, 1}, Out: [3]int{1, 1, 1}, Size: [3]int{1, 1, 1}, Stride: [3]int{1, 1, 1}}
 	outShape := append([]int(nil), s...)
 	for i := range l.rank {
 		n := s[1+i]
@@ -153,7 +153,7 @@ func (l *pool) forward(c *call) error {
 		kernel.AvgPool(out.Data, x.Data, s[0], ch, &w)
 	}
 	if l.channelsFirst {
-		out = channelsFirst(out)
+		out = moveChannelsFirst(out)
 	}
 	c.out = []*Tensor{out}
 	return nil

@@ -436,9 +436,9 @@ func axesMoved(x *Tensor, perm []int) *Tensor {
 	return out
 }
 
-// channelsLast moves axis 1 of x to the end: (batch, c, ...) to
+// moveChannelsLast moves axis 1 of x to the end: (batch, c, ...) to
 // (batch, ..., c).
-func channelsLast(x *Tensor) *Tensor {
+func moveChannelsLast(x *Tensor) *Tensor {
 	r := len(x.Shape)
 	perm := make([]int, 0, r)
 	perm = append(perm, 0)
@@ -448,8 +448,8 @@ func channelsLast(x *Tensor) *Tensor {
 	return axesMoved(x, append(perm, 1))
 }
 
-// channelsFirst moves the last axis of x to axis 1.
-func channelsFirst(x *Tensor) *Tensor {
+// moveChannelsFirst moves the last axis of x to axis 1.
+func moveChannelsFirst(x *Tensor) *Tensor {
 	r := len(x.Shape)
 	perm := make([]int, 0, r)
 	perm = append(perm, 0, r-1)
@@ -465,7 +465,7 @@ func (l flatten) forward(c *call) error {
 		return err
 	}
 	if l.channelsFirst && len(x.Shape) > 2 {
-		x = channelsLast(x)
+		x = moveChannelsLast(x)
 	} else {
 		x = x.clone()
 	}
@@ -575,7 +575,7 @@ func (l *spatialResize) forward(c *call) error {
 // resizes the image to size·(h, w) with ops.image.resize.
 func (l *spatialResize) resize(c *call, x *Tensor) error {
 	if l.channelsFirst {
-		x = channelsLast(x)
+		x = moveChannelsLast(x)
 	}
 	s := x.Shape
 	out, err := resizeImages(x, s[0], s[1], s[2], s[3], s[1]*l.scale[0], s[2]*l.scale[1], l.interpolation)
@@ -584,7 +584,7 @@ func (l *spatialResize) resize(c *call, x *Tensor) error {
 	}
 	out.Shape = []int{s[0], s[1] * l.scale[0], s[2] * l.scale[1], s[3]}
 	if l.channelsFirst {
-		out = channelsFirst(out)
+		out = moveChannelsFirst(out)
 	}
 	c.out = []*Tensor{out}
 	return nil

@@ -50,7 +50,7 @@ func TestElementwiseKernels(t *testing.T) {
 			c.run(x)
 			for i, v := range actInputs {
 				want := c.ref(float64(v))
-				if !closeTo(float64(x[i]), want, 1e-6) {
+				if !near(float64(x[i]), want, 1e-6) {
 					t.Errorf("f(%g) = %g, want %g", v, x[i], want)
 				}
 			}
@@ -124,7 +124,7 @@ func TestAxisKernels(t *testing.T) {
 			got := append([]float32(nil), x...)
 			Softmax(got, outer, n, inner)
 			for i, w := range refSoftmax(x, outer, n, inner, false) {
-				if !closeTo(float64(got[i]), w, 1e-6) {
+				if !near(float64(got[i]), w, 1e-6) {
 					t.Fatalf("element %d: got %g, want %g", i, got[i], w)
 				}
 			}
@@ -133,7 +133,7 @@ func TestAxisKernels(t *testing.T) {
 			got := append([]float32(nil), x...)
 			LogSoftmax(got, outer, n, inner)
 			for i, w := range refSoftmax(x, outer, n, inner, true) {
-				if !closeTo(float64(got[i]), w, 1e-6) {
+				if !near(float64(got[i]), w, 1e-6) {
 					t.Fatalf("element %d: got %g, want %g", i, got[i], w)
 				}
 			}
@@ -148,7 +148,7 @@ func TestAxisKernels(t *testing.T) {
 						z[j] = float64(x[(o*n+j)*inner+in])
 					}
 					for j, w := range refSparsemax(z) {
-						if g := got[(o*n+j)*inner+in]; !closeTo(float64(g), w, 1e-6) {
+						if g := got[(o*n+j)*inner+in]; !near(float64(g), w, 1e-6) {
 							t.Fatalf("slice (%d, %d) element %d: got %g, want %g", o, in, j, g, w)
 						}
 					}

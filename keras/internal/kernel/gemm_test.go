@@ -7,8 +7,8 @@ import (
 	"testing"
 )
 
-// randSlice returns n values in [-1, 1) from a fixed seed.
-func randSlice(r *rand.Rand, n int) []float32 {
+// randFloats returns n values in [-1, 1) from a fixed seed.
+func randFloats(r *rand.Rand, n int) []float32 {
 	x := make([]float32, n)
 	for i := range x {
 		x[i] = float32(r.Float64()*2 - 1)
@@ -46,7 +46,7 @@ func refGemm(transA, transB bool, m, n, k int, a []float32, lda int, b []float32
 	return out
 }
 
-func closeTo(got, want, tol float64) bool {
+func near(got, want, tol float64) bool {
 	if math.IsNaN(want) {
 		return math.IsNaN(got)
 	}
@@ -92,13 +92,13 @@ func TestGemm(t *testing.T) {
 				br, bc = c.n, c.k
 			}
 			lda, ldb, ldc := ac+c.pad, bc+c.pad, c.n+c.pad
-			a := randSlice(r, max(ar*lda, 1))
-			b := randSlice(r, max(br*ldb, 1))
-			dst := randSlice(r, c.m*ldc)
+			a := randFloats(r, max(ar*lda, 1))
+			b := randFloats(r, max(br*ldb, 1))
+			dst := randFloats(r, c.m*ldc)
 			want := refGemm(c.transA, c.transB, c.m, c.n, c.k, a, lda, b, ldb, dst, ldc, c.add)
 			Gemm(c.transA, c.transB, c.m, c.n, c.k, a, lda, b, ldb, dst, ldc, c.add)
 			for i := range want {
-				if !closeTo(float64(dst[i]), float64(want[i]), 1e-5*math.Sqrt(float64(c.k+1))) {
+				if !near(float64(dst[i]), float64(want[i]), 1e-5*math.Sqrt(float64(c.k+1))) {
 					t.Fatalf("element %d (row %d, col %d): got %g, want %g", i, i/ldc, i%ldc, dst[i], want[i])
 				}
 			}
@@ -110,7 +110,7 @@ func TestMatMulAndTransB(t *testing.T) {
 	r := rand.New(rand.NewPCG(3, 4))
 	for _, s := range [][3]int{{1, 1, 1}, {2, 3, 4}, {5, 1, 7}, {40, 50, 30}} {
 		m, k, n := s[0], s[1], s[2]
-		a, b := randSlice(r, m*k), randSlice(r, k*n)
+		a, b := randFloats(r, m*k), randFloats(r, k*n)
 		bt := make([]float32, n*k) // b transposed
 		for i := 0; i < k; i++ {
 			for j := 0; j < n; j++ {
@@ -123,14 +123,14 @@ func TestMatMulAndTransB(t *testing.T) {
 		gotT := make([]float32, m*n)
 		MatMulTransB(gotT, a, bt, m, k, n, false)
 		for i := range want {
-			if !closeTo(float64(got[i]), float64(want[i]), 1e-5) || !closeTo(float64(gotT[i]), float64(want[i]), 1e-5) {
+			if !near(float64(got[i]), float64(want[i]), 1e-5) || !near(float64(gotT[i]), float64(want[i]), 1e-5) {
 				t.Fatalf("%v: element %d: MatMul %g, MatMulTransB %g, want %g", s, i, got[i], gotT[i], want[i])
 			}
 		}
 		// add accumulates onto what dst holds.
 		MatMul(got, a, b, m, k, n, true)
 		for i := range want {
-			if !closeTo(float64(got[i]), 2*float64(want[i]), 1e-5) {
+			if !near(float64(got[i]), 2*float64(want[i]), 1e-5) {
 				t.Fatalf("%v add: element %d: got %g, want %g", s, i, got[i], 2*want[i])
 			}
 		}

@@ -151,9 +151,9 @@ func DepthwiseConv(dst, x, k []float32, w *Window, channels, mult int) {
 	}
 }
 
-// Transpose sets dst (n × b × a) to the batched transpose of src
+// TransposeBatch sets dst (n × b × a) to the batched transpose of src
 // (n × a × b): how channels_first data becomes channels-last and back.
-func Transpose(dst, src []float32, n, a, b int) {
+func TransposeBatch(dst, src []float32, n, a, b int) {
 	for s := 0; s < n; s++ {
 		in := src[s*a*b : (s+1)*a*b]
 		out := dst[s*a*b : (s+1)*a*b]

@@ -23,7 +23,7 @@ var windowCases = []struct {
 	{"window past input", Window{In: [3]int{1, 2, 2}, Out: [3]int{1, 2, 2}, K: [3]int{1, 5, 5}, Stride: [3]int{1, 1, 1}, Dil: [3]int{1, 1, 1}, Pad: [3]int{0, 2, 2}}},
 }
 
-func randSlice(r *rand.Rand, n int) []float32 {
+func convRandSlice(r *rand.Rand, n int) []float32 {
 	s := make([]float32, n)
 	for i := range s {
 		s[i] = float32(r.NormFloat64())
@@ -83,7 +83,7 @@ func to64(s []float32) []float64 {
 	return d
 }
 
-func closeTo(t *testing.T, got []float32, want []float64) {
+func convCloseTo(t *testing.T, got []float32, want []float64) {
 	t.Helper()
 	if len(got) != len(want) {
 		t.Fatalf("got %d values, want %d", len(got), len(want))
@@ -103,8 +103,8 @@ func TestIm2ColConv(t *testing.T) {
 		w := tc.w
 		for _, g := range []struct{ channels, c0, cn int }{{3, 0, 3}, {4, 2, 2}, {1, 0, 1}} {
 			const filters = 5
-			x := randSlice(r, w.InLen()*g.channels)
-			k := randSlice(r, w.KLen()*g.cn*filters)
+			x := convRandSlice(r, w.InLen()*g.channels)
+			k := convRandSlice(r, w.KLen()*g.cn*filters)
 			patches := make([]float32, w.OutLen()*w.KLen()*g.cn)
 			for i := range patches {
 				patches[i] = float32(math.NaN()) // every entry must be written
@@ -113,7 +113,7 @@ func TestIm2ColConv(t *testing.T) {
 			got := make([]float32, w.OutLen()*filters)
 			MatMul(got, patches, k, w.OutLen(), w.KLen()*g.cn, filters, false)
 			t.Run(tc.name, func(t *testing.T) {
-				closeTo(t, got, directConv(to64(x), to64(k), &w, g.channels, g.c0, g.cn, filters))
+				convCloseTo(t, got, directConv(to64(x), to64(k), &w, g.channels, g.c0, g.cn, filters))
 			})
 		}
 	}
@@ -126,8 +126,8 @@ func TestCol2ImAdjoint(t *testing.T) {
 	for _, tc := range windowCases {
 		w := tc.w
 		const cn = 3
-		x := randSlice(r, w.InLen()*cn)
-		y := randSlice(r, w.OutLen()*w.KLen()*cn)
+		x := convRandSlice(r, w.InLen()*cn)
+		y := convRandSlice(r, w.OutLen()*w.KLen()*cn)
 		patches := make([]float32, len(y))
 		Im2Col(patches, x, &w, cn, 0, cn)
 		back := make([]float32, len(x))
@@ -153,8 +153,8 @@ func TestDepthwiseConv(t *testing.T) {
 		w := tc.w
 		for _, mult := range []int{1, 2} {
 			const channels = 3
-			x := randSlice(r, w.InLen()*channels)
-			k := randSlice(r, w.KLen()*channels*mult)
+			x := convRandSlice(r, w.InLen()*channels)
+			k := convRandSlice(r, w.KLen()*channels*mult)
 			got := make([]float32, w.OutLen()*channels*mult)
 			for i := range got {
 				got[i] = float32(math.NaN())
@@ -176,19 +176,19 @@ func TestDepthwiseConv(t *testing.T) {
 					}
 				}
 			}
-			t.Run(tc.name, func(t *testing.T) { closeTo(t, got, want) })
+			t.Run(tc.name, func(t *testing.T) { convCloseTo(t, got, want) })
 		}
 	}
 }
 
-func TestTranspose(t *testing.T) {
+func TestTransposeBatch(t *testing.T) {
 	for _, tc := range []struct{ n, a, b int }{{1, 1, 1}, {2, 3, 4}, {3, 1, 5}, {1, 6, 1}} {
 		src := make([]float32, tc.n*tc.a*tc.b)
 		for i := range src {
 			src[i] = float32(i)
 		}
 		dst := make([]float32, len(src))
-		Transpose(dst, src, tc.n, tc.a, tc.b)
+		TransposeBatch(dst, src, tc.n, tc.a, tc.b)
 		for s := 0; s < tc.n; s++ {
 			for i := 0; i < tc.a; i++ {
 				for j := 0; j < tc.b; j++ {

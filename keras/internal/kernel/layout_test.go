@@ -6,8 +6,8 @@ import (
 	"testing"
 )
 
-// unravel turns a flat row-major index into coordinates.
-func unravel(i int, shape []int) []int {
+// coords turns a flat row-major index into coordinates.
+func coords(i int, shape []int) []int {
 	c := make([]int, len(shape))
 	for a := len(shape) - 1; a >= 0; a-- {
 		c[a] = i % shape[a]
@@ -16,7 +16,7 @@ func unravel(i int, shape []int) []int {
 	return c
 }
 
-func ravel(c, shape []int) int {
+func flatIndex(c, shape []int) int {
 	i := 0
 	for a := range shape {
 		i = i*shape[a] + c[a]
@@ -44,21 +44,21 @@ func TestCopyBox(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(fmt.Sprint(c.dstShape, c.srcShape, c.size), func(t *testing.T) {
-			src := randSlice(r, size(c.srcShape))
-			dst := randSlice(r, size(c.dstShape))
+			src := randFloats(r, size(c.srcShape))
+			dst := randFloats(r, size(c.dstShape))
 			want := append([]float32(nil), dst...)
 			for i := 0; i < size(c.size); i++ {
-				b := unravel(i, c.size)
+				b := coords(i, c.size)
 				sc, dc := make([]int, len(b)), make([]int, len(b))
 				for a := range b {
 					sc[a], dc[a] = b[a]+c.srcOff[a], b[a]+c.dstOff[a]
 				}
-				want[ravel(dc, c.dstShape)] = src[ravel(sc, c.srcShape)]
+				want[flatIndex(dc, c.dstShape)] = src[flatIndex(sc, c.srcShape)]
 			}
 			CopyBox(dst, c.dstShape, c.dstOff, src, c.srcShape, c.srcOff, c.size)
 			for i := range want {
 				if dst[i] != want[i] {
-					t.Fatalf("element %v: got %g, want %g", unravel(i, c.dstShape), dst[i], want[i])
+					t.Fatalf("element %v: got %g, want %g", coords(i, c.dstShape), dst[i], want[i])
 				}
 			}
 		})
@@ -82,16 +82,16 @@ func TestRepeat(t *testing.T) {
 			for a := range out {
 				out[a] = c.shape[a] * c.reps[a]
 			}
-			src := randSlice(r, size(c.shape))
+			src := randFloats(r, size(c.shape))
 			dst := make([]float32, size(out))
 			Repeat(dst, src, c.shape, c.reps)
 			for i := range dst {
-				o := unravel(i, out)
+				o := coords(i, out)
 				for a := range o {
 					o[a] /= c.reps[a]
 				}
-				if w := src[ravel(o, c.shape)]; dst[i] != w {
-					t.Fatalf("element %v: got %g, want %g", unravel(i, out), dst[i], w)
+				if w := src[flatIndex(o, c.shape)]; dst[i] != w {
+					t.Fatalf("element %v: got %g, want %g", coords(i, out), dst[i], w)
 				}
 			}
 		})

@@ -5,17 +5,17 @@ import "math"
 // Pooling over channels-last tensors (batch, d, h, w, channels); 1-D and
 // 2-D pooling use the same kernels with the missing spatial lengths 1.
 
-// A Window is the geometry of a pooling: per spatial axis the input and
+// A PoolWindow is the geometry of a pooling: per spatial axis the input and
 // output lengths, the window size, the stride, and the padding before
 // the first cell (TensorFlow's SAME padding puts the smaller half there).
-type Window struct {
+type PoolWindow struct {
 	In, Out, Size, Stride, Pad [3]int
 }
 
 // span returns the window of output position o along axis a, clipped to
 // the input: padded cells take no part, as in TensorFlow's max and
 // average pooling.
-func (w *Window) span(a, o int) (lo, hi int) {
+func (w *PoolWindow) span(a, o int) (lo, hi int) {
 	lo = o*w.Stride[a] - w.Pad[a]
 	hi = lo + w.Size[a]
 	return max(lo, 0), min(hi, w.In[a])
@@ -23,17 +23,17 @@ func (w *Window) span(a, o int) (lo, hi int) {
 
 // MaxPool sets dst (batch, Out..., ch) to the maximum of each window of
 // src (batch, In..., ch). A window with no input cell gives -Inf.
-func MaxPool(dst, src []float32, batch, ch int, w *Window) {
+func MaxPool(dst, src []float32, batch, ch int, w *PoolWindow) {
 	pool(dst, src, batch, ch, w, true)
 }
 
 // AvgPool sets dst to the mean of each window, over the input cells it
 // covers (padding is not counted, as in TensorFlow's avg_pool).
-func AvgPool(dst, src []float32, batch, ch int, w *Window) {
+func AvgPool(dst, src []float32, batch, ch int, w *PoolWindow) {
 	pool(dst, src, batch, ch, w, false)
 }
 
-func pool(dst, src []float32, batch, ch int, w *Window, isMax bool) {
+func pool(dst, src []float32, batch, ch int, w *PoolWindow, isMax bool) {
 	inH, inW := w.In[1], w.In[2]
 	inPlane := w.In[0] * inH * inW * ch
 	outPlane := w.Out[0] * w.Out[1] * w.Out[2] * ch

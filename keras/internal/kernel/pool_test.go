@@ -9,7 +9,7 @@ import (
 
 // refPool pools one (batch, d, h, w, ch) tensor by the definition: every
 // window position is visited, those off the input (padding) skipped.
-func refPool(src []float32, batch, ch int, w *Window, isMax bool) []float64 {
+func refPool(src []float32, batch, ch int, w *PoolWindow, isMax bool) []float64 {
 	in, out := w.In, w.Out
 	at := func(b, d, h, x, c int) int { return (((b*in[0]+d)*in[1]+h)*in[2]+x)*ch + c }
 	var res []float64
@@ -78,7 +78,7 @@ func TestPool(t *testing.T) {
 		{[3]axis{{4, 2, 2}, {5, 2, 1}, {3, 2, 1}}, false, 2, 3},
 	}
 	for _, c := range cases {
-		var w Window
+		var w PoolWindow
 		for a, ax := range c.axes {
 			w.In[a], w.Size[a], w.Stride[a] = ax.n, ax.k, ax.s
 			if c.same {
@@ -87,7 +87,7 @@ func TestPool(t *testing.T) {
 				w.Out[a] = (ax.n-ax.k)/ax.s + 1
 			}
 		}
-		src := randSlice(r, c.batch*w.In[0]*w.In[1]*w.In[2]*c.ch)
+		src := randFloats(r, c.batch*w.In[0]*w.In[1]*w.In[2]*c.ch)
 		for _, isMax := range []bool{true, false} {
 			t.Run(fmt.Sprintf("%v_same%v_max%v", c.axes, c.same, isMax), func(t *testing.T) {
 				dst := make([]float32, c.batch*w.Out[0]*w.Out[1]*w.Out[2]*c.ch)
@@ -101,7 +101,7 @@ func TestPool(t *testing.T) {
 					t.Fatalf("%d outputs, reference has %d", len(dst), len(want))
 				}
 				for i := range want {
-					if !closeTo(float64(dst[i]), want[i], 1e-6) {
+					if !near(float64(dst[i]), want[i], 1e-6) {
 						t.Fatalf("element %d: got %g, want %g", i, dst[i], want[i])
 					}
 				}
@@ -114,7 +114,7 @@ func TestGlobalPool(t *testing.T) {
 	r := rand.New(rand.NewPCG(11, 12))
 	for _, s := range [][3]int{{1, 1, 1}, {2, 5, 3}, {3, 7, 1}, {2, 1000, 4}} {
 		batch, n, ch := s[0], s[1], s[2]
-		src := randSlice(r, batch*n*ch)
+		src := randFloats(r, batch*n*ch)
 		m := make([]bool, batch*n)
 		for i := range m {
 			m[i] = r.IntN(3) > 0
@@ -144,7 +144,7 @@ func TestGlobalPool(t *testing.T) {
 						if got := float64(gmax[b*ch+c]); got != mx {
 							t.Fatalf("max (%d, %d): got %g, want %g", b, c, got, mx)
 						}
-						if got := float64(gavg[b*ch+c]); !closeTo(got, sum/cnt, 1e-6) {
+						if got := float64(gavg[b*ch+c]); !near(got, sum/cnt, 1e-6) {
 							t.Fatalf("mean (%d, %d): got %g, want %g", b, c, got, sum/cnt)
 						}
 					}

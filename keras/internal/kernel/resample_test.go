@@ -140,7 +140,7 @@ func TestResample(t *testing.T) {
 			inH, inW, outH, outW := s[0], s[1], s[2], s[3]
 			t.Run(fmt.Sprintf("%s_%v", method, s), func(t *testing.T) {
 				n, ch := 2, 3
-				src := randSlice(r, n*inH*inW*ch)
+				src := randFloats(r, n*inH*inW*ch)
 				got := resize(t, method, src, n, inH, inW, ch, outH, outW)
 				want := refResample(src, n, inH, inW, ch, refWeights(method, inH, outH), refWeights(method, inW, outW))
 				e := tol[method]
@@ -148,7 +148,7 @@ func TestResample(t *testing.T) {
 					e = 1e-5
 				}
 				for i := range want {
-					if !closeTo(float64(got[i]), want[i], e) {
+					if !near(float64(got[i]), want[i], e) {
 						t.Fatalf("element %d: got %g, want %g", i, got[i], want[i])
 					}
 				}
