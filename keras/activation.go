@@ -1,7 +1,9 @@
 package keras
 
 import (
+	"fmt"
 	"math"
+	"slices"
 	"strconv"
 
 	"github.com/tidwall/gjson"
@@ -21,8 +23,7 @@ import (
 //
 // Config keys used: ReLU max_value, negative_slope, threshold; LeakyReLU
 // negative_slope (Keras 3) or alpha (Keras 1 and 2); ELU alpha; Softmax
-// axis; ThresholdedReLU theta; PReLU shared_axes. They are read to reject
-// values Keras rejects; the forward pass will use them. PReLU's
+// axis; ThresholdedReLU theta; PReLU shared_axes. PReLU's
 // initializer, regularizer and constraint only matter in training and are
 // ignored.
 
@@ -53,34 +54,249 @@ type elementwise struct{}
 func (elementwise) build([]Shape) ([]WeightSpec, error)      { return nil, nil }
 func (elementwise) outputShapes(in []Shape) ([]Shape, error) { return sameShape(in) }
 
+// reluLayer is the ReLU layer: Keras's relu with all its arguments.
+type reluLayer struct {
+	elementwise
+	slope, maxValue, threshold float32
+	hasMax                     bool
+}
+
 func newReLU(d *decoder) (layerKind, error) {
-	if d.has("max_value") {
-		nonNegative(d, scalar(d, 0, "max_value"), "max_value")
+	l := &reluLayer{hasMax: d.has("max_value")}
+	if l.hasMax {
+		l.maxValue = float32(scalar(d, 0, "max_value"))
+		nonNegative(d, float64(l.maxValue), "max_value")
 	}
-	nonNegative(d, scalar(d, 0, "negative_slope"), "negative_slope")
-	scalar(d, 0, "threshold")
-	return elementwise{}, nil
+	l.slope = float32(scalar(d, 0, "negative_slope"))
+	nonNegative(d, float64(l.slope), "negative_slope")
+	l.threshold = float32(scalar(d, 0, "threshold"))
+	return l, nil
+}
+
+// leakyReLU is LeakyReLU. Every Keras version defaults the slope to 0.3
+// (Keras 3's negative_slope, Keras 1 and 2's alpha), unlike the
+// leaky_relu activation function, whose Keras 3 default is 0.2.
+type leakyReLU struct {
+	elementwise
+	slope float32
 }
 
 func newLeakyReLU(d *decoder) (layerKind, error) {
-	nonNegative(d, scalar(d, 0.3, "negative_slope", "alpha"), "negative_slope", "alpha")
-	return elementwise{}, nil
+	l := &leakyReLU{slope: float32(scalar(d, 0.3, "negative_slope", "alpha"))}
+	nonNegative(d, float64(l.slope), "negative_slope", "alpha")
+	return l, nil
+}
+
+type eluLayer struct {
+	elementwise
+	alpha float32
 }
 
 func newELU(d *decoder) (layerKind, error) {
-	scalar(d, 1, "alpha")
-	return elementwise{}, nil
+	return &eluLayer{alpha: float32(scalar(d, 1, "alpha"))}, nil
+}
+
+// thresholdedReLU is tf.keras's and Keras 1's ThresholdedReLU: x where
+// x > theta, else 0.
+type thresholdedReLU struct {
+	elementwise
+	theta float32
 }
 
 func newThresholdedReLU(d *decoder) (layerKind, error) {
-	nonNegative(d, scalar(d, 1, "theta"), "theta")
-	return elementwise{}, nil
+	l := &thresholdedReLU{theta: float32(scalar(d, 1, "theta"))}
+	nonNegative(d, float64(l.theta), "theta")
+	return l, nil
+}
+
+// softmaxLayer is the Softmax layer, over one axis or several.
+type softmaxLayer struct {
+	elementwise
+	axes []int
 }
 
 func newSoftmax(d *decoder) (layerKind, error) {
 	// axis is an integer or a list of them; any axis keeps the shape.
-	readAxes(d, nil, "axis")
-	return elementwise{}, nil
+	return &softmaxLayer{axes: readAxes(d, []int{-1}, "axis")}, nil
+}
+
+// All the activation layers support masking and pass their input's mask
+// on (Keras sets supports_masking in each).
+func (*reluLayer) passesMask() bool       { return true }
+func (*leakyReLU) passesMask() bool       { return true }
+func (*eluLayer) passesMask() bool        { return true }
+func (*thresholdedReLU) passesMask() bool { return true }
+func (*softmaxLayer) passesMask() bool    { return true }
+func (*prelu) passesMask() bool           { return true }
+
+func (l *reluLayer) forward(c *call) error {
+	out := c.in[0].clone()
+	kernel.KerasRelu(out.Data, l.slope, l.maxValue, l.hasMax, l.threshold)
+	c.out = []*Tensor{out}
+	return nil
+}
+
+func (l *leakyReLU) forward(c *call) error {
+	out := c.in[0].clone()
+	kernel.LeakyRelu(out.Data, l.slope)
+	c.out = []*Tensor{out}
+	return nil
+}
+
+func (l *eluLayer) forward(c *call) error {
+	out := c.in[0].clone()
+	// TensorFlow computes elu(x) and multiplies by alpha only when alpha
+	// is not 1; alpha·(e^x - 1) with alpha = 1 is the same number.
+	kernel.Elu(out.Data, l.alpha)
+	c.out = []*Tensor{out}
+	return nil
+}
+
+func (l *thresholdedReLU) forward(c *call) error {
+	out := c.in[0].clone()
+	kernel.ThresholdedRelu(out.Data, l.theta)
+	c.out = []*Tensor{out}
+	return nil
+}
+
+func (l *prelu) forward(c *call) error {
+	x := c.in[0]
+	alpha := c.w[0]
+	if len(x.Shape) != len(alpha.Shape)+1 {
+		return fmt.Errorf("input shape %s does not fit alpha of shape %s", shapeString(x.Shape), shapeString(alpha.Shape))
+	}
+	// idx maps each position of a sample to its alpha: the sample's
+	// row-major index with the shared axes (alpha size 1) left out.
+	per := shapeLen(x.Shape[1:])
+	idx := make([]int32, per)
+	sample := x.Shape[1:]
+	for i := range sample {
+		if alpha.Shape[i] != 1 && alpha.Shape[i] != sample[i] {
+			return fmt.Errorf("input shape %s does not fit alpha of shape %s", shapeString(x.Shape), shapeString(alpha.Shape))
+		}
+	}
+	var pos [maxRank]int
+	for j := 0; j < per; j++ {
+		a := 0
+		for i, n := range alpha.Shape {
+			a *= n
+			if n != 1 {
+				a += pos[i]
+			}
+		}
+		idx[j] = int32(a)
+		for i := len(sample) - 1; i >= 0; i-- {
+			if pos[i]++; pos[i] < sample[i] {
+				break
+			}
+			pos[i] = 0
+		}
+	}
+	out := NewTensor(x.Shape...)
+	kernel.PRelu(out.Data, x.Data, alpha.Data, idx)
+	c.out = []*Tensor{out}
+	return nil
+}
+
+func (l *softmaxLayer) forward(c *call) error {
+	x := c.in[0]
+	axes, err := resolveAxes(l.axes, len(x.Shape), "axis")
+	if err != nil {
+		return err
+	}
+	out := x.clone()
+	if len(c.masks) > 0 && c.masks[0] != nil {
+		if err := maskLogits(out, c.masks[0], c.net.legacy); err != nil {
+			return err
+		}
+	}
+	softmaxAxes(out, axes)
+	c.out = []*Tensor{out}
+	return nil
+}
+
+// maskLogits sets masked positions to Keras's large negative number before
+// a softmax. Keras 3 replaces them with -1e9; tf.keras adds -1e9 in
+// float32, which keeps a trace of the value. A mask may cover every value
+// or, as Keras's propagated masks do, every position but the last axis.
+func maskLogits(x *Tensor, m mask, legacy bool) error {
+	_, n := x.rows()
+	switch {
+	case len(m) == len(x.Data):
+		n = 1
+	case n > 0 && len(m)*n == len(x.Data):
+	default:
+		return fmt.Errorf("a mask of %d values does not fit input shape %s", len(m), shapeString(x.Shape))
+	}
+	const big = -1e9
+	for i, keep := range m {
+		if keep {
+			continue
+		}
+		row := x.Data[i*n : (i+1)*n]
+		for j := range row {
+			if legacy {
+				row[j] += big
+			} else {
+				row[j] = big
+			}
+		}
+	}
+	return nil
+}
+
+// softmaxAxes applies softmax over the given axes of x in place: over
+// their positions taken together when there are several (Keras's
+// exp(x - logsumexp(x, axes))).
+func softmaxAxes(x *Tensor, axes []int) {
+	if len(axes) == 1 {
+		a := axes[0]
+		outer, inner := shapeLen(x.Shape[:a]), shapeLen(x.Shape[a+1:])
+		if n := x.Shape[a]; n > 0 {
+			kernel.Softmax(x.Data, outer, n, inner)
+		}
+		return
+	}
+	// Move the axes to the end, take the softmax of each row, move them
+	// back.
+	perm, inv := axesLast(len(x.Shape), axes)
+	shape := permuted(x.Shape, perm)
+	tmp := make([]float32, len(x.Data))
+	kernel.Transpose(tmp, x.Data, x.Shape, perm)
+	n := 1
+	for _, a := range axes {
+		n *= x.Shape[a]
+	}
+	if n > 0 {
+		kernel.Softmax(tmp, len(tmp)/n, n, 1)
+	}
+	kernel.Transpose(x.Data, tmp, shape, inv)
+}
+
+// axesLast returns the permutation moving axes (in increasing order) after
+// the other axes of a rank-r tensor, and its inverse.
+func axesLast(r int, axes []int) (perm, inv []int) {
+	sorted := slices.Sorted(slices.Values(axes))
+	for i := 0; i < r; i++ {
+		if !slices.Contains(sorted, i) {
+			perm = append(perm, i)
+		}
+	}
+	perm = append(perm, sorted...)
+	inv = make([]int, r)
+	for i, p := range perm {
+		inv[p] = i
+	}
+	return perm, inv
+}
+
+// permuted returns shape with its axes in the order perm gives.
+func permuted(shape, perm []int) []int {
+	out := make([]int, len(perm))
+	for i, p := range perm {
+		out[i] = shape[p]
+	}
+	return out
 }
 
 // scalar reads a number argument. Keras 3 may serialize one as a tensor
@@ -228,11 +444,10 @@ func activationFn(name string, legacy bool) actFn {
 	case "relu6":
 		return elem(func(v float64) float64 { return math.Min(6, math.Max(0, v)) })
 	case "leaky_relu":
-		slope := 0.2 // keras.activations.leaky_relu's default negative_slope
-		if legacy {
-			slope = 0.3
-		}
-		return elem(func(v float64) float64 { return math.Max(v, slope*v) })
+		// keras.activations.leaky_relu's default negative_slope, and
+		// tf.nn.leaky_relu's alpha, which tf_keras's leaky_relu is (0.3
+		// is only the LeakyReLU layer's default).
+		return elem(func(v float64) float64 { return math.Max(v, 0.2*v) })
 	case "elu":
 		return elem(func(v float64) float64 { return eluF(v, 1) })
 	case "selu":

@@ -35,17 +35,20 @@ import (
 // (dim,) with use_scale (default true), dim the query's last dimension.
 //
 // return_attention_scores is a call argument, not a config key, so the
-// scores output is not modeled here.
+// scores output is not modeled here (the forward pass, in
+// attention_forward.go, returns it).
 //
 // Keys used: num_heads, key_dim, value_dim, use_bias, output_shape,
-// use_gate, attention_axes (checked only), use_scale, score_mode. Ignored:
-// dropout, seed, flash_attention, sliding_window, causal and the
-// initializers, regularizers and constraints, which only affect values.
+// use_gate, attention_axes, sliding_window, use_scale, score_mode, causal.
+// Ignored: dropout, seed, flash_attention and the initializers,
+// regularizers and constraints, which only matter in training.
 
 type multiHeadAttention struct {
 	heads, keyDim, valueDim int
 	useBias, useGate        bool
 	output                  Shape // nil: the query's last dimension
+	attentionAxes           []int // nil: every axis but batch and features
+	slidingWindow           int   // Keras 3: 0 for none
 }
 
 func newMultiHeadAttention(d *decoder) (layerKind, error) {
@@ -56,7 +59,12 @@ func newMultiHeadAttention(d *decoder) (layerKind, error) {
 		useGate: d.boolean(false, "use_gate"),
 	}
 	l.valueDim = d.int(l.keyDim, "value_dim")
-	readAxes(d, nil, "attention_axes")
+	l.attentionAxes = readAxes(d, nil, "attention_axes")
+	if d.has("sliding_window") {
+		if l.slidingWindow = d.int(0, "sliding_window"); l.slidingWindow <= 0 {
+			l.slidingWindow = -1 // refused by cannotRun
+		}
+	}
 	for _, v := range []struct {
 		key string
 		n   int
@@ -221,10 +229,11 @@ type dotAttention struct {
 	additive bool
 	useScale bool
 	concat   bool // score_mode "concat"
+	causal   bool // tf.keras's deprecated causal argument
 }
 
 func newAttention(d *decoder) (layerKind, error) {
-	l := &dotAttention{useScale: d.boolean(false, "use_scale")}
+	l := &dotAttention{useScale: d.boolean(false, "use_scale"), causal: d.boolean(false, "causal")}
 	switch mode := d.str("dot", "score_mode"); mode {
 	case "dot":
 	case "concat":
@@ -236,7 +245,7 @@ func newAttention(d *decoder) (layerKind, error) {
 }
 
 func newAdditiveAttention(d *decoder) (layerKind, error) {
-	return &dotAttention{additive: true, useScale: d.boolean(true, "use_scale")}, nil
+	return &dotAttention{additive: true, useScale: d.boolean(true, "use_scale"), causal: d.boolean(false, "causal")}, nil
 }
 
 func (l *dotAttention) build(in []Shape) ([]WeightSpec, error) {

@@ -1,10 +1,14 @@
 package keras
 
 import (
+	"fmt"
 	"regexp"
+	"slices"
 	"strings"
 
 	"github.com/tidwall/gjson"
+
+	"github.com/kerascope/kerascope/keras/internal/kernel"
 )
 
 // EinsumDense (keras/src/layers/core/einsum_dense.py; tf_keras
@@ -25,9 +29,9 @@ import (
 // stays None; tf.keras runs the einsum, whose shape inference takes every
 // output letter's size from the input or the kernel. See tfShapes.
 //
-// Keys used: equation, output_shape, bias_axes, activation, lora_rank.
-// Ignored: initializers, regularizers, constraints (training only),
-// lora_alpha (scales values only).
+// Keys used: equation, output_shape, bias_axes, activation, lora_rank,
+// lora_alpha. Ignored: initializers, regularizers, constraints (training
+// only).
 
 type einsumDense struct {
 	eq          einsumEq
@@ -36,6 +40,7 @@ type einsumDense struct {
 	biasAxes    *string // nil: no bias
 	activation  string
 	loraRank    int
+	loraAlpha   float64
 	inferShapes bool
 }
 
@@ -46,6 +51,7 @@ func newEinsumDense(d *decoder) (layerKind, error) {
 		loraRank:    d.int(0, "lora_rank"),
 		inferShapes: tfShapes(d),
 	}
+	l.loraAlpha = d.float(float64(l.loraRank), "lora_alpha")
 	if d.err != nil {
 		return l, nil
 	}
@@ -315,4 +321,223 @@ func (l *einsumDense) explain(class string, in []Shape) (*formula, error) {
 		body:  equation(terms) + ", of which " + num(terms[0].Count) + " non-trainable (the kernel LoRA freezes)",
 		terms: terms,
 	}, nil
+}
+
+// The forward pass computes the einsum as one matrix product per batch
+// letter, after transposing. Each letter falls in one class: in the input,
+// the kernel and the output (batch, B); in the input and the output (free
+// input dimensions, M, with those "..." stands for); in the input and the
+// kernel only (contracted, K); in the kernel and the output (free kernel
+// dimensions, N). The input is laid out as (B, M, K), the kernel as
+// (B, K, N), their product is (B, M, N), and a last transpose gives the
+// output's order. The bias, shaped to broadcast against the output's
+// trailing dimensions, is added, then the activation applied.
+
+// einsumPlan is an equation fitted to an input rank.
+type einsumPlan struct {
+	in, kernel, out []byte // labels, elided dimensions as bytes 1, 2, ...
+	b, m, k, n      []byte // the classes, each in the order used
+}
+
+func (eq einsumEq) plan(rank int) (*einsumPlan, error) {
+	elided := rank - len(eq.input)
+	if elided < 0 || (elided > 0 && !eq.leftElided && !eq.rightElided) {
+		return nil, fmt.Errorf("equation %q does not fit an input of rank %d", eq.input, rank)
+	}
+	var dots []byte
+	for i := 0; i < elided; i++ {
+		dots = append(dots, byte(i+1))
+	}
+	p := &einsumPlan{kernel: []byte(eq.kernel)}
+	switch {
+	case eq.leftElided:
+		p.in = append(slices.Clone(dots), eq.input...)
+		p.out = append(slices.Clone(dots), eq.output...)
+	default:
+		p.in = append([]byte(eq.input), dots...)
+		p.out = append([]byte(eq.output), dots...)
+	}
+	has := func(s []byte, c byte) bool { return slices.Contains(s, c) }
+	for _, c := range p.out {
+		inIn, inK := has(p.in, c), has(p.kernel, c)
+		switch {
+		case inIn && inK:
+			p.b = append(p.b, c)
+		case inIn:
+			p.m = append(p.m, c)
+		case inK:
+			p.n = append(p.n, c)
+		default:
+			return nil, fmt.Errorf("output dimension %q is in neither the input nor the kernel", c)
+		}
+	}
+	for _, c := range p.in {
+		if !has(p.out, c) {
+			if !has(p.kernel, c) {
+				return nil, fmt.Errorf("input dimension %q is summed alone, which kerascope does not compute", c)
+			}
+			p.k = append(p.k, c)
+		}
+	}
+	for _, c := range p.kernel {
+		if !has(p.out, c) && !has(p.in, c) {
+			return nil, fmt.Errorf("kernel dimension %q is summed alone, which kerascope does not compute", c)
+		}
+	}
+	for _, s := range [][]byte{p.in, p.kernel, p.out} {
+		for i, c := range s {
+			if slices.Contains(s[i+1:], c) {
+				return nil, fmt.Errorf("dimension %q repeats within one operand", c)
+			}
+		}
+	}
+	return p, nil
+}
+
+// permFor returns the permutation taking labels from to the concatenation
+// of groups.
+func permFor(from []byte, groups ...[]byte) []int {
+	var perm []int
+	for _, g := range groups {
+		for _, c := range g {
+			perm = append(perm, slices.Index(from, c))
+		}
+	}
+	return perm
+}
+
+func isIdentity(perm []int) bool {
+	for i, p := range perm {
+		if i != p {
+			return false
+		}
+	}
+	return true
+}
+
+// transposed returns data of the given shape with its axes permuted, and
+// the new shape; data itself when the permutation changes nothing.
+func transposed(data []float32, shape, perm []int) ([]float32, []int) {
+	if isIdentity(perm) {
+		return data, shape
+	}
+	out := make([]float32, len(data))
+	kernel.Transpose(out, data, shape, perm)
+	return out, permuted(shape, perm)
+}
+
+// einsum computes the product of x and a kernel by the plan.
+func (p *einsumPlan) einsum(x *Tensor, w *Tensor) (*Tensor, error) {
+	if len(w.Shape) != len(p.kernel) {
+		return nil, fmt.Errorf("kernel of shape %s does not fit %q", shapeString(w.Shape), string(p.kernel))
+	}
+	size := map[byte]int{}
+	for i, c := range p.in {
+		size[c] = x.Shape[i]
+	}
+	for i, c := range p.kernel {
+		if d, ok := size[c]; ok && d != w.Shape[i] {
+			return nil, fmt.Errorf("input shape %s does not fit kernel shape %s", shapeString(x.Shape), shapeString(w.Shape))
+		}
+		size[c] = w.Shape[i]
+	}
+	prod := func(g []byte) int {
+		n := 1
+		for _, c := range g {
+			n *= size[c]
+		}
+		return n
+	}
+	nb, m, k, n := prod(p.b), prod(p.m), prod(p.k), prod(p.n)
+	xd, _ := transposed(x.Data, x.Shape, permFor(p.in, p.b, p.m, p.k))
+	wd, _ := transposed(w.Data, w.Shape, permFor(p.kernel, p.b, p.k, p.n))
+	var mid []int
+	for _, g := range [][]byte{p.b, p.m, p.n} {
+		for _, c := range g {
+			mid = append(mid, size[c])
+		}
+	}
+	res := make([]float32, nb*m*n)
+	for b := 0; b < nb; b++ {
+		kernel.MatMul(res[b*m*n:(b+1)*m*n], xd[b*m*k:(b+1)*m*k], wd[b*k*n:(b+1)*k*n], m, k, n, false)
+	}
+	midLabels := append(append(slices.Clone(p.b), p.m...), p.n...)
+	perm := permFor(midLabels, p.out)
+	data, shape := transposed(res, mid, perm)
+	return &Tensor{Shape: slices.Clone(shape), Data: data}, nil
+}
+
+// addBias adds a bias shaped to broadcast against out's trailing
+// dimensions.
+func addBias(out, bias *Tensor) error {
+	r, br := len(out.Shape), len(bias.Shape)
+	if br > r {
+		return fmt.Errorf("bias of shape %s does not fit output shape %s", shapeString(bias.Shape), shapeString(out.Shape))
+	}
+	trail := out.Shape[r-br:]
+	for i, d := range bias.Shape {
+		if d != 1 && d != trail[i] {
+			return fmt.Errorf("bias of shape %s does not fit output shape %s", shapeString(bias.Shape), shapeString(out.Shape))
+		}
+	}
+	full := make([]float32, shapeLen(trail))
+	if len(full) == 0 {
+		return nil
+	}
+	if br == 0 {
+		full[0] = bias.Data[0]
+	} else {
+		kernel.Broadcast(full, bias.Data, bias.Shape, trail)
+	}
+	kernel.AddBias(out.Data, full)
+	return nil
+}
+
+func (l *einsumDense) cannotRun() string { return activationReason(l.activation) }
+
+func (l *einsumDense) forward(c *call) error {
+	x := c.in[0]
+	p, err := l.eq.plan(len(x.Shape))
+	if err != nil {
+		return err
+	}
+	w := c.w[0]
+	if l.loraRank > 0 {
+		if w, err = loraKernel(w, c.w[len(c.w)-2], c.w[len(c.w)-1], l.loraAlpha/float64(l.loraRank)); err != nil {
+			return err
+		}
+	}
+	out, err := p.einsum(x, w)
+	if err != nil {
+		return err
+	}
+	if l.biasAxes != nil {
+		if err := addBias(out, c.w[1]); err != nil {
+			return err
+		}
+	}
+	c.out = []*Tensor{out}
+	return c.activate(l.activation, out)
+}
+
+// loraKernel is Keras 3's LoRA kernel: kernel + scale·(a·b), a of shape
+// (kernel[:-1]..., r), b (r, kernel[-1]).
+func loraKernel(w, a, b *Tensor, scale float64) (*Tensor, error) {
+	if len(w.Shape) == 0 || len(b.Shape) != 2 || len(a.Shape) == 0 {
+		return nil, fmt.Errorf("LoRA kernels of shapes %s and %s do not fit kernel shape %s", shapeString(a.Shape), shapeString(b.Shape), shapeString(w.Shape))
+	}
+	n := w.Shape[len(w.Shape)-1]
+	r := b.Shape[0]
+	if b.Shape[1] != n || a.Shape[len(a.Shape)-1] != r || len(a.Data)/max(r, 1)*n != len(w.Data) {
+		return nil, fmt.Errorf("LoRA kernels of shapes %s and %s do not fit kernel shape %s", shapeString(a.Shape), shapeString(b.Shape), shapeString(w.Shape))
+	}
+	m := len(w.Data) / max(n, 1)
+	out := w.clone()
+	ab := make([]float32, len(w.Data))
+	kernel.MatMul(ab, a.Data, b.Data, m, r, n, false)
+	s := float32(scale)
+	for i, v := range ab {
+		out.Data[i] += s * v
+	}
+	return out, nil
 }

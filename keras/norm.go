@@ -37,9 +37,10 @@ import (
 //	    none when the config gives mean and variance.
 //
 // Keys used: axis, center, scale, renorm, virtual_batch_size, mode (Keras 1),
-// rms_scaling, groups, mean. Ignored, as they only matter for the values or
-// in training: epsilon, momentum, initializers, regularizers, constraints,
-// fused, renorm_clipping, renorm_momentum, synchronized, variance, invert.
+// rms_scaling, groups, mean, variance, invert, epsilon. Ignored, as they
+// only matter in training: momentum, initializers, regularizers,
+// constraints, fused, renorm_clipping, renorm_momentum, synchronized.
+// The forward passes are in norm_forward.go.
 
 // readAxes reads an axis argument: an integer or a list of integers.
 func readAxes(d *decoder, def []int, keys ...string) []int {
@@ -106,15 +107,19 @@ type batchNorm struct {
 	renorm        bool
 	virtualBatch  bool
 	keras1        bool
+	mode          int // Keras 1: 0 feature-wise with moving statistics
+	epsilon       float64
 }
 
 func newBatchNorm(d *decoder) (layerKind, error) {
 	l := &batchNorm{
-		axes:   readAxes(d, []int{-1}, "axis"),
-		center: d.boolean(true, "center"),
-		scale:  d.boolean(true, "scale"),
-		renorm: d.boolean(false, "renorm"),
-		keras1: d.has("mode"),
+		axes:    readAxes(d, []int{-1}, "axis"),
+		center:  d.boolean(true, "center"),
+		scale:   d.boolean(true, "scale"),
+		renorm:  d.boolean(false, "renorm"),
+		keras1:  d.has("mode"),
+		mode:    d.int(0, "mode"),
+		epsilon: d.float(1e-3, "epsilon"),
 	}
 	if d.has("virtual_batch_size") {
 		if v := d.int(0, "virtual_batch_size"); d.err == nil && v <= 0 {
@@ -180,22 +185,31 @@ type layerNorm struct {
 	axes    []int
 	sort    bool // Keras 3 sorts the axes as given, negative ones first
 	weights []string
+	epsilon float64
+	rms     bool // Keras 3's LayerNormalization(rms_scaling=True)
+	rmsNorm bool // RMSNormalization
 }
 
 func newLayerNorm(d *decoder) (layerKind, error) {
-	l := &layerNorm{axes: readAxes(d, []int{-1}, "axis"), sort: !tfShapes(d)}
-	rms := d.boolean(false, "rms_scaling")
-	if d.boolean(true, "scale") || rms {
+	l := &layerNorm{axes: readAxes(d, []int{-1}, "axis"), sort: !tfShapes(d), epsilon: d.float(1e-3, "epsilon")}
+	l.rms = d.boolean(false, "rms_scaling")
+	if d.boolean(true, "scale") || l.rms {
 		l.weights = append(l.weights, "gamma")
 	}
-	if d.boolean(true, "center") && !rms {
+	if d.boolean(true, "center") && !l.rms {
 		l.weights = append(l.weights, "beta")
 	}
 	return l, nil
 }
 
 func newRMSNorm(d *decoder) (layerKind, error) {
-	return &layerNorm{axes: readAxes(d, []int{-1}, "axis"), sort: true, weights: []string{"scale"}}, nil
+	return &layerNorm{
+		axes:    readAxes(d, []int{-1}, "axis"),
+		sort:    true,
+		weights: []string{"scale"},
+		epsilon: d.float(1e-6, "epsilon"),
+		rmsNorm: true,
+	}, nil
 }
 
 func (l *layerNorm) build(in []Shape) ([]WeightSpec, error) {
@@ -228,14 +242,16 @@ func (l *layerNorm) outputShapes(in []Shape) ([]Shape, error) { return sameShape
 type groupNorm struct {
 	groups, axis  int
 	center, scale bool
+	epsilon       float64
 }
 
 func newGroupNorm(d *decoder) (layerKind, error) {
 	l := &groupNorm{
-		groups: d.int(32, "groups"),
-		axis:   d.int(-1, "axis"),
-		center: d.boolean(true, "center"),
-		scale:  d.boolean(true, "scale"),
+		groups:  d.int(32, "groups"),
+		axis:    d.int(-1, "axis"),
+		center:  d.boolean(true, "center"),
+		scale:   d.boolean(true, "scale"),
+		epsilon: d.float(1e-3, "epsilon"),
 	}
 	if d.err == nil && l.groups <= 0 && l.groups != -1 {
 		d.fail("groups", "got %d, want a positive integer or -1", l.groups)
@@ -294,6 +310,10 @@ func (unitNorm) outputShapes(in []Shape) ([]Shape, error) { return sameShape(in)
 type normalization struct {
 	axes  []int // the axes kept; statistics are reduced over the others
 	fixed bool  // mean and variance come from the config
+	// mean and variance as the config gives them, with their shapes.
+	mean, variance           []float32
+	meanShape, varianceShape []int
+	invert                   bool
 }
 
 func newNormalization(d *decoder) (layerKind, error) {
@@ -307,6 +327,11 @@ func newNormalization(d *decoder) (layerKind, error) {
 	if d.err == nil && l.fixed != d.has("variance") {
 		d.fail("variance", "mean and variance must be given together")
 	}
+	if l.fixed {
+		l.mean, l.meanShape = configArray(d, "mean")
+		l.variance, l.varianceShape = configArray(d, "variance")
+	}
+	l.invert = d.boolean(false, "invert")
 	return l, nil
 }
 

@@ -28,8 +28,11 @@ type call struct {
 	// keyword (other than mask), in the order the node lists them.
 	in     []*Tensor
 	kwargs map[string][]*Tensor
-	// masks are the masks of in, parallel to it (nil entries: unmasked).
-	masks []mask
+	// masks are the masks of in, parallel to it (nil entries: unmasked),
+	// and kwargMasks those of kwargs (MultiHeadAttention's value, passed
+	// by keyword in Keras 2 configs, carries its mask).
+	masks      []mask
+	kwargMasks map[string][]mask
 	// w are the layer's weights, in Layer.Weights order.
 	w   []*Tensor
 	out []*Tensor
@@ -127,8 +130,10 @@ func (net *Net) runModel(m *Model, in []*Tensor, inMasks []mask) ([]*Tensor, []m
 			default:
 				if c.kwargs == nil {
 					c.kwargs = make(map[string][]*Tensor)
+					c.kwargMasks = make(map[string][]mask)
 				}
 				c.kwargs[arg] = append(c.kwargs[arg], t)
+				c.kwargMasks[arg] = append(c.kwargMasks[arg], src.masks[r.Tensor])
 			}
 		}
 		// A mask passed explicitly (Keras 3 records them in the config)
