@@ -112,18 +112,23 @@ func refAxis(name string, row []float64) []float64 {
 			}
 		}
 	case "sparsemax":
-		// The Euclidean projection onto the simplex: the k largest
-		// entries stay, shifted by a common tau (Martins & Astudillo,
-		// algorithm 1).
+		// Keras's threshold (keras/src/backend/*/nn.py sparsemax): the
+		// support as in the paper, tau = (sum of the cumulative sums over
+		// the support - 1) / its size, counted here with nested loops.
 		z := append([]float64(nil), row...)
 		sort.Sort(sort.Reverse(sort.Float64Slice(z)))
-		var cum, tau float64
-		for k := range z {
-			cum += z[k]
-			if 1+float64(k+1)*z[k] > cum {
-				tau = (cum - 1) / float64(k+1)
+		var k, cumSupport float64
+		for j := range z {
+			var cum float64
+			for _, v := range z[:j+1] {
+				cum += v
+			}
+			if z[j]-(cum-1)/float64(j+1) > 0 {
+				k++
+				cumSupport += cum
 			}
 		}
+		tau := (cumSupport - 1) / k
 		for i, v := range row {
 			out[i] = math.Max(v-tau, 0)
 		}

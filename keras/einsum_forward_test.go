@@ -48,14 +48,6 @@ func slowEinsum(in, ker, out string, x, w *Tensor) *Tensor {
 	return res
 }
 
-func randTensor(r *rand.Rand, shape ...int) *Tensor {
-	t := NewTensor(shape...)
-	for i := range t.Data {
-		t.Data[i] = float32(r.NormFloat64())
-	}
-	return t
-}
-
 func TestEinsumPlan(t *testing.T) {
 	r := rand.New(rand.NewSource(1))
 	tests := []struct {

@@ -27,14 +27,6 @@ func decodeKind(t *testing.T, mk func(*decoder) (layerKind, error), cfg string) 
 	return k
 }
 
-func randTensor(rng *rand.Rand, shape ...int) *Tensor {
-	t := NewTensor(shape...)
-	for i := range t.Data {
-		t.Data[i] = float32(rng.NormFloat64())
-	}
-	return t
-}
-
 func runKind(t *testing.T, k layerKind, in []*Tensor, masks []mask, w []*Tensor) []*Tensor {
 	t.Helper()
 	c := &call{layer: &Layer{Name: "test"}, in: in, masks: masks, w: w, net: &Net{}}

@@ -128,9 +128,13 @@ func LogSoftmax(x []float32, outer, n, inner int) {
 	}
 }
 
-// Sparsemax projects each slice along the axis onto the probability
-// simplex (Martins & Astudillo 2016), as keras.activations.sparsemax.
-// scratch needs n elements.
+// Sparsemax is keras.activations.sparsemax along an axis, viewed as in
+// [Softmax]. It follows Keras's own computation (keras/src/backend/*/nn.py
+// sparsemax), not the paper's projection onto the simplex (Martins &
+// Astudillo 2016): the support is the same, k sorted entries, but Keras's
+// threshold is (sum of the cumulative sums over the support - 1) / k where
+// the paper has (the k-th cumulative sum - 1) / k. The two agree when k is
+// 1. scratch needs n elements.
 func Sparsemax(x []float32, outer, n, inner int, scratch []float64) {
 	z := scratch[:n]
 	for o := 0; o < outer; o++ {
@@ -145,16 +149,16 @@ func Sparsemax(x []float32, outer, n, inner int, scratch []float64) {
 					z[j], z[j-1] = z[j-1], z[j]
 				}
 			}
-			var cum, tauSum float64
+			var cum, cumSum float64
 			k := 0
 			for j := 0; j < n; j++ {
 				cum += z[j]
-				if 1+float64(j+1)*z[j] > cum {
-					k = j + 1
-					tauSum = cum
+				if z[j]-(cum-1)/float64(j+1) > 0 {
+					k++
+					cumSum += cum
 				}
 			}
-			tau := (tauSum - 1) / float64(k)
+			tau := (cumSum - 1) / float64(k)
 			for j := 0; j < n; j++ {
 				p := base + j*inner + in
 				x[p] = float32(math.Max(0, float64(x[p])-tau))

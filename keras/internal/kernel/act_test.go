@@ -3,6 +3,7 @@ package kernel
 import (
 	"fmt"
 	"math"
+	"sort"
 	"testing"
 )
 
@@ -85,28 +86,27 @@ func refSoftmax(x []float32, outer, n, inner int, log bool) []float64 {
 	return out
 }
 
-// refSparsemax finds the threshold tau with sum(max(z - tau, 0)) = 1 by
-// bisection, a different route from the kernel's sort.
+// refSparsemax is Keras's sparsemax written as its source reads (see
+// Sparsemax): support_j = z_j - (cumsum_j - 1)/j > 0 over the sorted
+// values, tau = (sum of cumsum over the support - 1) / |support|.
 func refSparsemax(z []float64) []float64 {
-	lo, hi := math.Inf(1), math.Inf(-1)
-	for _, v := range z {
-		lo, hi = math.Min(lo, v-1), math.Max(hi, v)
-	}
-	for range 200 {
-		mid := (lo + hi) / 2
-		var s float64
-		for _, v := range z {
-			s += math.Max(v-mid, 0)
+	sorted := append([]float64(nil), z...)
+	sort.Sort(sort.Reverse(sort.Float64Slice(sorted)))
+	var support, cumSupport float64
+	for j := range sorted {
+		var cum float64
+		for _, v := range sorted[:j+1] {
+			cum += v
 		}
-		if s > 1 {
-			lo = mid
-		} else {
-			hi = mid
+		if sorted[j]-(cum-1)/float64(j+1) > 0 {
+			support++
+			cumSupport += cum
 		}
 	}
+	tau := (cumSupport - 1) / support
 	out := make([]float64, len(z))
 	for i, v := range z {
-		out[i] = math.Max(v-(lo+hi)/2, 0)
+		out[i] = math.Max(v-tau, 0)
 	}
 	return out
 }
