@@ -145,13 +145,18 @@ func Sparsemax(x []float32, outer, n, inner int, scratch []float64) {
 					z[j], z[j-1] = z[j-1], z[j]
 				}
 			}
+			// Keras's TensorFlow backend (backend/tensorflow/nn.py) takes
+			// for the threshold the sum of the cumulative sums over the
+			// support, not the cumulative sum at its end as the paper
+			// does; the two agree when the support is one value. Keras's
+			// numbers are the reference, so its formula is used.
 			var cum, tauSum float64
 			k := 0
 			for j := 0; j < n; j++ {
 				cum += z[j]
 				if 1+float64(j+1)*z[j] > cum {
-					k = j + 1
-					tauSum = cum
+					k++
+					tauSum += cum
 				}
 			}
 			tau := (tauSum - 1) / float64(k)
