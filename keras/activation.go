@@ -455,10 +455,9 @@ func activationFn(name string, legacy bool) actFn {
 		return elem(func(v float64) float64 { return math.Min(6, math.Max(0, v)) })
 	case "leaky_relu":
 		// keras.activations.leaky_relu's default negative_slope, and
-		// tf.keras's (tf.nn.leaky_relu's alpha), is 0.2; the LeakyReLU
-		// layer's default is 0.3.
-		const slope = 0.2
-		return elem(func(v float64) float64 { return math.Max(v, slope*v) })
+		// tf.nn.leaky_relu's alpha, which tf_keras's leaky_relu is (0.3
+		// is only the LeakyReLU layer's default).
+		return elem(func(v float64) float64 { return math.Max(v, 0.2*v) })
 	case "elu":
 		return elem(func(v float64) float64 { return eluF(v, 1) })
 	case "selu":

@@ -144,6 +144,7 @@ func newLayer(e layerEntry, depth int) (*Layer, error) {
 		// about its parameters.
 		if isOp(e) {
 			l.Op, l.Built = true, true
+			l.impl = newOp(e) // ops.go: the operations kerascope runs
 		}
 	}
 	return l, nil

@@ -64,6 +64,9 @@ type conv struct {
 	channelsFirst   bool
 	useBias         bool
 	activation      string
+	// legacy is why a Keras 1 kernel layout keeps the layer from running
+	// ("" for the layouts of Keras 2 and later).
+	legacy string
 }
 
 // newConv returns the constructor of one convolution class.
@@ -85,6 +88,7 @@ func decodeConv(d *decoder, kind convKind, rank int) *conv {
 	// tf_keras SeparableConv1D accepts causal padding as Conv1D does.
 	l.padding = d.padding(rank == 1 && kind != transposeConv && kind != depthwiseConv)
 	l.channelsFirst = d.channelsFirst()
+	l.legacy = keras1Layout(d, rank)
 	l.useBias = d.boolean(true, "use_bias", "bias")
 	l.activation = d.activation("linear", "activation")
 	switch kind {

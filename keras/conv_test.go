@@ -82,6 +82,13 @@ func testLegacySpellings(t *testing.T, pairs [][4]string) {
 			t.Errorf("%s %s: %v", p[2], p[3], err)
 			continue
 		}
+		// Keras 1 spellings may carry a Keras 1 kernel layout, which only
+		// decides whether the layer can run (TestConvKeras1Layouts).
+		if c, ok := old.(*conv); ok {
+			cc := *c
+			cc.legacy = ""
+			old = &cc
+		}
 		if !reflect.DeepEqual(old, modern) {
 			t.Errorf("%s %s decodes to %+v, but %s %s to %+v", p[0], p[1], old, p[2], p[3], modern)
 		}
@@ -215,4 +222,29 @@ func FuzzSpatialLayer(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestConvKeras1Layouts: Keras 1 kernel layouts (Theano ordering,
+// Convolution1D's 4-D kernel) refuse to run; Keras 2 spellings run.
+func TestConvKeras1Layouts(t *testing.T) {
+	for _, tc := range []struct {
+		class, config string
+		runs          bool
+	}{
+		{"Convolution2D", `{"nb_filter": 4, "nb_row": 3, "nb_col": 3, "dim_ordering": "th"}`, false},
+		{"Convolution2D", `{"nb_filter": 4, "nb_row": 3, "nb_col": 3, "dim_ordering": "tf"}`, true},
+		{"Convolution1D", `{"nb_filter": 4, "filter_length": 3}`, false},
+		{"Conv2D", `{"filters": 4, "kernel_size": 3, "data_format": "channels_first"}`, true},
+		{"Conv1D", `{"filters": 4, "kernel_size": 3}`, true},
+		{"ConvLSTM2D", `{"filters": 4, "kernel_size": 3, "dim_ordering": "th"}`, false},
+	} {
+		l, err := decodeLayer(tc.class, tc.config)
+		if err != nil {
+			t.Fatalf("%s %s: %v", tc.class, tc.config, err)
+		}
+		reason := l.(interface{ cannotRun() string }).cannotRun()
+		if (reason == "") != tc.runs {
+			t.Errorf("%s %s: cannotRun %q, want runnable %v", tc.class, tc.config, reason, tc.runs)
+		}
+	}
 }

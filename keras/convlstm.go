@@ -20,15 +20,27 @@ type convLSTM struct {
 	useBias         bool
 	returnSequences bool
 	returnState     bool
+	goBackwards     bool
+	// zeroOutputForMask gives masked steps zero outputs instead of the
+	// previous step's (an RNN argument Keras configs rarely record).
+	zeroOutputForMask bool
+	activation        string
+	// recurrentActivation defaults to Keras 1/2's hard_sigmoid; Keras 3
+	// (whose default is sigmoid) always records it.
+	recurrentActivation string
 }
 
 func newConvLSTM(rank int) func(*decoder) (layerKind, error) {
 	return func(d *decoder) (layerKind, error) {
 		return &convLSTM{
-			conv:            decodeConv(d, plainConv, rank),
-			useBias:         d.boolean(true, "use_bias"),
-			returnSequences: d.boolean(false, "return_sequences"),
-			returnState:     d.boolean(false, "return_state"),
+			conv:                decodeConv(d, plainConv, rank),
+			useBias:             d.boolean(true, "use_bias"),
+			returnSequences:     d.boolean(false, "return_sequences"),
+			returnState:         d.boolean(false, "return_state"),
+			goBackwards:         d.boolean(false, "go_backwards"),
+			zeroOutputForMask:   d.boolean(false, "zero_output_for_mask"),
+			activation:          d.activation("tanh", "activation"),
+			recurrentActivation: d.activation("hard_sigmoid", "recurrent_activation"),
 		}, nil
 	}
 }

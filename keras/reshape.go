@@ -1,6 +1,12 @@
 package keras
 
-import "github.com/tidwall/gjson"
+import (
+	"fmt"
+
+	"github.com/tidwall/gjson"
+
+	"github.com/kerascope/kerascope/keras/internal/kernel"
+)
 
 // The reshaping layers, mirroring Keras 3's keras/src/layers/reshaping/*.py
 // (compute_output_shape of each class; Reshape through
@@ -24,13 +30,21 @@ import "github.com/tidwall/gjson"
 // right_pad, and ZeroPadding1D's as a dict of left_pad and right_pad.
 //
 // Used config: target_shape, dims, n, padding, cropping, size (Keras 1:
-// length) and data_format (Keras 1: dim_ordering); Flatten's data_format
-// and UpSampling's interpolation change values, not shapes, and are
-// ignored. Cropping1D has no data_format: it always crops axis 1.
+// length), interpolation (UpSampling2D) and data_format (Keras 1:
+// dim_ordering). Cropping1D has no data_format: it always crops axis 1.
+//
+// Forward passes: Flatten with channels_first first moves the channels
+// last, as Keras 3's and tf_keras's Flatten.call do, so its order is a
+// channels_last model's. UpSampling repeats each cell (ops.repeat), except
+// UpSampling2D with another interpolation than nearest, which resizes as
+// tf.image.resize does (half-pixel centers; see kernel.ResizeTaps). None of
+// these layers supports masking in Keras 3 or tf_keras, so masks stop here.
 
-type flatten struct{}
+type flatten struct{ channelsFirst bool }
 
-func newFlatten(*decoder) (layerKind, error) { return flatten{}, nil }
+func newFlatten(d *decoder) (layerKind, error) {
+	return flatten{channelsFirst: d.channelsFirst()}, nil
+}
 
 func (flatten) build(in []Shape) ([]WeightSpec, error) { return nil, wantInputs(in, 1) }
 
@@ -203,14 +217,19 @@ type spatialResize struct {
 	channelsFirst bool
 	scale         []int
 	grow          []int // negative for cropping
-	crop          bool
+	crop, pad     bool
+	// before is the padding or cropping before each spatial axis.
+	before []int
+	// interpolation is UpSampling2D's; the other upsamplings repeat.
+	interpolation string
 }
 
 func newZeroPadding(rank int) func(*decoder) (layerKind, error) {
 	return func(d *decoder) (layerKind, error) {
-		l := &spatialResize{rank: rank, scale: repeat(1, rank), grow: make([]int, rank)}
+		l := &spatialResize{rank: rank, scale: repeat(1, rank), grow: make([]int, rank), before: make([]int, rank), pad: true}
 		for i, p := range d.pairs(1, rank, "padding") {
 			l.grow[i] = p[0] + p[1]
+			l.before[i] = p[0]
 		}
 		l.channelsFirst = d.channelsFirst()
 		return l, nil
@@ -223,9 +242,10 @@ func newCropping(rank int) func(*decoder) (layerKind, error) {
 		if rank == 2 {
 			def = 0 // Keras's own defaults differ by rank
 		}
-		l := &spatialResize{rank: rank, scale: repeat(1, rank), grow: make([]int, rank), crop: true}
+		l := &spatialResize{rank: rank, scale: repeat(1, rank), grow: make([]int, rank), before: make([]int, rank), crop: true}
 		for i, p := range d.pairs(def, rank, "cropping") {
 			l.grow[i] = -p[0] - p[1]
+			l.before[i] = p[0]
 		}
 		if rank > 1 {
 			l.channelsFirst = d.channelsFirst()
@@ -236,9 +256,13 @@ func newCropping(rank int) func(*decoder) (layerKind, error) {
 
 func newUpSampling(rank int) func(*decoder) (layerKind, error) {
 	return func(d *decoder) (layerKind, error) {
-		l := &spatialResize{rank: rank, grow: make([]int, rank)}
+		l := &spatialResize{rank: rank, grow: make([]int, rank), before: make([]int, rank)}
 		l.scale = d.positives(repeat(2, rank), rank, "size", "length")
 		l.channelsFirst = d.channelsFirst()
+		l.interpolation = "nearest"
+		if rank == 2 {
+			l.interpolation = d.str("nearest", "interpolation")
+		}
 		return l, nil
 	}
 }
@@ -374,3 +398,206 @@ func (reshape) explain(string, []Shape) (*formula, error)        { return noWeig
 func (permute) explain(string, []Shape) (*formula, error)        { return noWeights(""), nil }
 func (repeatVector) explain(string, []Shape) (*formula, error)   { return noWeights(""), nil }
 func (*spatialResize) explain(string, []Shape) (*formula, error) { return noWeights(""), nil }
+
+// oneInput returns a call's single input after checking its data fills
+// its shape and its rank is within [lo, hi] (hi < 0: no limit).
+func oneInput(c *call, lo, hi int) (*Tensor, error) {
+	if len(c.in) != 1 {
+		return nil, fmt.Errorf("got %d inputs, want 1", len(c.in))
+	}
+	x := c.in[0]
+	if err := x.check(); err != nil {
+		return nil, err
+	}
+	if r := len(x.Shape); r < lo || (hi >= 0 && r > hi) || r > kernel.MaxRank {
+		return nil, fmt.Errorf("input shape %s: rank %d, want %s", shapeString(x.Shape), r, rankRange(lo, hi))
+	}
+	return x, nil
+}
+
+func rankRange(lo, hi int) string {
+	switch {
+	case lo == hi:
+		return fmt.Sprint(lo)
+	case hi < 0:
+		return fmt.Sprintf("at least %d", lo)
+	}
+	return fmt.Sprintf("%d to %d", lo, hi)
+}
+
+// axesMoved returns x with its axes permuted as numpy.transpose.
+func axesMoved(x *Tensor, perm []int) *Tensor {
+	shape := make([]int, len(perm))
+	for i, p := range perm {
+		shape[i] = x.Shape[p]
+	}
+	out := NewTensor(shape...)
+	kernel.Transpose(out.Data, x.Data, x.Shape, perm)
+	return out
+}
+
+// moveChannelsLast moves axis 1 of x to the end: (batch, c, ...) to
+// (batch, ..., c).
+func moveChannelsLast(x *Tensor) *Tensor {
+	r := len(x.Shape)
+	perm := make([]int, 0, r)
+	perm = append(perm, 0)
+	for i := 2; i < r; i++ {
+		perm = append(perm, i)
+	}
+	return axesMoved(x, append(perm, 1))
+}
+
+// moveChannelsFirst moves the last axis of x to axis 1.
+func moveChannelsFirst(x *Tensor) *Tensor {
+	r := len(x.Shape)
+	perm := make([]int, 0, r)
+	perm = append(perm, 0, r-1)
+	for i := 1; i < r-1; i++ {
+		perm = append(perm, i)
+	}
+	return axesMoved(x, perm)
+}
+
+func (l flatten) forward(c *call) error {
+	x, err := oneInput(c, 1, -1)
+	if err != nil {
+		return err
+	}
+	if l.channelsFirst && len(x.Shape) > 2 {
+		x = moveChannelsLast(x)
+	} else {
+		x = x.clone()
+	}
+	n := 1
+	for _, d := range x.Shape[1:] {
+		n *= d
+	}
+	x.Shape = []int{x.Shape[0], n}
+	c.out = []*Tensor{x}
+	return nil
+}
+
+func (l reshape) forward(c *call) error {
+	x, err := oneInput(c, 1, -1)
+	if err != nil {
+		return err
+	}
+	size := 1
+	for _, d := range x.Shape[1:] {
+		size *= d
+	}
+	shape := append([]int{x.Shape[0]}, l.target...)
+	free, known := -1, 1
+	for i, d := range l.target {
+		if d < 0 {
+			free = i + 1
+		} else {
+			known *= d
+		}
+	}
+	switch {
+	case free >= 0 && known > 0 && size%known == 0:
+		shape[free] = size / known
+	case free >= 0 || known != size:
+		return fmt.Errorf("cannot reshape %s to target shape %v", shapeString(x.Shape), l.target)
+	}
+	out := x.clone()
+	out.Shape = shape
+	c.out = []*Tensor{out}
+	return nil
+}
+
+func (l permute) forward(c *call) error {
+	x, err := oneInput(c, len(l.dims)+1, len(l.dims)+1)
+	if err != nil {
+		return err
+	}
+	c.out = []*Tensor{axesMoved(x, append([]int{0}, l.dims...))}
+	return nil
+}
+
+func (l repeatVector) forward(c *call) error {
+	x, err := oneInput(c, 2, 2)
+	if err != nil {
+		return err
+	}
+	b, k := x.Shape[0], x.Shape[1]
+	out := NewTensor(b, l.n, k)
+	for i := 0; i < b; i++ {
+		row := x.Data[i*k : (i+1)*k]
+		for j := 0; j < l.n; j++ {
+			copy(out.Data[(i*l.n+j)*k:], row)
+		}
+	}
+	c.out = []*Tensor{out}
+	return nil
+}
+
+func (l *spatialResize) forward(c *call) error {
+	x, err := oneInput(c, l.rank+2, l.rank+2)
+	if err != nil {
+		return err
+	}
+	s := x.Shape
+	first := spatialStart(l.channelsFirst)
+	outShape := append([]int(nil), s...)
+	for i := range l.rank {
+		n := s[first+i]*l.scale[i] + l.grow[i]
+		if n <= 0 && l.crop {
+			return fmt.Errorf("input shape %s: cropping %d leaves nothing of length %d", shapeString(s), -l.grow[i], s[first+i])
+		}
+		outShape[first+i] = n
+	}
+	out := NewTensor(outShape...)
+	zero := make([]int, len(s))
+	off := make([]int, len(s))
+	for i, b := range l.before {
+		off[first+i] = b
+	}
+	switch {
+	case l.crop:
+		kernel.CopyBox(out.Data, outShape, zero, x.Data, s, off, outShape)
+	case l.pad:
+		kernel.CopyBox(out.Data, outShape, off, x.Data, s, zero, s)
+	case l.interpolation == "nearest":
+		reps := repeat(1, len(s))
+		copy(reps[first:], l.scale)
+		kernel.Repeat(out.Data, x.Data, s, reps)
+	default:
+		return l.resize(c, x)
+	}
+	c.out = []*Tensor{out}
+	return nil
+}
+
+// resize is UpSampling2D with an interpolation other than nearest: Keras
+// resizes the image to size·(h, w) with ops.image.resize.
+func (l *spatialResize) resize(c *call, x *Tensor) error {
+	if l.channelsFirst {
+		x = moveChannelsLast(x)
+	}
+	s := x.Shape
+	out, err := resizeImages(x, s[0], s[1], s[2], s[3], s[1]*l.scale[0], s[2]*l.scale[1], l.interpolation)
+	if err != nil {
+		return err
+	}
+	out.Shape = []int{s[0], s[1] * l.scale[0], s[2] * l.scale[1], s[3]}
+	if l.channelsFirst {
+		out = moveChannelsFirst(out)
+	}
+	c.out = []*Tensor{out}
+	return nil
+}
+
+// cannotRun: UpSampling2D's interpolation must be one tf.image.resize
+// knows.
+func (l *spatialResize) cannotRun() string {
+	if l.interpolation == "nearest" || l.interpolation == "" {
+		return ""
+	}
+	if _, ok := kernel.ResizeTaps(l.interpolation, 1, 1); !ok {
+		return fmt.Sprintf("its interpolation %q is not one kerascope implements", l.interpolation)
+	}
+	return ""
+}

@@ -66,6 +66,6 @@ func TestReshapeLegacySpellings(t *testing.T) {
 		{"UpSampling1D", `{"length": 3}`,
 			"UpSampling1D", `{"size": 3}`},
 		{"UpSampling2D", `{"size": [2, 2], "dim_ordering": "th"}`,
-			"UpSampling2D", `{"size": 2, "data_format": "channels_first", "interpolation": "bilinear"}`},
+			"UpSampling2D", `{"size": 2, "data_format": "channels_first", "interpolation": "nearest"}`},
 	})
 }

@@ -37,6 +37,11 @@ type cell struct {
 	biasRows   int  // 2 for GRU reset_after and CuDNN variants: separate input and recurrent biases
 	flatBias   bool // the CuDNN variants store both biases as one vector (2*gates*units)
 	activation string
+	// recActivation is the gates' activation (LSTM and GRU).
+	recActivation string
+	// peephole marks tf-keras's PeepholeLSTMCell, whose extra weights
+	// kerascope does not model.
+	peephole bool
 }
 
 func decodeCell(d *decoder, gates, states int) *cell {
@@ -47,6 +52,10 @@ func decodeCell(d *decoder, gates, states int) *cell {
 		useBias:    d.boolean(true, "use_bias"),
 		biasRows:   1,
 		activation: d.activation("tanh", "activation"),
+	}
+	if gates > 1 {
+		// Keras 1 called it inner_activation; every config records it.
+		c.recActivation = d.activation("sigmoid", "recurrent_activation", "inner_activation")
 	}
 	if d.err == nil && c.units <= 0 {
 		d.fail("units", "got %d, want a positive integer", c.units)
@@ -122,6 +131,13 @@ type rnn struct {
 	cells           []*cell
 	returnSequences bool
 	returnState     bool
+	goBackwards     bool
+	// zeroOutput is zero_output_for_mask: masked steps output zeros
+	// rather than the previous step's output (Bidirectional forces it on
+	// when returning sequences).
+	zeroOutput bool
+	stateful   bool
+	timeMajor  bool // tf-keras LSTM and GRU: inputs (time, batch, features)
 }
 
 func decodeRNNOptions(d *decoder, cells ...*cell) *rnn {
@@ -129,6 +145,10 @@ func decodeRNNOptions(d *decoder, cells ...*cell) *rnn {
 		cells:           cells,
 		returnSequences: d.boolean(false, "return_sequences"),
 		returnState:     d.boolean(false, "return_state"),
+		goBackwards:     d.boolean(false, "go_backwards"),
+		zeroOutput:      d.boolean(false, "zero_output_for_mask"),
+		stateful:        d.boolean(false, "stateful"),
+		timeMajor:       d.boolean(false, "time_major"),
 	}
 }
 
@@ -144,10 +164,13 @@ func newGRU(d *decoder) (layerKind, error) {
 	return decodeRNNOptions(d, decodeGRUCell(d)), nil
 }
 
+// The CuDNN layers have no activation arguments: cuDNN computes tanh and
+// sigmoid, and its GRU applies the reset gate after the recurrent product.
 func newCuDNNLSTM(d *decoder) (layerKind, error) {
 	c := decodeCell(d, 4, 2)
 	c.biasRows, c.flatBias = 2, true
 	c.useBias = true
+	c.activation, c.recActivation = "tanh", "sigmoid"
 	return decodeRNNOptions(d, c), nil
 }
 
@@ -155,6 +178,7 @@ func newCuDNNGRU(d *decoder) (layerKind, error) {
 	c := decodeCell(d, 3, 1)
 	c.biasRows, c.flatBias = 2, true
 	c.useBias = true
+	c.activation, c.recActivation = "tanh", "sigmoid"
 	return decodeRNNOptions(d, c), nil
 }
 
@@ -215,6 +239,7 @@ func decodeCells(r gjson.Result, depth int) ([]*cell, error) {
 		c = decodeCell(d, 1, 1)
 	case "LSTMCell", "PeepholeLSTMCell":
 		c = decodeCell(d, 4, 2)
+		c.peephole = class == "PeepholeLSTMCell"
 	case "GRUCell":
 		c = decodeGRUCell(d)
 	case "StackedRNNCells":

@@ -1,0 +1,311 @@
+package keras
+
+import (
+	"fmt"
+	"strings"
+	"sync"
+
+	"github.com/kerascope/kerascope/keras/internal/kernel"
+)
+
+// The forward pass of the convolution layers (conv.go). Data is computed
+// channels-last; channels_first layers transpose their input and output at
+// the edges, since Keras keeps one kernel layout for both formats.
+//
+//   - plain convolutions: im2col (each output position's window, channels
+//     innermost) times the kernel, which Keras already stores as the
+//     (window·channels, filters) matrix; one product per channel group
+//     over a chunk of samples; 1×1 convolutions multiply the input as is;
+//   - transposed convolutions: the input times the transposed kernel gives
+//     every tap's contribution, which col2im adds onto the output (the
+//     adjoint of the convolution from the output's size to the input's,
+//     which is what TensorFlow's conv_transpose computes);
+//   - depthwise convolutions: a direct loop (no product to batch);
+//     separable ones add a pointwise product.
+//
+// Padding follows TensorFlow: "same" pads max((out-1)·s + e - n, 0) in
+// total, the smaller half before; "causal" pads e-1 before only.
+
+// keras1Layout says why a Keras 1 config's kernel layout cannot run, or "".
+// Keras 1 stored Theano-ordered ("th") kernels as (filters, channels,
+// *k) and Convolution1D kernels as (length, 1, channels, filters); Keras 2
+// converted both when loading, and so would we have to, but the weights
+// then read differ from the shapes the architecture gives.
+func keras1Layout(d *decoder, rank int) string {
+	if r, key := d.lookup("data_format", "dim_ordering"); key == "dim_ordering" && strings.EqualFold(r.Str, "th") {
+		return "it is a Keras 1 layer with Theano dimension ordering (dim_ordering \"th\"), whose kernels are stored as (filters, channels, *kernel) and may be flipped"
+	}
+	if rank == 1 && d.has("filter_length") && !d.has("kernel_size") {
+		return "it is a Keras 1 Convolution1D, whose kernel is stored as (length, 1, channels, filters)"
+	}
+	return ""
+}
+
+func (l *conv) cannotRun() string {
+	if l.legacy != "" {
+		return l.legacy
+	}
+	return activationReason(l.activation)
+}
+
+// maxScratch bounds, in floats, the patch matrix built at once: samples are
+// processed in chunks of at most this many patch values (at least one
+// sample), so a large batch cannot ask for gigabytes.
+const maxScratch = 1 << 22
+
+// scratchPool recycles the patch matrices between calls; the nets are used
+// from many goroutines, which a sync.Pool serves without contention.
+var scratchPool sync.Pool
+
+// getScratch returns a slice of n floats with unspecified contents.
+func getScratch(n int) *[]float32 {
+	if p, ok := scratchPool.Get().(*[]float32); ok && cap(*p) >= n {
+		*p = (*p)[:n]
+		return p
+	}
+	s := make([]float32, n)
+	return &s
+}
+
+func putScratch(p *[]float32) { scratchPool.Put(p) }
+
+// window returns the geometry of the layer over input spatial lengths n,
+// as the convolution kernel.Window: for a transposed convolution, that of
+// the convolution it is the transpose of (from its output to its input).
+func (l *conv) window(n []int) (kernel.Window, error) {
+	var w kernel.Window
+	for a := range 3 {
+		w.In[a], w.Out[a], w.K[a], w.Stride[a], w.Dil[a] = 1, 1, 1, 1, 1
+	}
+	off := 3 - l.rank
+	for i := range l.rank {
+		a := off + i
+		k, s, d := l.kernel[i], l.strides[i], l.dilation[i]
+		e := d*(k-1) + 1
+		out, err := l.length(n[i], i)
+		if err != nil {
+			return w, err
+		}
+		if out <= 0 || n[i] <= 0 {
+			return w, fmt.Errorf("spatial length %d gives output length %d", n[i], out)
+		}
+		w.K[a], w.Stride[a], w.Dil[a] = k, s, d
+		if l.kind == transposeConv {
+			w.In[a], w.Out[a] = out, n[i]
+			if l.padding == "same" {
+				w.Pad[a] = max((n[i]-1)*s+e-out, 0) / 2
+			}
+			continue
+		}
+		w.In[a], w.Out[a] = n[i], out
+		switch l.padding {
+		case "same":
+			w.Pad[a] = max((out-1)*s+e-n[i], 0) / 2
+		case "causal":
+			w.Pad[a] = e - 1
+		}
+	}
+	return w, nil
+}
+
+// spatialOf returns the outer axes of a window's lengths used by rank.
+func spatialOf(v [3]int, rank int) []int { return append([]int(nil), v[3-rank:]...) }
+
+// channelsLast returns x (batch, channels, *spatial) as (batch, *spatial,
+// channels); other tensors come back unchanged.
+func channelsLast(x *Tensor, first bool) *Tensor {
+	if !first || len(x.Shape) < 3 {
+		return x
+	}
+	n, c := x.Shape[0], x.Shape[1]
+	shape := append(append([]int{n}, x.Shape[2:]...), c)
+	t := &Tensor{Shape: shape, Data: make([]float32, len(x.Data))}
+	if n > 0 && c > 0 {
+		kernel.TransposeBatch(t.Data, x.Data, n, c, len(x.Data)/(n*c))
+	}
+	return t
+}
+
+// channelsFirstOf is the inverse of channelsLast.
+func channelsFirstOf(x *Tensor, first bool) *Tensor {
+	if !first || len(x.Shape) < 3 {
+		return x
+	}
+	r := len(x.Shape)
+	n, c := x.Shape[0], x.Shape[r-1]
+	shape := append([]int{n, c}, x.Shape[1:r-1]...)
+	t := &Tensor{Shape: shape, Data: make([]float32, len(x.Data))}
+	if n > 0 && c > 0 {
+		kernel.TransposeBatch(t.Data, x.Data, n, len(x.Data)/(n*c), c)
+	}
+	return t
+}
+
+// wantWeight checks a weight holds n values.
+func wantWeight(w []*Tensor, i int, n int, name string) error {
+	if i >= len(w) || w[i] == nil {
+		return fmt.Errorf("weight %s is missing", name)
+	}
+	if len(w[i].Data) != n {
+		return fmt.Errorf("weight %s holds %d values, want %d", name, len(w[i].Data), n)
+	}
+	return nil
+}
+
+func (l *conv) forward(c *call) error {
+	if len(c.in) != 1 {
+		return fmt.Errorf("takes 1 input, got %d", len(c.in))
+	}
+	x := c.in[0]
+	if err := x.check(); err != nil {
+		return err
+	}
+	if len(x.Shape) != l.rank+2 {
+		return fmt.Errorf("input shape %s: want rank %d", shapeString(x.Shape), l.rank+2)
+	}
+	x = channelsLast(x, l.channelsFirst)
+	n, ch := x.Shape[0], x.Shape[l.rank+1]
+	w, err := l.window(x.Shape[1 : l.rank+1])
+	if err != nil {
+		return fmt.Errorf("input shape %s: %w", shapeString(c.in[0].Shape), err)
+	}
+	outCh := l.filters
+	if l.kind == depthwiseConv {
+		outCh = ch * l.depthMultiplier
+	}
+	var outLen [3]int
+	if l.kind == transposeConv {
+		outLen = w.In
+	} else {
+		outLen = w.Out
+	}
+	out := NewTensor(append(append([]int{n}, spatialOf(outLen, l.rank)...), outCh)...)
+	kl := w.KLen()
+	bias := 0
+	switch l.kind {
+	case plainConv:
+		if ch%l.groups != 0 {
+			return fmt.Errorf("%d input channels do not divide into %d groups", ch, l.groups)
+		}
+		if err := wantWeight(c.w, 0, kl*ch/l.groups*l.filters, "kernel"); err != nil {
+			return err
+		}
+		convolve(out.Data, x.Data, c.w[0].Data, n, &w, ch, l.filters, l.groups)
+		bias = 1
+	case transposeConv:
+		if err := wantWeight(c.w, 0, kl*l.filters*ch, "kernel"); err != nil {
+			return err
+		}
+		convolveTranspose(out.Data, x.Data, c.w[0].Data, n, &w, ch, l.filters)
+		bias = 1
+	case depthwiseConv:
+		if err := wantWeight(c.w, 0, kl*outCh, "kernel"); err != nil {
+			return err
+		}
+		inLen, oLen := w.InLen()*ch, w.OutLen()*outCh
+		for b := 0; b < n; b++ {
+			kernel.DepthwiseConv(out.Data[b*oLen:(b+1)*oLen], x.Data[b*inLen:(b+1)*inLen], c.w[0].Data, &w, ch, l.depthMultiplier)
+		}
+		bias = 1
+	case separableConv:
+		mid := ch * l.depthMultiplier
+		if err := wantWeight(c.w, 0, kl*mid, "depthwise_kernel"); err != nil {
+			return err
+		}
+		if err := wantWeight(c.w, 1, mid*l.filters, "pointwise_kernel"); err != nil {
+			return err
+		}
+		inLen, mLen := w.InLen()*ch, w.OutLen()*mid
+		// The depthwise stage goes through the scratch one chunk of
+		// samples at a time, each chunk then multiplied pointwise.
+		chunk := max(1, min(n, maxScratch/max(mLen, 1)))
+		sp := getScratch(chunk * mLen)
+		defer putScratch(sp)
+		s := *sp
+		for b0 := 0; b0 < n; b0 += chunk {
+			m := min(chunk, n-b0)
+			for b := 0; b < m; b++ {
+				kernel.DepthwiseConv(s[b*mLen:(b+1)*mLen], x.Data[(b0+b)*inLen:(b0+b+1)*inLen], c.w[0].Data, &w, ch, l.depthMultiplier)
+			}
+			rows := m * w.OutLen()
+			kernel.MatMul(out.Data[b0*w.OutLen()*l.filters:], s[:rows*mid], c.w[1].Data, rows, mid, l.filters, false)
+		}
+		bias = 2
+	}
+	if l.useBias {
+		if err := wantWeight(c.w, bias, outCh, "bias"); err != nil {
+			return err
+		}
+	}
+	if l.channelsFirst && !c.net.legacy && out.Shape[len(out.Shape)-2] == outCh {
+		// Keras 3's TensorFlow backend adds a bias reshaped to
+		// (1, channels, 1, ...) with tf.nn.bias_add, and picks NHWC
+		// whenever the last axis has the channels' length
+		// (keras/src/backend/tensorflow/numpy.py add): a channels_first
+		// output whose last spatial length equals its channel count gets
+		// the bias along that spatial axis. Files are TensorFlow-made
+		// unless they say otherwise, so match it.
+		out = channelsFirstOf(out, true)
+		if l.useBias {
+			kernel.AddBias(out.Data, c.w[bias].Data)
+		}
+	} else {
+		if l.useBias {
+			kernel.AddBias(out.Data, c.w[bias].Data)
+		}
+		out = channelsFirstOf(out, l.channelsFirst)
+	}
+	if err := c.activate(l.activation, out); err != nil {
+		return err
+	}
+	c.out = []*Tensor{out}
+	return nil
+}
+
+// convolve sets out (n × OutLen × filters) to the convolution of x
+// (n × InLen × channels) with k (KLen × channels/groups × filters).
+func convolve(out, x, k []float32, n int, w *kernel.Window, channels, filters, groups int) {
+	pIn, pOut, kl := w.InLen(), w.OutLen(), w.KLen()
+	if groups == 1 && kl == 1 && pIn == pOut && w.Stride == [3]int{1, 1, 1} && w.Pad == [3]int{} {
+		// A 1×1 convolution is a product with the input as it is.
+		kernel.MatMul(out, x, k, n*pOut, channels, filters, false)
+		return
+	}
+	cg, fg := channels/groups, filters/groups
+	row := kl * cg
+	per := pOut * row
+	chunk := max(1, min(n, maxScratch/max(per, 1)))
+	sp := getScratch(chunk * per)
+	defer putScratch(sp)
+	s := *sp
+	for b0 := 0; b0 < n; b0 += chunk {
+		m := min(chunk, n-b0)
+		o := out[b0*pOut*filters:]
+		for g := 0; g < groups; g++ {
+			for b := 0; b < m; b++ {
+				xs := x[(b0+b)*pIn*channels : (b0+b+1)*pIn*channels]
+				kernel.Im2Col(s[b*per:(b+1)*per], xs, w, channels, g*cg, cg)
+			}
+			kernel.Gemm(false, false, m*pOut, fg, row, s, row, k[g*fg:], filters, o[g*fg:], filters, false)
+		}
+	}
+}
+
+// convolveTranspose sets out (n × w.InLen × filters) to the transposed
+// convolution of x (n × w.OutLen × channels) with k (KLen × filters ×
+// channels).
+func convolveTranspose(out, x, k []float32, n int, w *kernel.Window, channels, filters int) {
+	pIn, pOut, kl := w.OutLen(), w.InLen(), w.KLen()
+	per := pIn * kl * filters
+	chunk := max(1, min(n, maxScratch/max(per, 1)))
+	sp := getScratch(chunk * per)
+	defer putScratch(sp)
+	s := *sp
+	for b0 := 0; b0 < n; b0 += chunk {
+		m := min(chunk, n-b0)
+		kernel.MatMulTransB(s, x[b0*pIn*channels:(b0+m)*pIn*channels], k, m*pIn, channels, kl*filters, false)
+		for b := 0; b < m; b++ {
+			kernel.Col2Im(out[(b0+b)*pOut*filters:(b0+b+1)*pOut*filters], s[b*per:(b+1)*per], w, filters)
+		}
+	}
+}

@@ -1,0 +1,167 @@
+package kernel
+
+// Convolution windows over channels-last data. A convolution of any rank
+// up to 3 is described by a Window with the unused leading spatial axes of
+// size 1, so one set of loops serves Conv1D, Conv2D and Conv3D. A sample is
+// stored as (In[0], In[1], In[2], channels), row-major.
+//
+// Im2Col copies each output position's receptive field into one row of a
+// patch matrix, channels innermost, so a convolution is that matrix times
+// the kernel viewed as (window·channels, filters): Keras's kernel layout
+// (*k, in, filters) is already that matrix, row-major. Col2Im is its
+// adjoint, which makes a transposed convolution a product followed by a
+// scatter-add.
+
+// A Window is the geometry of a convolution over one sample.
+type Window struct {
+	In     [3]int // input spatial lengths
+	Out    [3]int // output spatial lengths
+	K      [3]int // kernel lengths
+	Stride [3]int
+	Dil    [3]int
+	Pad    [3]int // zero padding before each axis (after is implied by Out)
+}
+
+// InLen returns the number of input positions.
+func (w *Window) InLen() int { return w.In[0] * w.In[1] * w.In[2] }
+
+// OutLen returns the number of output positions.
+func (w *Window) OutLen() int { return w.Out[0] * w.Out[1] * w.Out[2] }
+
+// KLen returns the number of kernel offsets.
+func (w *Window) KLen() int { return w.K[0] * w.K[1] * w.K[2] }
+
+// source returns the input position that kernel offset (k0, k1, k2) of
+// output position (o0, o1, o2) reads, or -1 when it falls in the padding.
+func (w *Window) source(o0, o1, o2, k0, k1, k2 int) int {
+	i0 := o0*w.Stride[0] - w.Pad[0] + k0*w.Dil[0]
+	i1 := o1*w.Stride[1] - w.Pad[1] + k1*w.Dil[1]
+	i2 := o2*w.Stride[2] - w.Pad[2] + k2*w.Dil[2]
+	if uint(i0) >= uint(w.In[0]) || uint(i1) >= uint(w.In[1]) || uint(i2) >= uint(w.In[2]) {
+		return -1
+	}
+	return (i0*w.In[1]+i1)*w.In[2] + i2
+}
+
+// Im2Col fills dst (OutLen × KLen·cn) with the patches of one sample x
+// (InLen × channels), taking channels [c0, c0+cn) of each position; taps
+// in the padding are zero.
+func Im2Col(dst, x []float32, w *Window, channels, c0, cn int) {
+	row := w.KLen() * cn
+	p := 0
+	for o0 := 0; o0 < w.Out[0]; o0++ {
+		for o1 := 0; o1 < w.Out[1]; o1++ {
+			// The innermost axis is the hot one: its taps are found by
+			// stepping, without recomputing the outer coordinates.
+			for o2 := 0; o2 < w.Out[2]; o2++ {
+				d := dst[p*row : (p+1)*row]
+				j := 0
+				for k0 := 0; k0 < w.K[0]; k0++ {
+					for k1 := 0; k1 < w.K[1]; k1++ {
+						for k2 := 0; k2 < w.K[2]; k2++ {
+							s := w.source(o0, o1, o2, k0, k1, k2)
+							if s < 0 {
+								clear(d[j : j+cn])
+							} else {
+								copy(d[j:j+cn], x[s*channels+c0:s*channels+c0+cn])
+							}
+							j += cn
+						}
+					}
+				}
+				p++
+			}
+		}
+	}
+}
+
+// Col2Im adds the columns col (OutLen × KLen·cn) back onto the input
+// positions they were taken from, into dst (InLen × cn): the adjoint of
+// Im2Col with c0 = 0 and cn = channels. Taps in the padding are dropped.
+func Col2Im(dst, col []float32, w *Window, cn int) {
+	row := w.KLen() * cn
+	p := 0
+	for o0 := 0; o0 < w.Out[0]; o0++ {
+		for o1 := 0; o1 < w.Out[1]; o1++ {
+			for o2 := 0; o2 < w.Out[2]; o2++ {
+				c := col[p*row : (p+1)*row]
+				j := 0
+				for k0 := 0; k0 < w.K[0]; k0++ {
+					for k1 := 0; k1 < w.K[1]; k1++ {
+						for k2 := 0; k2 < w.K[2]; k2++ {
+							if s := w.source(o0, o1, o2, k0, k1, k2); s >= 0 {
+								d := dst[s*cn : (s+1)*cn]
+								for i, v := range c[j : j+cn] {
+									d[i] += v
+								}
+							}
+							j += cn
+						}
+					}
+				}
+				p++
+			}
+		}
+	}
+}
+
+// DepthwiseConv sets dst (OutLen × channels·mult) to the depthwise
+// convolution of one sample x (InLen × channels) with kernel k
+// (KLen × channels × mult): output channel c·mult+m sees only input
+// channel c.
+func DepthwiseConv(dst, x, k []float32, w *Window, channels, mult int) {
+	cm := channels * mult
+	p := 0
+	for o0 := 0; o0 < w.Out[0]; o0++ {
+		for o1 := 0; o1 < w.Out[1]; o1++ {
+			for o2 := 0; o2 < w.Out[2]; o2++ {
+				d := dst[p*cm : (p+1)*cm]
+				clear(d)
+				t := 0
+				for k0 := 0; k0 < w.K[0]; k0++ {
+					for k1 := 0; k1 < w.K[1]; k1++ {
+						for k2 := 0; k2 < w.K[2]; k2++ {
+							s := w.source(o0, o1, o2, k0, k1, k2)
+							if s >= 0 {
+								xs := x[s*channels : (s+1)*channels]
+								ks := k[t*cm : (t+1)*cm]
+								if mult == 1 {
+									ks = ks[:len(xs)]
+									d := d[:len(xs)]
+									for c, v := range xs {
+										d[c] += v * ks[c]
+									}
+								} else {
+									for c, v := range xs {
+										dc := d[c*mult : (c+1)*mult]
+										kc := ks[c*mult : (c+1)*mult]
+										for m := range dc {
+											dc[m] += v * kc[m]
+										}
+									}
+								}
+							}
+							t++
+						}
+					}
+				}
+				p++
+			}
+		}
+	}
+}
+
+// TransposeBatch sets dst (n × b × a) to the batched transpose of src
+// (n × a × b): how channels_first data becomes channels-last and back.
+func TransposeBatch(dst, src []float32, n, a, b int) {
+	for s := 0; s < n; s++ {
+		in := src[s*a*b : (s+1)*a*b]
+		out := dst[s*a*b : (s+1)*a*b]
+		for i := 0; i < a; i++ {
+			row := in[i*b : (i+1)*b]
+			for j, v := range row {
+				out[j*a+i] = v
+			}
+		}
+	}
+}

@@ -1,0 +1,202 @@
+package kernel
+
+import (
+	"math"
+	"math/rand/v2"
+	"testing"
+)
+
+// windowCases cover every rank, strides, dilation, padding on either side
+// and windows wider than their input (transposed convolutions' geometry).
+var windowCases = []struct {
+	name string
+	w    Window
+}{
+	{"1d", Window{In: [3]int{1, 1, 7}, Out: [3]int{1, 1, 5}, K: [3]int{1, 1, 3}, Stride: [3]int{1, 1, 1}, Dil: [3]int{1, 1, 1}}},
+	{"1d causal dilated", Window{In: [3]int{1, 1, 8}, Out: [3]int{1, 1, 8}, K: [3]int{1, 1, 3}, Stride: [3]int{1, 1, 1}, Dil: [3]int{1, 1, 2}, Pad: [3]int{0, 0, 4}}},
+	{"1d strided", Window{In: [3]int{1, 1, 8}, Out: [3]int{1, 1, 3}, K: [3]int{1, 1, 3}, Stride: [3]int{1, 1, 2}, Dil: [3]int{1, 1, 1}}},
+	{"2d same strided", Window{In: [3]int{1, 8, 7}, Out: [3]int{1, 4, 4}, K: [3]int{1, 3, 3}, Stride: [3]int{1, 2, 2}, Dil: [3]int{1, 1, 1}, Pad: [3]int{0, 0, 1}}},
+	{"2d same", Window{In: [3]int{1, 5, 5}, Out: [3]int{1, 5, 5}, K: [3]int{1, 3, 2}, Stride: [3]int{1, 1, 1}, Dil: [3]int{1, 1, 1}, Pad: [3]int{0, 1, 0}}},
+	{"2d dilated", Window{In: [3]int{1, 9, 6}, Out: [3]int{1, 5, 2}, K: [3]int{1, 3, 3}, Stride: [3]int{1, 1, 1}, Dil: [3]int{1, 2, 2}}},
+	{"3d", Window{In: [3]int{4, 4, 4}, Out: [3]int{4, 4, 4}, K: [3]int{2, 2, 2}, Stride: [3]int{1, 1, 1}, Dil: [3]int{1, 1, 1}}},
+	{"3d strided", Window{In: [3]int{5, 4, 6}, Out: [3]int{2, 2, 3}, K: [3]int{2, 3, 2}, Stride: [3]int{2, 1, 2}, Dil: [3]int{1, 1, 1}}},
+	{"window past input", Window{In: [3]int{1, 2, 2}, Out: [3]int{1, 2, 2}, K: [3]int{1, 5, 5}, Stride: [3]int{1, 1, 1}, Dil: [3]int{1, 1, 1}, Pad: [3]int{0, 2, 2}}},
+}
+
+func convRandSlice(r *rand.Rand, n int) []float32 {
+	s := make([]float32, n)
+	for i := range s {
+		s[i] = float32(r.NormFloat64())
+	}
+	return s
+}
+
+// directConv is the convolution written out: every output position, filter,
+// tap and channel, in float64, with the window arithmetic spelled out
+// afresh rather than through Window.source.
+func directConv(x, k []float64, w *Window, channels, c0, cn, filters int) []float64 {
+	out := make([]float64, w.OutLen()*filters)
+	for o0 := 0; o0 < w.Out[0]; o0++ {
+		for o1 := 0; o1 < w.Out[1]; o1++ {
+			for o2 := 0; o2 < w.Out[2]; o2++ {
+				p := (o0*w.Out[1]+o1)*w.Out[2] + o2
+				for f := 0; f < filters; f++ {
+					var s float64
+					t := 0
+					for k0 := 0; k0 < w.K[0]; k0++ {
+						for k1 := 0; k1 < w.K[1]; k1++ {
+							for k2 := 0; k2 < w.K[2]; k2++ {
+								i := [3]int{
+									o0*w.Stride[0] + k0*w.Dil[0] - w.Pad[0],
+									o1*w.Stride[1] + k1*w.Dil[1] - w.Pad[1],
+									o2*w.Stride[2] + k2*w.Dil[2] - w.Pad[2],
+								}
+								inside := true
+								for a := range 3 {
+									if i[a] < 0 || i[a] >= w.In[a] {
+										inside = false
+									}
+								}
+								if inside {
+									q := (i[0]*w.In[1]+i[1])*w.In[2] + i[2]
+									for c := 0; c < cn; c++ {
+										s += x[q*channels+c0+c] * k[(t*cn+c)*filters+f]
+									}
+								}
+								t++
+							}
+						}
+					}
+					out[p*filters+f] = s
+				}
+			}
+		}
+	}
+	return out
+}
+
+func to64(s []float32) []float64 {
+	d := make([]float64, len(s))
+	for i, v := range s {
+		d[i] = float64(v)
+	}
+	return d
+}
+
+func convCloseTo(t *testing.T, got []float32, want []float64) {
+	t.Helper()
+	if len(got) != len(want) {
+		t.Fatalf("got %d values, want %d", len(got), len(want))
+	}
+	for i := range want {
+		if math.Abs(float64(got[i])-want[i]) > 1e-4*(1+math.Abs(want[i])) {
+			t.Fatalf("[%d] = %g, want %g", i, got[i], want[i])
+		}
+	}
+}
+
+// TestIm2ColConv checks Im2Col followed by MatMul against the direct
+// convolution, over the whole channel range and over a channel group.
+func TestIm2ColConv(t *testing.T) {
+	r := rand.New(rand.NewPCG(1, 2))
+	for _, tc := range windowCases {
+		w := tc.w
+		for _, g := range []struct{ channels, c0, cn int }{{3, 0, 3}, {4, 2, 2}, {1, 0, 1}} {
+			const filters = 5
+			x := convRandSlice(r, w.InLen()*g.channels)
+			k := convRandSlice(r, w.KLen()*g.cn*filters)
+			patches := make([]float32, w.OutLen()*w.KLen()*g.cn)
+			for i := range patches {
+				patches[i] = float32(math.NaN()) // every entry must be written
+			}
+			Im2Col(patches, x, &w, g.channels, g.c0, g.cn)
+			got := make([]float32, w.OutLen()*filters)
+			MatMul(got, patches, k, w.OutLen(), w.KLen()*g.cn, filters, false)
+			t.Run(tc.name, func(t *testing.T) {
+				convCloseTo(t, got, directConv(to64(x), to64(k), &w, g.channels, g.c0, g.cn, filters))
+			})
+		}
+	}
+}
+
+// TestCol2ImAdjoint checks <Im2Col(x), y> = <x, Col2Im(y)>: Col2Im is the
+// transpose of Im2Col, which is what a transposed convolution needs.
+func TestCol2ImAdjoint(t *testing.T) {
+	r := rand.New(rand.NewPCG(3, 4))
+	for _, tc := range windowCases {
+		w := tc.w
+		const cn = 3
+		x := convRandSlice(r, w.InLen()*cn)
+		y := convRandSlice(r, w.OutLen()*w.KLen()*cn)
+		patches := make([]float32, len(y))
+		Im2Col(patches, x, &w, cn, 0, cn)
+		back := make([]float32, len(x))
+		Col2Im(back, y, &w, cn)
+		var lhs, rhs float64
+		for i := range y {
+			lhs += float64(patches[i]) * float64(y[i])
+		}
+		for i := range x {
+			rhs += float64(x[i]) * float64(back[i])
+		}
+		if math.Abs(lhs-rhs) > 1e-3*(1+math.Abs(lhs)) {
+			t.Errorf("%s: <Im2Col x, y> = %g, <x, Col2Im y> = %g", tc.name, lhs, rhs)
+		}
+	}
+}
+
+// TestDepthwiseConv checks the depthwise kernel against the direct
+// convolution of each channel on its own.
+func TestDepthwiseConv(t *testing.T) {
+	r := rand.New(rand.NewPCG(5, 6))
+	for _, tc := range windowCases {
+		w := tc.w
+		for _, mult := range []int{1, 2} {
+			const channels = 3
+			x := convRandSlice(r, w.InLen()*channels)
+			k := convRandSlice(r, w.KLen()*channels*mult)
+			got := make([]float32, w.OutLen()*channels*mult)
+			for i := range got {
+				got[i] = float32(math.NaN())
+			}
+			DepthwiseConv(got, x, k, &w, channels, mult)
+			want := make([]float64, len(got))
+			for c := 0; c < channels; c++ {
+				// Channel c's kernel (KLen × 1 × mult).
+				kc := make([]float64, w.KLen()*mult)
+				for t := 0; t < w.KLen(); t++ {
+					for m := 0; m < mult; m++ {
+						kc[t*mult+m] = float64(k[(t*channels+c)*mult+m])
+					}
+				}
+				o := directConv(to64(x), kc, &w, channels, c, 1, mult)
+				for p := 0; p < w.OutLen(); p++ {
+					for m := 0; m < mult; m++ {
+						want[(p*channels+c)*mult+m] = o[p*mult+m]
+					}
+				}
+			}
+			t.Run(tc.name, func(t *testing.T) { convCloseTo(t, got, want) })
+		}
+	}
+}
+
+func TestTransposeBatch(t *testing.T) {
+	for _, tc := range []struct{ n, a, b int }{{1, 1, 1}, {2, 3, 4}, {3, 1, 5}, {1, 6, 1}} {
+		src := make([]float32, tc.n*tc.a*tc.b)
+		for i := range src {
+			src[i] = float32(i)
+		}
+		dst := make([]float32, len(src))
+		TransposeBatch(dst, src, tc.n, tc.a, tc.b)
+		for s := 0; s < tc.n; s++ {
+			for i := 0; i < tc.a; i++ {
+				for j := 0; j < tc.b; j++ {
+					if got, want := dst[(s*tc.b+j)*tc.a+i], src[(s*tc.a+i)*tc.b+j]; got != want {
+						t.Fatalf("%v: [%d][%d][%d] = %g, want %g", tc, s, j, i, got, want)
+					}
+				}
+			}
+		}
+	}
+}

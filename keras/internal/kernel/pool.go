@@ -1,0 +1,145 @@
+package kernel
+
+import "math"
+
+// Pooling over channels-last tensors (batch, d, h, w, channels); 1-D and
+// 2-D pooling use the same kernels with the missing spatial lengths 1.
+
+// A PoolWindow is the geometry of a pooling: per spatial axis the input and
+// output lengths, the window size, the stride, and the padding before
+// the first cell (TensorFlow's SAME padding puts the smaller half there).
+type PoolWindow struct {
+	In, Out, Size, Stride, Pad [3]int
+}
+
+// span returns the window of output position o along axis a, clipped to
+// the input: padded cells take no part, as in TensorFlow's max and
+// average pooling.
+func (w *PoolWindow) span(a, o int) (lo, hi int) {
+	lo = o*w.Stride[a] - w.Pad[a]
+	hi = lo + w.Size[a]
+	return max(lo, 0), min(hi, w.In[a])
+}
+
+// MaxPool sets dst (batch, Out..., ch) to the maximum of each window of
+// src (batch, In..., ch). A window with no input cell gives -Inf.
+func MaxPool(dst, src []float32, batch, ch int, w *PoolWindow) {
+	pool(dst, src, batch, ch, w, true)
+}
+
+// AvgPool sets dst to the mean of each window, over the input cells it
+// covers (padding is not counted, as in TensorFlow's avg_pool).
+func AvgPool(dst, src []float32, batch, ch int, w *PoolWindow) {
+	pool(dst, src, batch, ch, w, false)
+}
+
+func pool(dst, src []float32, batch, ch int, w *PoolWindow, isMax bool) {
+	inH, inW := w.In[1], w.In[2]
+	inPlane := w.In[0] * inH * inW * ch
+	outPlane := w.Out[0] * w.Out[1] * w.Out[2] * ch
+	for b := 0; b < batch; b++ {
+		in := src[b*inPlane : (b+1)*inPlane]
+		o := b * outPlane
+		for od := 0; od < w.Out[0]; od++ {
+			d0, d1 := w.span(0, od)
+			for oh := 0; oh < w.Out[1]; oh++ {
+				h0, h1 := w.span(1, oh)
+				for ow := 0; ow < w.Out[2]; ow++ {
+					w0, w1 := w.span(2, ow)
+					out := dst[o : o+ch]
+					o += ch
+					first := true
+					for d := d0; d < d1; d++ {
+						for h := h0; h < h1; h++ {
+							s := ((d*inH+h)*inW + w0) * ch
+							for x := w0; x < w1; x, s = x+1, s+ch {
+								cell := in[s : s+ch]
+								switch {
+								case first:
+									copy(out, cell)
+									first = false
+								case isMax:
+									for c, v := range cell {
+										if v > out[c] {
+											out[c] = v
+										}
+									}
+								default:
+									for c, v := range cell {
+										out[c] += v
+									}
+								}
+							}
+						}
+					}
+					n := (d1 - d0) * (h1 - h0) * (w1 - w0)
+					switch {
+					case first && isMax:
+						fill(out, float32(math.Inf(-1)))
+					case first:
+						fill(out, float32(math.NaN()))
+					case !isMax && n > 1:
+						inv := float32(n)
+						for c := range out {
+							out[c] /= inv
+						}
+					}
+				}
+			}
+		}
+	}
+}
+
+func fill(x []float32, v float32) {
+	for i := range x {
+		x[i] = v
+	}
+}
+
+// GlobalMax sets dst (batch, ch) to the maximum over the n positions of
+// src (batch, n, ch).
+func GlobalMax(dst, src []float32, batch, n, ch int) {
+	for b := 0; b < batch; b++ {
+		out := dst[b*ch : (b+1)*ch]
+		if n == 0 {
+			fill(out, float32(math.Inf(-1)))
+			continue
+		}
+		in := src[b*n*ch : (b+1)*n*ch]
+		copy(out, in[:ch])
+		for p := ch; p < len(in); p += ch {
+			for c, v := range in[p : p+ch] {
+				if v > out[c] {
+					out[c] = v
+				}
+			}
+		}
+	}
+}
+
+// GlobalAvg sets dst (batch, ch) to the mean over the n positions of src
+// (batch, n, ch), of those whose mask entry (batch, n) is set when mask is
+// not nil: Keras's masked mean, sum(x·mask) / sum(mask), NaN when every
+// position is masked. acc is scratch of ch elements; sums are kept in
+// float64 so that long axes lose nothing to rounding.
+func GlobalAvg(dst, src []float32, mask []bool, batch, n, ch int, acc []float64) {
+	acc = acc[:ch]
+	for b := 0; b < batch; b++ {
+		clear(acc)
+		in := src[b*n*ch : (b+1)*n*ch]
+		count := 0
+		for t := 0; t < n; t++ {
+			if mask != nil && !mask[b*n+t] {
+				continue
+			}
+			count++
+			for c, v := range in[t*ch : (t+1)*ch] {
+				acc[c] += float64(v)
+			}
+		}
+		out := dst[b*ch : (b+1)*ch]
+		for c, s := range acc {
+			out[c] = float32(s / float64(count))
+		}
+	}
+}

@@ -1,0 +1,128 @@
+package kernel
+
+import (
+	"math"
+	"math/rand"
+	"testing"
+)
+
+// Slow references for the recurrent step kernels: one row and one unit at
+// a time, in float64, straight from the cell equations.
+
+func refSigmoid(v float64) float64 { return 1 / (1 + math.Exp(-v)) }
+
+func randSlice(rng *rand.Rand, n int) []float32 {
+	s := make([]float32, n)
+	for i := range s {
+		s[i] = float32(rng.NormFloat64())
+	}
+	return s
+}
+
+func tanhAct(x []float32, _ int)    { Tanh(x) }
+func sigmoidAct(x []float32, _ int) { Sigmoid(x) }
+
+func close32(t *testing.T, what string, got []float32, want []float64) {
+	t.Helper()
+	for i := range want {
+		if math.Abs(float64(got[i])-want[i]) > 1e-5 {
+			t.Fatalf("%s[%d] = %g, want %g", what, i, got[i], want[i])
+		}
+	}
+}
+
+func TestRecurrentSteps(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		rows, u int
+		ldx     int // row stride of x, >= gates*u
+		keep    []bool
+		gates   int
+	}{
+		{"simple", 3, 4, 4, nil, 1},
+		{"simple strided masked", 3, 2, 7, []bool{true, false, true}, 1},
+		{"lstm", 2, 3, 12, nil, 4},
+		{"lstm strided masked", 3, 2, 20, []bool{false, true, true}, 4},
+		{"gru", 2, 3, 9, nil, 3},
+		{"gru strided masked", 3, 2, 11, []bool{true, true, false}, 3},
+		{"gru before", 2, 3, 9, nil, -3},
+		{"gru before masked", 3, 2, 13, []bool{false, true, false}, -3},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			rng := rand.New(rand.NewSource(1))
+			rows, u := tc.rows, tc.u
+			g := tc.gates
+			if g < 0 {
+				g = -g
+			}
+			x := randSlice(rng, (rows-1)*tc.ldx+g*u)
+			h := randSlice(rng, rows*u)
+			c := randSlice(rng, rows*u)
+			uh := randSlice(rng, u*u) // U_h for the reset-before GRU
+			rec := randSlice(rng, rows*g*u)
+			h0 := append([]float32(nil), h...)
+			c0 := append([]float32(nil), c...)
+			rec0 := append([]float32(nil), rec...)
+			wantH := make([]float64, rows*u)
+			wantC := make([]float64, rows*u)
+			for r := 0; r < rows; r++ {
+				xr := func(j int) float64 { return float64(x[r*tc.ldx+j]) }
+				zr := func(j int) float64 { return float64(rec0[r*g*u+j]) }
+				for j := 0; j < u; j++ {
+					hp, cp := float64(h0[r*u+j]), float64(c0[r*u+j])
+					wantH[r*u+j], wantC[r*u+j] = hp, cp
+					if tc.keep != nil && !tc.keep[r] {
+						continue
+					}
+					switch tc.gates {
+					case 1:
+						wantH[r*u+j] = math.Tanh(xr(j) + zr(j))
+					case 4:
+						i := refSigmoid(xr(j) + zr(j))
+						f := refSigmoid(xr(u+j) + zr(u+j))
+						cc := math.Tanh(xr(2*u+j) + zr(2*u+j))
+						o := refSigmoid(xr(3*u+j) + zr(3*u+j))
+						wantC[r*u+j] = f*cp + i*cc
+						wantH[r*u+j] = o * math.Tanh(wantC[r*u+j])
+					case 3:
+						z := refSigmoid(xr(j) + zr(j))
+						rg := refSigmoid(xr(u+j) + zr(u+j))
+						hh := math.Tanh(xr(2*u+j) + rg*zr(2*u+j))
+						wantH[r*u+j] = z*hp + (1-z)*hh
+					case -3:
+						z := refSigmoid(xr(j) + zr(j))
+						var s float64 // (r·h)·U_h, unit j
+						for k := 0; k < u; k++ {
+							rk := refSigmoid(xr(u+k) + zr(u+k))
+							s += rk * float64(h0[r*u+k]) * float64(uh[k*u+j])
+						}
+						hh := math.Tanh(xr(2*u+j) + s)
+						wantH[r*u+j] = z*hp + (1-z)*hh
+					}
+				}
+			}
+			switch tc.gates {
+			case 1:
+				SimpleRNNStep(h, x, tc.ldx, rec, rows, u, tc.keep, tanhAct)
+			case 4:
+				LSTMStep(h, c, x, tc.ldx, rec, rows, u, tc.keep, tanhAct, sigmoidAct)
+				close32(t, "c", c, wantC)
+			case 3:
+				GRUStep(h, x, tc.ldx, rec, rows, u, tc.keep, tanhAct, sigmoidAct)
+			case -3:
+				// The reset-before step reads only the z and r columns of
+				// a rows×2u rec.
+				zr := make([]float32, rows*2*u)
+				for r := 0; r < rows; r++ {
+					copy(zr[r*2*u:(r+1)*2*u], rec0[r*3*u:r*3*u+2*u])
+				}
+				rh := make([]float32, rows*u)
+				GRUResetBefore(rh, h, x, tc.ldx, zr, rows, u, sigmoidAct)
+				hrec := make([]float32, rows*u)
+				MatMul(hrec, rh, uh, rows, u, u, false)
+				GRUCandidate(h, x[2*u:], tc.ldx, zr, hrec, rows, u, tc.keep, tanhAct)
+			}
+			close32(t, "h", h, wantH)
+		})
+	}
+}
