@@ -200,7 +200,7 @@ func (l *prelu) forward(c *call) error {
 
 func (l *softmaxLayer) forward(c *call) error {
 	x := c.in[0]
-	axes, err := resolveAxes(l.axes, len(x.Shape), "axis")
+	axes, err := resolveAxes(droppedAxes(c, l.axes), len(x.Shape), "axis")
 	if err != nil {
 		return err
 	}
@@ -213,6 +213,16 @@ func (l *softmaxLayer) forward(c *call) error {
 	softmaxAxes(out, axes)
 	c.out = []*Tensor{out}
 	return nil
+}
+
+// droppedAxes returns the axes a layer runs with: its default, the last
+// axis, where Keras 3 loading a legacy .h5 file drops a list of several
+// (see Net.axisListsDropped).
+func droppedAxes(c *call, axes []int) []int {
+	if c.net != nil && c.net.axisListsDropped && len(axes) > 1 {
+		return []int{-1}
+	}
+	return axes
 }
 
 // maskLogits sets masked positions to Keras's large negative number before

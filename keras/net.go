@@ -18,11 +18,17 @@ type Net struct {
 	// decides version-dependent definitions (hard_sigmoid).
 	KerasVersion string
 
-	legacy  bool // saved by Keras 1 or 2
-	weights map[*Layer][]*Tensor
-	order   map[*Model][]*Node
-	inputs  []Port
-	outputs []Port
+	legacy bool // saved by Keras 1 or 2
+	// axisListsDropped: Keras 3 loading a legacy .h5 file drops every
+	// "axis" argument that is a list of several axes, so the layer takes
+	// its default (keras/src/legacy/saving/saving_utils.py
+	// model_from_config); layers without weights then compute something
+	// else than the saved model did, and this is what Keras predicts.
+	axisListsDropped bool
+	weights          map[*Layer][]*Tensor
+	order            map[*Model][]*Node
+	inputs           []Port
+	outputs          []Port
 }
 
 // A Port is one of a model's inputs or outputs: its name (the InputLayer's
@@ -96,7 +102,9 @@ func NewNet(f *File) (*Net, error) {
 		Model:        m,
 		KerasVersion: f.KerasVersion,
 		legacy:       !f.IsKeras3(),
-		order:        make(map[*Model][]*Node),
+
+		axisListsDropped: f.IsKeras3() && f.Format == FormatH5,
+		order:            make(map[*Model][]*Node),
 	}
 	if err := net.schedule(m); err != nil {
 		return nil, err

@@ -246,7 +246,7 @@ func (*groupNorm) passesMask() bool { return true }
 // tf.keras (l2_normalize) the squared norm.
 func (l unitNorm) forward(c *call) error {
 	x := c.in[0]
-	axes, err := sortedAxes(l.axes, len(x.Shape))
+	axes, err := sortedAxes(droppedAxes(c, l.axes), len(x.Shape))
 	if err != nil {
 		return err
 	}
