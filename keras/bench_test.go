@@ -16,24 +16,26 @@ var benchModels = []string{"rnn_1unit", "bench_lstm", "bench_cnn", "bench_mlp"}
 // 64 (the input's samples repeated as needed).
 func BenchmarkPredict(b *testing.B) {
 	for _, name := range benchModels {
-		dir := filepath.Join(modelsDir, name)
-		net, err := Load(filepath.Join(dir, "k3.keras"))
-		if err != nil {
-			b.Fatal(err)
-		}
-		x := readNPYFile(b, filepath.Join(dir, "input.npy"))
-		for _, n := range []int{1, 64} {
-			in := tileBatch(x, n)
-			b.Run(fmt.Sprintf("%s/batch=%d", name, n), func(b *testing.B) {
-				b.ReportAllocs()
-				for b.Loop() {
-					if _, err := net.Predict(in); err != nil {
-						b.Fatal(err)
+		b.Run(name, func(b *testing.B) {
+			dir := filepath.Join(modelsDir, name)
+			net, err := Load(filepath.Join(dir, "k3.keras"))
+			if err != nil {
+				b.Fatal(err)
+			}
+			x := readNPYFile(b, filepath.Join(dir, "input.npy"))
+			for _, n := range []int{1, 64} {
+				in := tileBatch(x, n)
+				b.Run(fmt.Sprintf("batch=%d", n), func(b *testing.B) {
+					b.ReportAllocs()
+					for b.Loop() {
+						if _, err := net.Predict(in); err != nil {
+							b.Fatal(err)
+						}
 					}
-				}
-				b.ReportMetric(float64(n)*float64(b.N)/b.Elapsed().Seconds(), "samples/s")
-			})
-		}
+					b.ReportMetric(float64(n)*float64(b.N)/b.Elapsed().Seconds(), "samples/s")
+				})
+			}
+		})
 	}
 }
 

@@ -1,5 +1,11 @@
 package keras
 
+import (
+	"fmt"
+
+	"github.com/kerascope/kerascope/keras/internal/kernel"
+)
+
 // Layers that leave their input's shape alone and create no weights:
 //
 //	Dropout, SpatialDropout1D/2D/3D, GaussianNoise, GaussianDropout,
@@ -89,6 +95,9 @@ func newActivation(d *decoder) (layerKind, error) {
 
 func (activationLayer) build([]Shape) ([]WeightSpec, error) { return nil, nil }
 
+// outputShapes is the input's shape, as Keras's Activation.compute_output_shape
+// says even for glu, whose real output halves the last axis: the summary
+// shows Keras's figure, the forward pass computes the real tensor.
 func (activationLayer) outputShapes(in []Shape) ([]Shape, error) {
 	return sameShape(in)
 }
@@ -113,12 +122,42 @@ func (passThrough) forward(c *call) error {
 }
 
 func (l activationLayer) forward(c *call) error {
+	if l.fn == "glu" {
+		return glu(c)
+	}
 	out := c.in[0].clone()
 	c.out = []*Tensor{out}
 	return c.activate(l.fn, out)
 }
 
+// glu is keras.activations.glu on the last axis: a · sigmoid(b), where a
+// and b are the first and second halves of each row.
+func glu(c *call) error {
+	x := c.in[0]
+	rows, n := x.rows()
+	if n%2 != 0 {
+		return fmt.Errorf("glu needs an even last dimension, got %d", n)
+	}
+	h := n / 2
+	out := newLike(x, h)
+	for r := 0; r < rows; r++ {
+		in, o := x.Data[r*n:(r+1)*n], out.Data[r*h:(r+1)*h]
+		copy(o, in[h:])
+		kernel.Sigmoid(o)
+		for j := range o {
+			o[j] *= in[j]
+		}
+	}
+	c.out = []*Tensor{out}
+	return nil
+}
+
 func (activationLayer) passesMask() bool { return true }
 
 // cannotRun: an activation Keras does not define is a custom function.
-func (l activationLayer) cannotRun() string { return activationReason(l.fn) }
+func (l activationLayer) cannotRun() string {
+	if l.fn == "glu" {
+		return ""
+	}
+	return activationReason(l.fn)
+}
