@@ -50,8 +50,9 @@ func (l *conv) cannotRun() string {
 
 // maxScratch bounds, in floats, the patch matrix built at once: samples are
 // processed in chunks of at most this many patch values (at least one
-// sample), so a large batch cannot ask for gigabytes.
-const maxScratch = 1 << 22
+// sample), so a large batch cannot ask for gigabytes and a chunk's patches
+// (1 MB) stay in cache between im2col and the product.
+const maxScratch = 1 << 18
 
 // scratchPool recycles the patch matrices between calls; the nets are used
 // from many goroutines, which a sync.Pool serves without contention.
