@@ -50,8 +50,9 @@ func (l *conv) cannotRun() string {
 
 // maxScratch bounds, in floats, the patch matrix built at once: samples are
 // processed in chunks of at most this many patch values (at least one
-// sample), so a large batch cannot ask for gigabytes.
-const maxScratch = 1 << 22
+// sample), so a large batch cannot ask for gigabytes and a chunk's patches
+// (1 MB) stay in cache between im2col and the product.
+const maxScratch = 1 << 18
 
 // scratchPool recycles the patch matrices between calls; the nets are used
 // from many goroutines, which a sync.Pool serves without contention.
@@ -70,10 +71,10 @@ func getScratch(n int) *[]float32 {
 func putScratch(p *[]float32) { scratchPool.Put(p) }
 
 // window returns the geometry of the layer over input spatial lengths n,
-// as the convolution kernel.Window: for a transposed convolution, that of
+// as the convolution kernel.ConvWindow: for a transposed convolution, that of
 // the convolution it is the transpose of (from its output to its input).
-func (l *conv) window(n []int) (kernel.Window, error) {
-	var w kernel.Window
+func (l *conv) window(n []int) (kernel.ConvWindow, error) {
+	var w kernel.ConvWindow
 	for a := range 3 {
 		w.In[a], w.Out[a], w.K[a], w.Stride[a], w.Dil[a] = 1, 1, 1, 1, 1
 	}
@@ -111,9 +112,9 @@ func (l *conv) window(n []int) (kernel.Window, error) {
 // spatialOf returns the outer axes of a window's lengths used by rank.
 func spatialOf(v [3]int, rank int) []int { return append([]int(nil), v[3-rank:]...) }
 
-// channelsLast returns x (batch, channels, *spatial) as (batch, *spatial,
+// toChannelsLast returns x (batch, channels, *spatial) as (batch, *spatial,
 // channels); other tensors come back unchanged.
-func channelsLast(x *Tensor, first bool) *Tensor {
+func toChannelsLast(x *Tensor, first bool) *Tensor {
 	if !first || len(x.Shape) < 3 {
 		return x
 	}
@@ -121,13 +122,13 @@ func channelsLast(x *Tensor, first bool) *Tensor {
 	shape := append(append([]int{n}, x.Shape[2:]...), c)
 	t := &Tensor{Shape: shape, Data: make([]float32, len(x.Data))}
 	if n > 0 && c > 0 {
-		kernel.TransposeBatch(t.Data, x.Data, n, c, len(x.Data)/(n*c))
+		kernel.TransposeInner(t.Data, x.Data, n, c, len(x.Data)/(n*c))
 	}
 	return t
 }
 
-// channelsFirstOf is the inverse of channelsLast.
-func channelsFirstOf(x *Tensor, first bool) *Tensor {
+// toChannelsFirst is the inverse of toChannelsLast.
+func toChannelsFirst(x *Tensor, first bool) *Tensor {
 	if !first || len(x.Shape) < 3 {
 		return x
 	}
@@ -136,7 +137,7 @@ func channelsFirstOf(x *Tensor, first bool) *Tensor {
 	shape := append([]int{n, c}, x.Shape[1:r-1]...)
 	t := &Tensor{Shape: shape, Data: make([]float32, len(x.Data))}
 	if n > 0 && c > 0 {
-		kernel.TransposeBatch(t.Data, x.Data, n, len(x.Data)/(n*c), c)
+		kernel.TransposeInner(t.Data, x.Data, n, len(x.Data)/(n*c), c)
 	}
 	return t
 }
@@ -163,7 +164,7 @@ func (l *conv) forward(c *call) error {
 	if len(x.Shape) != l.rank+2 {
 		return fmt.Errorf("input shape %s: want rank %d", shapeString(x.Shape), l.rank+2)
 	}
-	x = channelsLast(x, l.channelsFirst)
+	x = toChannelsLast(x, l.channelsFirst)
 	n, ch := x.Shape[0], x.Shape[l.rank+1]
 	w, err := l.window(x.Shape[1 : l.rank+1])
 	if err != nil {
@@ -245,7 +246,7 @@ func (l *conv) forward(c *call) error {
 		// output whose last spatial length equals its channel count gets
 		// the bias along that spatial axis. Files are TensorFlow-made
 		// unless they say otherwise, so match it.
-		out = channelsFirstOf(out, true)
+		out = toChannelsFirst(out, true)
 		if l.useBias {
 			kernel.AddBias(out.Data, c.w[bias].Data)
 		}
@@ -253,7 +254,7 @@ func (l *conv) forward(c *call) error {
 		if l.useBias {
 			kernel.AddBias(out.Data, c.w[bias].Data)
 		}
-		out = channelsFirstOf(out, l.channelsFirst)
+		out = toChannelsFirst(out, l.channelsFirst)
 	}
 	if err := c.activate(l.activation, out); err != nil {
 		return err
@@ -264,7 +265,7 @@ func (l *conv) forward(c *call) error {
 
 // convolve sets out (n × OutLen × filters) to the convolution of x
 // (n × InLen × channels) with k (KLen × channels/groups × filters).
-func convolve(out, x, k []float32, n int, w *kernel.Window, channels, filters, groups int) {
+func convolve(out, x, k []float32, n int, w *kernel.ConvWindow, channels, filters, groups int) {
 	pIn, pOut, kl := w.InLen(), w.OutLen(), w.KLen()
 	if groups == 1 && kl == 1 && pIn == pOut && w.Stride == [3]int{1, 1, 1} && w.Pad == [3]int{} {
 		// A 1×1 convolution is a product with the input as it is.
@@ -294,7 +295,7 @@ func convolve(out, x, k []float32, n int, w *kernel.Window, channels, filters, g
 // convolveTranspose sets out (n × w.InLen × filters) to the transposed
 // convolution of x (n × w.OutLen × channels) with k (KLen × filters ×
 // channels).
-func convolveTranspose(out, x, k []float32, n int, w *kernel.Window, channels, filters int) {
+func convolveTranspose(out, x, k []float32, n int, w *kernel.ConvWindow, channels, filters int) {
 	pIn, pOut, kl := w.OutLen(), w.InLen(), w.KLen()
 	per := pIn * kl * filters
 	chunk := max(1, min(n, maxScratch/max(per, 1)))

@@ -47,7 +47,7 @@ func (l *convLSTM) forward(c *call) error {
 	}
 	cf := l.conv.channelsFirst
 	nb, steps := x.Shape[0], x.Shape[1]
-	seqIn := channelsLast(&Tensor{Shape: append([]int{nb * steps}, x.Shape[2:]...), Data: x.Data}, cf)
+	seqIn := toChannelsLast(&Tensor{Shape: append([]int{nb * steps}, x.Shape[2:]...), Data: x.Data}, cf)
 	ch := seqIn.Shape[r+1]
 	w, err := l.conv.window(seqIn.Shape[1 : r+1])
 	if err != nil {
@@ -93,9 +93,9 @@ func (l *convLSTM) forward(c *call) error {
 			if err := init[i].check(); err != nil {
 				return fmt.Errorf("initial_state %d: %w", i, err)
 			}
-			s := channelsLast(init[i], cf)
+			s := toChannelsLast(init[i], cf)
 			if len(s.Data) != len(dst.Data) {
-				return fmt.Errorf("initial_state %d: shape %s, want %s", i, shapeString(init[i].Shape), shapeString(channelsFirstOf(dst, cf).Shape))
+				return fmt.Errorf("initial_state %d: shape %s, want %s", i, shapeString(init[i].Shape), shapeString(toChannelsFirst(dst, cf).Shape))
 			}
 			copy(dst.Data, s.Data)
 		}
@@ -169,10 +169,10 @@ func (l *convLSTM) forward(c *call) error {
 	out := h
 	if seq != nil {
 		flat := &Tensor{Shape: append([]int{nb * steps}, seq.Shape[2:]...), Data: seq.Data}
-		flat = channelsFirstOf(flat, cf)
+		flat = toChannelsFirst(flat, cf)
 		out = &Tensor{Shape: append([]int{nb, steps}, flat.Shape[1:]...), Data: flat.Data}
 	} else {
-		out = channelsFirstOf(h.clone(), cf)
+		out = toChannelsFirst(h.clone(), cf)
 	}
 	c.out = []*Tensor{out}
 	c.outMasks = []mask{nil}
@@ -180,7 +180,7 @@ func (l *convLSTM) forward(c *call) error {
 		c.outMasks[0] = m
 	}
 	if l.returnState {
-		c.out = append(c.out, channelsFirstOf(h, cf), channelsFirstOf(cs, cf))
+		c.out = append(c.out, toChannelsFirst(h, cf), toChannelsFirst(cs, cf))
 		c.outMasks = append(c.outMasks, nil, nil)
 	}
 	return nil

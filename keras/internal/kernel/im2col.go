@@ -1,7 +1,7 @@
 package kernel
 
 // Convolution windows over channels-last data. A convolution of any rank
-// up to 3 is described by a Window with the unused leading spatial axes of
+// up to 3 is described by a ConvWindow with the unused leading spatial axes of
 // size 1, so one set of loops serves Conv1D, Conv2D and Conv3D. A sample is
 // stored as (In[0], In[1], In[2], channels), row-major.
 //
@@ -12,8 +12,8 @@ package kernel
 // adjoint, which makes a transposed convolution a product followed by a
 // scatter-add.
 
-// A Window is the geometry of a convolution over one sample.
-type Window struct {
+// A ConvWindow is the geometry of a convolution over one sample.
+type ConvWindow struct {
 	In     [3]int // input spatial lengths
 	Out    [3]int // output spatial lengths
 	K      [3]int // kernel lengths
@@ -23,17 +23,17 @@ type Window struct {
 }
 
 // InLen returns the number of input positions.
-func (w *Window) InLen() int { return w.In[0] * w.In[1] * w.In[2] }
+func (w *ConvWindow) InLen() int { return w.In[0] * w.In[1] * w.In[2] }
 
 // OutLen returns the number of output positions.
-func (w *Window) OutLen() int { return w.Out[0] * w.Out[1] * w.Out[2] }
+func (w *ConvWindow) OutLen() int { return w.Out[0] * w.Out[1] * w.Out[2] }
 
 // KLen returns the number of kernel offsets.
-func (w *Window) KLen() int { return w.K[0] * w.K[1] * w.K[2] }
+func (w *ConvWindow) KLen() int { return w.K[0] * w.K[1] * w.K[2] }
 
 // source returns the input position that kernel offset (k0, k1, k2) of
 // output position (o0, o1, o2) reads, or -1 when it falls in the padding.
-func (w *Window) source(o0, o1, o2, k0, k1, k2 int) int {
+func (w *ConvWindow) source(o0, o1, o2, k0, k1, k2 int) int {
 	i0 := o0*w.Stride[0] - w.Pad[0] + k0*w.Dil[0]
 	i1 := o1*w.Stride[1] - w.Pad[1] + k1*w.Dil[1]
 	i2 := o2*w.Stride[2] - w.Pad[2] + k2*w.Dil[2]
@@ -46,30 +46,57 @@ func (w *Window) source(o0, o1, o2, k0, k1, k2 int) int {
 // Im2Col fills dst (OutLen × KLen·cn) with the patches of one sample x
 // (InLen × channels), taking channels [c0, c0+cn) of each position; taps
 // in the padding are zero.
-func Im2Col(dst, x []float32, w *Window, channels, c0, cn int) {
+func Im2Col(dst, x []float32, w *ConvWindow, channels, c0, cn int) {
 	row := w.KLen() * cn
+	k12 := w.K[1] * w.K[2] * cn // one k0 slab of a row
+	k2 := w.K[2] * cn           // one k1 slab
 	p := 0
 	for o0 := 0; o0 < w.Out[0]; o0++ {
 		for o1 := 0; o1 < w.Out[1]; o1++ {
-			// The innermost axis is the hot one: its taps are found by
-			// stepping, without recomputing the outer coordinates.
 			for o2 := 0; o2 < w.Out[2]; o2++ {
 				d := dst[p*row : (p+1)*row]
-				j := 0
+				p++
+				// The bounds of each axis are checked once per slab,
+				// so the innermost loop only copies.
 				for k0 := 0; k0 < w.K[0]; k0++ {
+					d0 := d[k0*k12 : (k0+1)*k12]
+					i0 := o0*w.Stride[0] - w.Pad[0] + k0*w.Dil[0]
+					if uint(i0) >= uint(w.In[0]) {
+						clear(d0)
+						continue
+					}
 					for k1 := 0; k1 < w.K[1]; k1++ {
-						for k2 := 0; k2 < w.K[2]; k2++ {
-							s := w.source(o0, o1, o2, k0, k1, k2)
-							if s < 0 {
-								clear(d[j : j+cn])
-							} else {
-								copy(d[j:j+cn], x[s*channels+c0:s*channels+c0+cn])
+						d1 := d0[k1*k2 : (k1+1)*k2]
+						i1 := o1*w.Stride[1] - w.Pad[1] + k1*w.Dil[1]
+						if uint(i1) >= uint(w.In[1]) {
+							clear(d1)
+							continue
+						}
+						base := (i0*w.In[1] + i1) * w.In[2]
+						i2 := o2*w.Stride[2] - w.Pad[2]
+						if cn == 1 {
+							for k := range d1 {
+								if uint(i2) < uint(w.In[2]) {
+									d1[k] = x[(base+i2)*channels+c0]
+								} else {
+									d1[k] = 0
+								}
+								i2 += w.Dil[2]
 							}
-							j += cn
+							continue
+						}
+						for j := 0; j < k2; j += cn {
+							dj := d1[j : j+cn]
+							if uint(i2) < uint(w.In[2]) {
+								s := (base+i2)*channels + c0
+								copy(dj, x[s:s+cn])
+							} else {
+								clear(dj)
+							}
+							i2 += w.Dil[2]
 						}
 					}
 				}
-				p++
 			}
 		}
 	}
@@ -78,7 +105,7 @@ func Im2Col(dst, x []float32, w *Window, channels, c0, cn int) {
 // Col2Im adds the columns col (OutLen × KLen·cn) back onto the input
 // positions they were taken from, into dst (InLen × cn): the adjoint of
 // Im2Col with c0 = 0 and cn = channels. Taps in the padding are dropped.
-func Col2Im(dst, col []float32, w *Window, cn int) {
+func Col2Im(dst, col []float32, w *ConvWindow, cn int) {
 	row := w.KLen() * cn
 	p := 0
 	for o0 := 0; o0 < w.Out[0]; o0++ {
@@ -109,7 +136,7 @@ func Col2Im(dst, col []float32, w *Window, cn int) {
 // convolution of one sample x (InLen × channels) with kernel k
 // (KLen × channels × mult): output channel c·mult+m sees only input
 // channel c.
-func DepthwiseConv(dst, x, k []float32, w *Window, channels, mult int) {
+func DepthwiseConv(dst, x, k []float32, w *ConvWindow, channels, mult int) {
 	cm := channels * mult
 	p := 0
 	for o0 := 0; o0 < w.Out[0]; o0++ {
@@ -151,9 +178,9 @@ func DepthwiseConv(dst, x, k []float32, w *Window, channels, mult int) {
 	}
 }
 
-// TransposeBatch sets dst (n × b × a) to the batched transpose of src
+// TransposeInner sets dst (n × b × a) to the batched transpose of src
 // (n × a × b): how channels_first data becomes channels-last and back.
-func TransposeBatch(dst, src []float32, n, a, b int) {
+func TransposeInner(dst, src []float32, n, a, b int) {
 	for s := 0; s < n; s++ {
 		in := src[s*a*b : (s+1)*a*b]
 		out := dst[s*a*b : (s+1)*a*b]

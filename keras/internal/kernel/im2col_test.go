@@ -6,24 +6,24 @@ import (
 	"testing"
 )
 
-// windowCases cover every rank, strides, dilation, padding on either side
+// convWindowCases cover every rank, strides, dilation, padding on either side
 // and windows wider than their input (transposed convolutions' geometry).
-var windowCases = []struct {
+var convWindowCases = []struct {
 	name string
-	w    Window
+	w    ConvWindow
 }{
-	{"1d", Window{In: [3]int{1, 1, 7}, Out: [3]int{1, 1, 5}, K: [3]int{1, 1, 3}, Stride: [3]int{1, 1, 1}, Dil: [3]int{1, 1, 1}}},
-	{"1d causal dilated", Window{In: [3]int{1, 1, 8}, Out: [3]int{1, 1, 8}, K: [3]int{1, 1, 3}, Stride: [3]int{1, 1, 1}, Dil: [3]int{1, 1, 2}, Pad: [3]int{0, 0, 4}}},
-	{"1d strided", Window{In: [3]int{1, 1, 8}, Out: [3]int{1, 1, 3}, K: [3]int{1, 1, 3}, Stride: [3]int{1, 1, 2}, Dil: [3]int{1, 1, 1}}},
-	{"2d same strided", Window{In: [3]int{1, 8, 7}, Out: [3]int{1, 4, 4}, K: [3]int{1, 3, 3}, Stride: [3]int{1, 2, 2}, Dil: [3]int{1, 1, 1}, Pad: [3]int{0, 0, 1}}},
-	{"2d same", Window{In: [3]int{1, 5, 5}, Out: [3]int{1, 5, 5}, K: [3]int{1, 3, 2}, Stride: [3]int{1, 1, 1}, Dil: [3]int{1, 1, 1}, Pad: [3]int{0, 1, 0}}},
-	{"2d dilated", Window{In: [3]int{1, 9, 6}, Out: [3]int{1, 5, 2}, K: [3]int{1, 3, 3}, Stride: [3]int{1, 1, 1}, Dil: [3]int{1, 2, 2}}},
-	{"3d", Window{In: [3]int{4, 4, 4}, Out: [3]int{4, 4, 4}, K: [3]int{2, 2, 2}, Stride: [3]int{1, 1, 1}, Dil: [3]int{1, 1, 1}}},
-	{"3d strided", Window{In: [3]int{5, 4, 6}, Out: [3]int{2, 2, 3}, K: [3]int{2, 3, 2}, Stride: [3]int{2, 1, 2}, Dil: [3]int{1, 1, 1}}},
-	{"window past input", Window{In: [3]int{1, 2, 2}, Out: [3]int{1, 2, 2}, K: [3]int{1, 5, 5}, Stride: [3]int{1, 1, 1}, Dil: [3]int{1, 1, 1}, Pad: [3]int{0, 2, 2}}},
+	{"1d", ConvWindow{In: [3]int{1, 1, 7}, Out: [3]int{1, 1, 5}, K: [3]int{1, 1, 3}, Stride: [3]int{1, 1, 1}, Dil: [3]int{1, 1, 1}}},
+	{"1d causal dilated", ConvWindow{In: [3]int{1, 1, 8}, Out: [3]int{1, 1, 8}, K: [3]int{1, 1, 3}, Stride: [3]int{1, 1, 1}, Dil: [3]int{1, 1, 2}, Pad: [3]int{0, 0, 4}}},
+	{"1d strided", ConvWindow{In: [3]int{1, 1, 8}, Out: [3]int{1, 1, 3}, K: [3]int{1, 1, 3}, Stride: [3]int{1, 1, 2}, Dil: [3]int{1, 1, 1}}},
+	{"2d same strided", ConvWindow{In: [3]int{1, 8, 7}, Out: [3]int{1, 4, 4}, K: [3]int{1, 3, 3}, Stride: [3]int{1, 2, 2}, Dil: [3]int{1, 1, 1}, Pad: [3]int{0, 0, 1}}},
+	{"2d same", ConvWindow{In: [3]int{1, 5, 5}, Out: [3]int{1, 5, 5}, K: [3]int{1, 3, 2}, Stride: [3]int{1, 1, 1}, Dil: [3]int{1, 1, 1}, Pad: [3]int{0, 1, 0}}},
+	{"2d dilated", ConvWindow{In: [3]int{1, 9, 6}, Out: [3]int{1, 5, 2}, K: [3]int{1, 3, 3}, Stride: [3]int{1, 1, 1}, Dil: [3]int{1, 2, 2}}},
+	{"3d", ConvWindow{In: [3]int{4, 4, 4}, Out: [3]int{4, 4, 4}, K: [3]int{2, 2, 2}, Stride: [3]int{1, 1, 1}, Dil: [3]int{1, 1, 1}}},
+	{"3d strided", ConvWindow{In: [3]int{5, 4, 6}, Out: [3]int{2, 2, 3}, K: [3]int{2, 3, 2}, Stride: [3]int{2, 1, 2}, Dil: [3]int{1, 1, 1}}},
+	{"window past input", ConvWindow{In: [3]int{1, 2, 2}, Out: [3]int{1, 2, 2}, K: [3]int{1, 5, 5}, Stride: [3]int{1, 1, 1}, Dil: [3]int{1, 1, 1}, Pad: [3]int{0, 2, 2}}},
 }
 
-func convRandSlice(r *rand.Rand, n int) []float32 {
+func convRand(r *rand.Rand, n int) []float32 {
 	s := make([]float32, n)
 	for i := range s {
 		s[i] = float32(r.NormFloat64())
@@ -33,8 +33,8 @@ func convRandSlice(r *rand.Rand, n int) []float32 {
 
 // directConv is the convolution written out: every output position, filter,
 // tap and channel, in float64, with the window arithmetic spelled out
-// afresh rather than through Window.source.
-func directConv(x, k []float64, w *Window, channels, c0, cn, filters int) []float64 {
+// afresh rather than through ConvWindow.source.
+func convDirect(x, k []float64, w *ConvWindow, channels, c0, cn, filters int) []float64 {
 	out := make([]float64, w.OutLen()*filters)
 	for o0 := 0; o0 < w.Out[0]; o0++ {
 		for o1 := 0; o1 < w.Out[1]; o1++ {
@@ -75,7 +75,7 @@ func directConv(x, k []float64, w *Window, channels, c0, cn, filters int) []floa
 	return out
 }
 
-func to64(s []float32) []float64 {
+func convTo64(s []float32) []float64 {
 	d := make([]float64, len(s))
 	for i, v := range s {
 		d[i] = float64(v)
@@ -83,7 +83,7 @@ func to64(s []float32) []float64 {
 	return d
 }
 
-func convCloseTo(t *testing.T, got []float32, want []float64) {
+func convClose(t *testing.T, got []float32, want []float64) {
 	t.Helper()
 	if len(got) != len(want) {
 		t.Fatalf("got %d values, want %d", len(got), len(want))
@@ -99,12 +99,12 @@ func convCloseTo(t *testing.T, got []float32, want []float64) {
 // convolution, over the whole channel range and over a channel group.
 func TestIm2ColConv(t *testing.T) {
 	r := rand.New(rand.NewPCG(1, 2))
-	for _, tc := range windowCases {
+	for _, tc := range convWindowCases {
 		w := tc.w
 		for _, g := range []struct{ channels, c0, cn int }{{3, 0, 3}, {4, 2, 2}, {1, 0, 1}} {
 			const filters = 5
-			x := convRandSlice(r, w.InLen()*g.channels)
-			k := convRandSlice(r, w.KLen()*g.cn*filters)
+			x := convRand(r, w.InLen()*g.channels)
+			k := convRand(r, w.KLen()*g.cn*filters)
 			patches := make([]float32, w.OutLen()*w.KLen()*g.cn)
 			for i := range patches {
 				patches[i] = float32(math.NaN()) // every entry must be written
@@ -113,7 +113,7 @@ func TestIm2ColConv(t *testing.T) {
 			got := make([]float32, w.OutLen()*filters)
 			MatMul(got, patches, k, w.OutLen(), w.KLen()*g.cn, filters, false)
 			t.Run(tc.name, func(t *testing.T) {
-				convCloseTo(t, got, directConv(to64(x), to64(k), &w, g.channels, g.c0, g.cn, filters))
+				convClose(t, got, convDirect(convTo64(x), convTo64(k), &w, g.channels, g.c0, g.cn, filters))
 			})
 		}
 	}
@@ -123,11 +123,11 @@ func TestIm2ColConv(t *testing.T) {
 // transpose of Im2Col, which is what a transposed convolution needs.
 func TestCol2ImAdjoint(t *testing.T) {
 	r := rand.New(rand.NewPCG(3, 4))
-	for _, tc := range windowCases {
+	for _, tc := range convWindowCases {
 		w := tc.w
 		const cn = 3
-		x := convRandSlice(r, w.InLen()*cn)
-		y := convRandSlice(r, w.OutLen()*w.KLen()*cn)
+		x := convRand(r, w.InLen()*cn)
+		y := convRand(r, w.OutLen()*w.KLen()*cn)
 		patches := make([]float32, len(y))
 		Im2Col(patches, x, &w, cn, 0, cn)
 		back := make([]float32, len(x))
@@ -149,12 +149,12 @@ func TestCol2ImAdjoint(t *testing.T) {
 // convolution of each channel on its own.
 func TestDepthwiseConv(t *testing.T) {
 	r := rand.New(rand.NewPCG(5, 6))
-	for _, tc := range windowCases {
+	for _, tc := range convWindowCases {
 		w := tc.w
 		for _, mult := range []int{1, 2} {
 			const channels = 3
-			x := convRandSlice(r, w.InLen()*channels)
-			k := convRandSlice(r, w.KLen()*channels*mult)
+			x := convRand(r, w.InLen()*channels)
+			k := convRand(r, w.KLen()*channels*mult)
 			got := make([]float32, w.OutLen()*channels*mult)
 			for i := range got {
 				got[i] = float32(math.NaN())
@@ -169,26 +169,26 @@ func TestDepthwiseConv(t *testing.T) {
 						kc[t*mult+m] = float64(k[(t*channels+c)*mult+m])
 					}
 				}
-				o := directConv(to64(x), kc, &w, channels, c, 1, mult)
+				o := convDirect(convTo64(x), kc, &w, channels, c, 1, mult)
 				for p := 0; p < w.OutLen(); p++ {
 					for m := 0; m < mult; m++ {
 						want[(p*channels+c)*mult+m] = o[p*mult+m]
 					}
 				}
 			}
-			t.Run(tc.name, func(t *testing.T) { convCloseTo(t, got, want) })
+			t.Run(tc.name, func(t *testing.T) { convClose(t, got, want) })
 		}
 	}
 }
 
-func TestTransposeBatch(t *testing.T) {
+func TestTransposeInner(t *testing.T) {
 	for _, tc := range []struct{ n, a, b int }{{1, 1, 1}, {2, 3, 4}, {3, 1, 5}, {1, 6, 1}} {
 		src := make([]float32, tc.n*tc.a*tc.b)
 		for i := range src {
 			src[i] = float32(i)
 		}
 		dst := make([]float32, len(src))
-		TransposeBatch(dst, src, tc.n, tc.a, tc.b)
+		TransposeInner(dst, src, tc.n, tc.a, tc.b)
 		for s := 0; s < tc.n; s++ {
 			for i := 0; i < tc.a; i++ {
 				for j := 0; j < tc.b; j++ {
