@@ -508,3 +508,32 @@ func TestPredictErrors(t *testing.T) {
 		})
 	}
 }
+
+// TestREADMEPredict runs the predict example the README shows and checks
+// that its output is what the README prints.
+func TestREADMEPredict(t *testing.T) {
+	readme := readREADME(t)
+	start := strings.Index(readme, "### predict")
+	if start < 0 {
+		t.Fatal("README has no predict section")
+	}
+	section := readme[start:]
+	cmd := strings.Index(section, "$ kerascope predict ")
+	if cmd < 0 {
+		t.Fatal("README's predict section shows no `$ kerascope predict` example")
+	}
+	block := section[cmd:]
+	block = block[:strings.Index(block, "```")]
+	line, want, _ := strings.Cut(block, "\n")
+	args := shellFields(t, strings.TrimPrefix(line, "$ kerascope "))
+	for i, a := range args {
+		args[i] = strings.Replace(a, "testdata/", "../../testdata/", 1)
+	}
+	out, errs, code := runCLI(t, nil, args...)
+	if code != 0 {
+		t.Fatalf("%s: exit %d: %s", line, code, errs)
+	}
+	if out != want {
+		t.Errorf("%s prints\n%s\nthe README shows\n%s", line, out, want)
+	}
+}
