@@ -37,6 +37,8 @@ Usage:
   kerascope check [flags] FILE     validate the weights against the architecture (CI)
   kerascope graph [flags] FILE     draw the layer graph, or every unit and weight (--units)
   kerascope explain [flags] FILE   show the arithmetic behind each layer's parameter count
+  kerascope predict [flags] FILE --input PATH...
+                                   run the model on inputs (.npy, JSON, CSV)
   kerascope weights [flags] FILE [LAYER...]
                                    list every stored tensor with its statistics
   kerascope version                print the version
@@ -66,6 +68,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		err = runGraph(rest, stdout, stderr)
 	case "explain":
 		err = runExplain(rest, stdout, stderr)
+	case "predict":
+		err = runPredict(rest, stdout, stderr)
 	case "version", "--version":
 		fmt.Fprintf(stdout, "kerascope %s\n", version)
 	case "help", "-h", "--help":
@@ -115,6 +119,7 @@ var commandHelp = map[string]struct {
 	"explain": {"explain [flags] FILE", explainHelp, func(w io.Writer) *pflag.FlagSet { fs, _ := explainFlags(w); return fs }},
 	"graph":   {"graph [flags] FILE", graphHelp, func(w io.Writer) *pflag.FlagSet { fs, _ := graphFlags(w); return fs }},
 	"weights": {"weights [flags] FILE [LAYER...]", weightsHelp, func(w io.Writer) *pflag.FlagSet { fs, _ := weightsFlags(w); return fs }},
+	"predict": {"predict [flags] FILE --input PATH...", predictHelp, func(w io.Writer) *pflag.FlagSet { fs, _ := predictFlags(w); return fs }},
 }
 
 func runHelp(args []string, stdout io.Writer) error {

@@ -1,0 +1,169 @@
+package keras
+
+import (
+	"errors"
+	"math"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+)
+
+func loadNet(t *testing.T, model, file string) *Net {
+	t.Helper()
+	net, err := Load(filepath.Join(modelsDir, model, file))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return net
+}
+
+// TestPredictConcurrent calls Predict on one Net from many goroutines at
+// once, each with its own batch, and checks every result against the one
+// computed alone. Run it with -race: go test -race -run Concurrent ./keras.
+func TestPredictConcurrent(t *testing.T) {
+	for _, m := range []struct{ model, file string }{
+		{"nested_seq", "k3.keras"}, {"compiled_fn", "tfk.h5"}, {"bench_mlp", "k3.keras"},
+	} {
+		t.Run(m.model, func(t *testing.T) {
+			net := loadNet(t, m.model, m.file)
+			in := net.Inputs()[0].Shape
+			// Batches of different sizes and values, with their results
+			// computed one at a time.
+			var batches []*Tensor
+			var want [][]*Tensor
+			for b := 1; b <= 8; b++ {
+				shape := append([]int{b}, in[1:]...)
+				x := NewTensor(shape...)
+				for i := range x.Data {
+					x.Data[i] = float32(math.Sin(float64(i*b + 1)))
+				}
+				out, err := net.Predict(x)
+				if err != nil {
+					t.Fatal(err)
+				}
+				batches, want = append(batches, x), append(want, out)
+			}
+			const workers, rounds = 16, 10
+			var wg sync.WaitGroup
+			errs := make(chan error, workers)
+			for w := range workers {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					for r := range rounds {
+						k := (w + r) % len(batches)
+						out, err := net.Predict(batches[k])
+						if err != nil {
+							errs <- err
+							return
+						}
+						for i := range out {
+							if !sameBits(out[i].Data, want[k][i].Data) {
+								errs <- errors.New("a concurrent prediction differs from the serial one")
+								return
+							}
+						}
+					}
+				}()
+			}
+			wg.Wait()
+			close(errs)
+			for err := range errs {
+				t.Fatal(err)
+			}
+		})
+	}
+}
+
+// TestPredictInputErrors checks that every malformed call is an error
+// naming the input, never a panic.
+func TestPredictInputErrors(t *testing.T) {
+	net := loadNet(t, "compiled_fn", "k3.keras") // one input "input" (None, 4)
+	tests := []struct {
+		name  string
+		in    []*Tensor
+		input string // the InputError's input, "" for another error
+		msg   string
+	}{
+		{"no inputs", nil, "", `takes 1 inputs ("input" (None, 4)), got 0`},
+		{"two inputs", []*Tensor{NewTensor(1, 4), NewTensor(1, 4)}, "", "got 2"},
+		{"nil", []*Tensor{nil}, "input", "nil tensor"},
+		{"short data", []*Tensor{{Shape: []int{2, 4}, Data: make([]float32, 7)}}, "input", "holds 8 values, got 7"},
+		{"negative dim", []*Tensor{{Shape: []int{-1, 4}, Data: nil}}, "input", "holds"},
+		{"huge dims", []*Tensor{{Shape: []int{1 << 40, 1 << 40}, Data: nil}}, "input", "holds"},
+		{"rank", []*Tensor{NewTensor(2, 4, 1)}, "input", "shape (2, 4, 1), want (None, 4)"},
+		{"size", []*Tensor{NewTensor(2, 3)}, "input", "want (None, 4)"},
+		{"scalar", []*Tensor{{Shape: []int{}, Data: []float32{1}}}, "input", "want (None, 4)"},
+		{"empty batch", []*Tensor{NewTensor(0, 4)}, "input", "empty batch"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := net.Predict(tt.in...)
+			if err == nil || !strings.Contains(err.Error(), tt.msg) {
+				t.Fatalf("error %v, want one containing %q", err, tt.msg)
+			}
+			var ie *InputError
+			if got := errors.As(err, &ie); got != (tt.input != "") || (got && ie.Input != tt.input) {
+				t.Errorf("error %#v: want an InputError for %q", err, tt.input)
+			}
+		})
+	}
+	for _, m := range []map[string]*Tensor{{}, {"input": NewTensor(1, 4), "extra": NewTensor(1)}, {"Input": NewTensor(1, 4)}} {
+		if _, err := net.PredictNamed(m); err == nil {
+			t.Errorf("PredictNamed(%v) accepted", m)
+		}
+	}
+	_, err := net.PredictNamed(map[string]*Tensor{"input": NewTensor(1, 4), "extra": NewTensor(1)})
+	if err == nil || !strings.Contains(err.Error(), `no input named "extra"`) {
+		t.Errorf("unknown name: %v", err)
+	}
+}
+
+// TestPredictOwnership checks that Predict leaves its inputs alone, that
+// callers own the results, and that Inputs and Outputs return copies.
+func TestPredictOwnership(t *testing.T) {
+	net := loadNet(t, "nested_seq", "k3.keras")
+	x := NewTensor(3, 5)
+	for i := range x.Data {
+		x.Data[i] = float32(i) / 7
+	}
+	before := x.clone()
+	a, err := net.Predict(x)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !sameBits(x.Data, before.Data) {
+		t.Error("Predict modified its input")
+	}
+	keep := a[0].clone()
+	for i := range a[0].Data {
+		a[0].Data[i] = 42 // the caller's to change
+	}
+	b, _ := net.Predict(x)
+	if !sameBits(b[0].Data, keep.Data) {
+		t.Error("changing one result changed the next prediction")
+	}
+	// A batch predicted whole equals its samples predicted one by one.
+	for i := range 3 {
+		one, err := net.Predict(x.Slice(i, i+1))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for j, v := range one[0].Data {
+			if w := keep.Data[i*len(one[0].Data)+j]; math.Abs(float64(v-w)) > 1e-6 {
+				t.Errorf("sample %d alone gives %v, in the batch %v", i, v, w)
+			}
+		}
+	}
+	in := net.Inputs()
+	in[0].Name, in[0].Shape[1] = "changed", 99
+	if p := net.Inputs()[0]; p.Name != "input_layer" || p.Shape[1] != 5 {
+		t.Errorf("Inputs returned the Net's own ports: now %v", p)
+	}
+	out := net.Outputs()
+	out[0].Shape[1] = 99
+	if net.Outputs()[0].Shape[1] != 1 {
+		t.Error("Outputs returned the Net's own ports")
+	}
+}
