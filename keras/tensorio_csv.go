@@ -1,0 +1,149 @@
+package keras
+
+import (
+	"bufio"
+	"encoding/csv"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"strconv"
+	"strings"
+)
+
+// Tensors as CSV tables, one sample per row (see tensorio_npy.go).
+
+// ReadCSV reads a table of numbers, one sample per row, as a tensor of
+// shape (rows, columns). Fields are separated by commas; spaces around a
+// number are ignored; lines starting with '#' (np.savetxt's header) and
+// blank lines are skipped. A first row in which no cell is a number is a
+// header and is skipped; any other non-numeric cell is an error naming its
+// line and column. NaN and Inf are read as such.
+func ReadCSV(r io.Reader) (*Tensor, error) {
+	br := bufio.NewReader(r)
+	// Excel and PowerShell start UTF-8 files with a byte order mark.
+	if bom, err := br.Peek(3); err == nil && string(bom) == "\ufeff" {
+		br.Discard(3)
+	}
+	cr := csv.NewReader(br)
+	cr.Comment = '#'
+	cr.FieldsPerRecord = -1
+	cr.TrimLeadingSpace = true
+	cr.ReuseRecord = true
+	t := &Tensor{}
+	cols, colsLine, rows, first := -1, 0, 0, true
+	var headerErr error // why the header row is not data
+	for {
+		rec, err := cr.Read()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			var pe *csv.ParseError
+			if errors.As(err, &pe) {
+				return nil, fmt.Errorf("csv: line %d: %v", pe.Line, pe.Err)
+			}
+			return nil, fmt.Errorf("csv: %w", err)
+		}
+		line, _ := cr.FieldPos(0)
+		switch {
+		case first && isHeader(rec):
+			first, cols, colsLine = false, len(rec), line
+			_, err := parseCell(rec[0])
+			headerErr = fmt.Errorf("line %d, column 1: %v", line, err)
+			continue
+		case cols < 0:
+			cols, colsLine = len(rec), line
+		case len(rec) != cols:
+			return nil, fmt.Errorf("csv: line %d has %d columns, line %d has %d", line, len(rec), colsLine, cols)
+		}
+		first = false
+		for j, cell := range rec {
+			v, err := parseCell(cell)
+			if err != nil {
+				return nil, fmt.Errorf("csv: line %d, column %d: %v", line, j+1, err)
+			}
+			t.Data = append(t.Data, v)
+		}
+		rows++
+	}
+	if rows == 0 && headerErr != nil {
+		return nil, fmt.Errorf("csv: no data rows after the header (%v)", headerErr)
+	}
+	if rows == 0 {
+		return nil, errors.New("csv: no data rows")
+	}
+	t.Shape = []int{rows, cols}
+	return t, nil
+}
+
+// isHeader reports a row in which no cell is a number: column names.
+func isHeader(rec []string) bool {
+	for _, c := range rec {
+		if _, err := parseCell(c); err == nil {
+			return false
+		}
+	}
+	return true
+}
+
+func parseCell(cell string) (float32, error) {
+	s := strings.TrimSpace(cell)
+	if s == "" {
+		return 0, errors.New("empty cell")
+	}
+	f, err := strconv.ParseFloat(s, 32)
+	if err == nil {
+		return float32(f), nil
+	}
+	if errors.Is(err, strconv.ErrRange) {
+		return 0, fmt.Errorf("%s does not fit in a float32", truncate(s, 30))
+	}
+	msg := fmt.Sprintf("%q is not a number", truncate(s, 30))
+	if f := strings.Fields(s); len(f) > 1 {
+		if _, err := strconv.ParseFloat(f[0], 32); err == nil {
+			msg += " (values separated by spaces? kerascope's CSV separates them with commas: np.savetxt(path, x, delimiter=\",\"))"
+		}
+	}
+	return 0, errors.New(msg)
+}
+
+// WriteCSV writes t one sample per line: a rank-2 tensor as its rows, a
+// rank-1 tensor one value per line, and a tensor of higher rank with each
+// sample flattened in row-major order (np.reshape(x, (len(x), -1))). NaN
+// and infinities are written as nan, inf and -inf, which numpy and
+// pandas read back.
+func WriteCSV(w io.Writer, t *Tensor) error {
+	if err := t.check(); err != nil {
+		return err
+	}
+	rows, per := 1, len(t.Data)
+	if len(t.Shape) > 0 {
+		rows = t.Shape[0]
+		per = 0
+		if rows > 0 {
+			per = len(t.Data) / rows
+		}
+	}
+	var b []byte
+	for i := range rows {
+		for j, v := range t.Data[i*per : (i+1)*per] {
+			if j > 0 {
+				b = append(b, ',')
+			}
+			switch f := float64(v); {
+			case math.IsNaN(f):
+				b = append(b, "nan"...)
+			case math.IsInf(f, 1):
+				b = append(b, "inf"...)
+			case math.IsInf(f, -1):
+				b = append(b, "-inf"...)
+			default:
+				b = strconv.AppendFloat(b, f, 'g', -1, 32)
+			}
+		}
+		b = append(b, '\n')
+	}
+	_, err := w.Write(b)
+	return err
+}
