@@ -30,12 +30,23 @@ func TestREADMELayers(t *testing.T) {
 		t.Fatal("README has no Supported layers section")
 	}
 	section := readme[start : start+1+end]
+	// The family table: from its header row to the first line that is not
+	// a table row (the section has other tables after it).
 	var table []string
+	in := false
 	for _, line := range strings.Split(section, "\n") {
-		if strings.HasPrefix(line, "| ") && !strings.HasPrefix(line, "| family") {
+		switch {
+		case strings.HasPrefix(line, "| family"):
+			in = true
+		case in && strings.HasPrefix(line, "| "):
 			for _, m := range regexp.MustCompile("`(\\w+)`").FindAllStringSubmatch(line, -1) {
 				table = append(table, m[1])
 			}
+		case in:
+			in = false
+		}
+		if !in && len(table) > 0 {
+			break
 		}
 	}
 	sort.Strings(table)
