@@ -18,6 +18,22 @@ type layerKind interface {
 // from its first call, in dependency order, so layers may appear in the
 // config before the layers they consume (as shared layers do).
 func (m *Model) infer() error {
+	order, err := schedule(m)
+	if err != nil {
+		return err
+	}
+	for _, n := range order {
+		if err := n.run(); err != nil {
+			return fmt.Errorf("layer %q (%s): %w", n.Layer.Name, n.Layer.Class, err)
+		}
+	}
+	m.fillFromHints()
+	return nil
+}
+
+// schedule lists a model's nodes in an order in which each node's inputs
+// come before it: shape inference and the forward pass both follow it.
+func schedule(m *Model) ([]*Node, error) {
 	var pending []*Node
 	if m.Input != nil {
 		pending = append(pending, m.Input.Nodes...)
@@ -26,30 +42,28 @@ func (m *Model) infer() error {
 		pending = append(pending, l.Nodes...)
 	}
 	done := make(map[*Node]bool, len(pending))
+	order := make([]*Node, 0, len(pending))
 	for len(pending) > 0 {
 		next := pending[:0]
 		for _, n := range pending {
 			ready, err := n.inputsReady(done)
 			if err != nil {
-				return err
+				return nil, err
 			}
 			if !ready {
 				next = append(next, n)
 				continue
 			}
-			if err := n.run(); err != nil {
-				return fmt.Errorf("layer %q (%s): %w", n.Layer.Name, n.Layer.Class, err)
-			}
 			done[n] = true
+			order = append(order, n)
 		}
 		if len(next) == len(pending) {
 			n := next[0]
-			return formatErrorf("layer %q (%s): its inputs form a cycle", n.Layer.Name, n.Layer.Class)
+			return nil, formatErrorf("layer %q (%s): its inputs form a cycle", n.Layer.Name, n.Layer.Class)
 		}
 		pending = next
 	}
-	m.fillFromHints()
-	return nil
+	return order, nil
 }
 
 // fillFromHints gives the calls whose outputs kerascope could not infer

@@ -44,40 +44,6 @@ type call struct {
 // kwarg returns the tensors passed as a keyword argument.
 func (c *call) kwarg(name string) []*Tensor { return c.kwargs[name] }
 
-// schedule lists a model's nodes in an order in which each node's inputs
-// are computed before it: the order infer ran them in.
-func schedule(m *Model) ([]*Node, error) {
-	var pending []*Node
-	if m.Input != nil {
-		pending = append(pending, m.Input.Nodes...)
-	}
-	for _, l := range m.Layers {
-		pending = append(pending, l.Nodes...)
-	}
-	done := make(map[*Node]bool, len(pending))
-	var order []*Node
-	for len(pending) > 0 {
-		next := pending[:0]
-		for _, n := range pending {
-			ready, err := n.inputsReady(done)
-			if err != nil {
-				return nil, err
-			}
-			if !ready {
-				next = append(next, n)
-				continue
-			}
-			done[n] = true
-			order = append(order, n)
-		}
-		if len(next) == len(pending) {
-			return nil, formatErrorf("layer %q: its inputs form a cycle", next[0].Layer.Name)
-		}
-		pending = next
-	}
-	return order, nil
-}
-
 // value is a computed call's outputs and their masks.
 type value struct {
 	out   []*Tensor

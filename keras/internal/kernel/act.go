@@ -90,14 +90,7 @@ func Softmax(x []float32, outer, n, inner int) {
 	for o := 0; o < outer; o++ {
 		base := o * n * inner
 		for in := 0; in < inner; in++ {
-			m := math.Inf(-1)
-			for j := 0; j < n; j++ {
-				m = math.Max(m, float64(x[base+j*inner+in]))
-			}
-			var s float64
-			for j := 0; j < n; j++ {
-				s += math.Exp(float64(x[base+j*inner+in]) - m)
-			}
+			m, s := maxExpSum(x, base+in, n, inner)
 			for j := 0; j < n; j++ {
 				p := base + j*inner + in
 				x[p] = float32(math.Exp(float64(x[p])-m) / s)
@@ -111,14 +104,7 @@ func LogSoftmax(x []float32, outer, n, inner int) {
 	for o := 0; o < outer; o++ {
 		base := o * n * inner
 		for in := 0; in < inner; in++ {
-			m := math.Inf(-1)
-			for j := 0; j < n; j++ {
-				m = math.Max(m, float64(x[base+j*inner+in]))
-			}
-			var s float64
-			for j := 0; j < n; j++ {
-				s += math.Exp(float64(x[base+j*inner+in]) - m)
-			}
+			m, s := maxExpSum(x, base+in, n, inner)
 			ls := math.Log(s)
 			for j := 0; j < n; j++ {
 				p := base + j*inner + in
@@ -126,6 +112,19 @@ func LogSoftmax(x []float32, outer, n, inner int) {
 			}
 		}
 	}
+}
+
+// maxExpSum returns, for the n values x[first], x[first+stride], ..., their
+// maximum m and the sum of exp(v - m): softmax's stable normalizer.
+func maxExpSum(x []float32, first, n, stride int) (m, s float64) {
+	m = math.Inf(-1)
+	for j := 0; j < n; j++ {
+		m = math.Max(m, float64(x[first+j*stride]))
+	}
+	for j := 0; j < n; j++ {
+		s += math.Exp(float64(x[first+j*stride]) - m)
+	}
+	return m, s
 }
 
 // Sparsemax is keras.activations.sparsemax along an axis, viewed as in
