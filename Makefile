@@ -5,12 +5,12 @@ BIN := bin/kerascope
 DEMO_MODEL := testdata/models/rnn_1unit/k3.keras
 
 # Matrix products run in OpenBLAS when it is installed (scripts/install-deps
-# installs it): the openblas build tag plus the linker flags pkg-config
-# gives. Without it, or with OPENBLAS=0, they run in gonum's pure-Go BLAS.
+# installs it): the openblas build tag, whose package links OpenBLAS through
+# pkg-config. Without it, or with OPENBLAS=0, they run in gonum's pure-Go
+# BLAS.
 OPENBLAS ?= $(shell pkg-config --exists openblas 2>/dev/null && echo 1 || echo 0)
 ifeq ($(OPENBLAS),1)
 TAGS := -tags openblas
-export CGO_LDFLAGS := $(CGO_LDFLAGS) $(shell pkg-config --libs openblas)
 endif
 
 .PHONY: all build test bench bench-keras demo fixtures deps clean

@@ -239,7 +239,7 @@ func (net *Net) Predict(inputs ...*Tensor) ([]*Tensor, error) {
 	}
 	// Layers never write to their inputs, so the caller's tensors are used
 	// as they are.
-	out, _, err := net.runModel(net.Model, inputs, nil)
+	out, err := net.runSplit(inputs, batch)
 	if err != nil {
 		return nil, err
 	}

@@ -13,12 +13,14 @@ func Map(x []float32, f func(float64) float64) {
 	}
 }
 
-// Relu is max(x, 0), Keras's default relu.
+// Relu is max(x, 0), Keras's default relu. It clears every value whose
+// sign bit is set, without a branch: signs are random in a layer's output,
+// and mispredicted branches cost more than the arithmetic.
 func Relu(x []float32) {
 	for i, v := range x {
-		if v < 0 {
-			x[i] = 0
-		}
+		b := math.Float32bits(v)
+		b &^= uint32(int32(b) >> 31)
+		x[i] = math.Float32frombits(b)
 	}
 }
 

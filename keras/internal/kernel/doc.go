@@ -8,7 +8,8 @@
 //
 // Matrix products go through gonum's blas32, which is pure Go by default.
 // Building with the openblas tag routes them to OpenBLAS through cgo
-// (gonum.org/v1/netlib), about ten times faster on large products; link
-// with CGO_LDFLAGS=-lopenblas (the Makefile does when OpenBLAS is
-// installed).
+// (gonum.org/v1/netlib), about ten times faster on large products; the
+// Makefile sets the tag when pkg-config finds OpenBLAS. That build is the
+// one place besides package h5 where kerascope calls C, and only to link
+// OpenBLAS and keep it single-threaded (see openblas.go).
 package kernel

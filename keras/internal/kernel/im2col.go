@@ -74,6 +74,13 @@ func Im2Col(dst, x []float32, w *ConvWindow, channels, c0, cn int) {
 						}
 						base := (i0*w.In[1] + i1) * w.In[2]
 						i2 := o2*w.Stride[2] - w.Pad[2]
+						// All channels of consecutive in-bounds taps are
+						// one contiguous run of x: one copy.
+						if cn == channels && w.Dil[2] == 1 && i2 >= 0 && i2+w.K[2] <= w.In[2] {
+							s := (base + i2) * channels
+							copy(d1, x[s:s+k2])
+							continue
+						}
 						if cn == 1 {
 							for k := range d1 {
 								if uint(i2) < uint(w.In[2]) {

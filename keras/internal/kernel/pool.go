@@ -59,14 +59,16 @@ func pool(dst, src []float32, batch, ch int, w *PoolWindow, isMax bool) {
 									copy(out, cell)
 									first = false
 								case isMax:
+									o := out[:len(cell)]
 									for c, v := range cell {
-										if v > out[c] {
-											out[c] = v
+										if v > o[c] {
+											o[c] = v
 										}
 									}
 								default:
+									o := out[:len(cell)]
 									for c, v := range cell {
-										out[c] += v
+										o[c] += v
 									}
 								}
 							}
