@@ -28,8 +28,13 @@ test: deps
 	if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
 	$(GO) vet $(TAGS) ./...
 	$(GO) test $(TAGS) ./...
-	@# The pure-Go BLAS path too: kernels and every fixture's prediction.
+	@# The pure-Go BLAS path too (kernels and every fixture's prediction), and
+	@# the worst difference from Keras's outputs on both paths.
 	$(GO) test -run 'Test.*(Kernel|Gemm|Activation|Predict)' ./keras/...
+	@for tags in "$(TAGS)" ""; do \
+		out=$$($(GO) test $$tags -count=1 -v -run 'TestPredictFixtures$$' ./keras 2>&1) || { echo "$$out" | tail -40; exit 1; }; \
+		echo "$$out" | grep -o '[0-9]* fixture files predicted.*' | sed "s/^/predict ($${tags:-pure Go}): /"; \
+	done
 
 # Go benchmarks of prediction (and of the summary).
 bench: deps
