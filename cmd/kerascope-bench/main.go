@@ -22,6 +22,7 @@ import (
 	"bufio"
 	"encoding/json"
 	"fmt"
+	"io"
 	"os"
 	"strconv"
 	"strings"
@@ -38,13 +39,13 @@ func main() {
 		fmt.Fprintln(os.Stderr, "usage: kerascope-bench MODEL INPUT.npy")
 		os.Exit(2)
 	}
-	if err := run(os.Args[1], os.Args[2]); err != nil {
+	if err := run(os.Args[1], os.Args[2], os.Stdin, os.Stdout); err != nil {
 		fmt.Fprintln(os.Stderr, "kerascope-bench:", err)
 		os.Exit(1)
 	}
 }
 
-func run(modelPath, inputPath string) error {
+func run(modelPath, inputPath string, stdin io.Reader, stdout io.Writer) error {
 	net, err := keras.Load(modelPath)
 	if err != nil {
 		return err
@@ -70,8 +71,8 @@ func run(modelPath, inputPath string) error {
 		}
 	}
 	fmt.Fprintf(os.Stderr, "kerascope-bench: %s ready (BLAS: %s)\n", modelPath, keras.BLAS())
-	out := bufio.NewWriter(os.Stdout)
-	sc := bufio.NewScanner(os.Stdin)
+	out := bufio.NewWriter(stdout)
+	sc := bufio.NewScanner(stdin)
 	for sc.Scan() {
 		fields := strings.Fields(sc.Text())
 		if len(fields) == 0 {
