@@ -173,6 +173,20 @@ func checkBadFile(t *testing.T, name string, exp badExpect, failf func(string, .
 		failf("summary: exit 0 and nothing printed")
 	}
 
+	// predict: one error line, never a result (the input does not exist:
+	// files that fail to load must fail before reading it), and exit 3
+	// exactly for files that are not Keras models.
+	out.Reset()
+	errb.Reset()
+	code = run([]string{"predict", path, "--input", filepath.Join(badDir, "no-such-input.npy")}, &out, &errb)
+	checkStreams("predict", code, out.String(), errb.String())
+	if code == exitOK || out.Len() != 0 {
+		failf("predict: exit %d, stdout %q, want an error", code, out.String())
+	}
+	if (code == 3) != (exp.SummaryExit == 3) {
+		failf("predict: exit %d, summary exits %d", code, exp.SummaryExit)
+	}
+
 	// check's text output, against its golden file.
 	out.Reset()
 	errb.Reset()
