@@ -170,3 +170,17 @@ func TestPredictOwnership(t *testing.T) {
 		t.Error("Outputs returned the Net's own ports")
 	}
 }
+
+// panicky is a layer kind whose forward pass panics.
+type panicky struct{ unknownLayer }
+
+func (panicky) forward(*call) error { panic("boom") }
+
+// TestForwardPanicIsError: a panicking layer gives an error naming it.
+func TestForwardPanicIsError(t *testing.T) {
+	l := &Layer{Name: "odd", Class: "Odd", impl: panicky{}}
+	err := (&Net{}).forward(&call{layer: l})
+	if err == nil || !strings.Contains(err.Error(), `layer "odd" (Odd): internal error`) || !strings.Contains(err.Error(), "boom") {
+		t.Fatalf("got %v", err)
+	}
+}

@@ -132,7 +132,7 @@ func (net *Net) forward(c *call) error {
 	if !ok {
 		return fmt.Errorf("layer %q (%s): %w", c.layer.Name, c.layer.Class, errNotRunnable)
 	}
-	if err := f.forward(c); err != nil {
+	if err := safeForward(f, c); err != nil {
 		return fmt.Errorf("layer %q (%s): %w", c.layer.Name, c.layer.Class, err)
 	}
 	if c.outMasks == nil {
@@ -203,4 +203,17 @@ func (n *Node) arg(i int) string {
 		return n.args[i]
 	}
 	return ""
+}
+
+// safeForward runs a forward pass, turning a panic into an error. Every
+// layer checks its inputs, but a file can describe combinations no test
+// has seen; a service calling Predict should get an error naming the
+// layer, not a crash.
+func safeForward(f forwarder, c *call) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("internal error (a kerascope bug; please report it with the model): %v", r)
+		}
+	}()
+	return f.forward(c)
 }
