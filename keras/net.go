@@ -27,6 +27,9 @@ type Net struct {
 	axisListsDropped bool
 	weights          map[*Layer][]*Tensor
 	order            map[*Model][]*Node
+	// release lists, per model and step of its order, the calls whose
+	// outputs no later step reads, so a run can let them go.
+	release map[*Model][][]*Node
 	inputs           []Port
 	outputs          []Port
 }
@@ -105,6 +108,7 @@ func NewNet(f *File) (*Net, error) {
 
 		axisListsDropped: f.IsKeras3() && f.Format == FormatH5,
 		order:            make(map[*Model][]*Node),
+		release:          make(map[*Model][][]*Node),
 	}
 	if err := net.schedule(m); err != nil {
 		return nil, err
@@ -128,6 +132,7 @@ func (net *Net) schedule(m *Model) error {
 		return err
 	}
 	net.order[m] = order
+	net.release[m] = releases(m, order)
 	for _, l := range m.Layers {
 		if l.Model != nil {
 			if err := net.schedule(l.Model); err != nil {
@@ -136,6 +141,29 @@ func (net *Net) schedule(m *Model) error {
 		}
 	}
 	return nil
+}
+
+// releases finds, for each step of a model's order, the calls whose
+// outputs are read for the last time there (model outputs never are), so
+// that a deep model holds only the activations still needed, not all of
+// them.
+func releases(m *Model, order []*Node) [][]*Node {
+	last := make(map[*Node]int)
+	for i, n := range order {
+		for _, r := range n.Inputs {
+			last[r.Layer.Nodes[r.Node]] = i
+		}
+	}
+	for _, r := range m.Outputs {
+		delete(last, r.Layer.Nodes[r.Node])
+	}
+	out := make([][]*Node, len(order))
+	for _, n := range order {
+		if i, ok := last[n]; ok {
+			out[i] = append(out[i], n)
+		}
+	}
+	return out
 }
 
 // notRunnable lists the layers of m (and of the models inside it) that

@@ -72,7 +72,8 @@ func (net *Net) runModel(m *Model, in []*Tensor, inMasks []mask) ([]*Tensor, []m
 			v.masks[r.Tensor] = inMasks[i]
 		}
 	}
-	for _, n := range net.order[m] {
+	release := net.release[m]
+	for step, n := range net.order[m] {
 		if _, fed := vals[n]; fed {
 			continue
 		}
@@ -113,6 +114,9 @@ func (net *Net) runModel(m *Model, in []*Tensor, inMasks []mask) ([]*Tensor, []m
 			return nil, nil, err
 		}
 		vals[n] = &value{out: c.out, masks: c.outMasks}
+		for _, done := range release[step] {
+			delete(vals, done)
+		}
 	}
 	outs := make([]*Tensor, len(m.Outputs))
 	masks := make([]mask, len(m.Outputs))
