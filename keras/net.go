@@ -30,8 +30,8 @@ type Net struct {
 	// release lists, per model and step of its order, the calls whose
 	// outputs no later step reads, so a run can let them go.
 	release map[*Model][][]*Node
-	inputs           []Port
-	outputs          []Port
+	inputs  []Port
+	outputs []Port
 }
 
 // A Port is one of a model's inputs or outputs: its name (the InputLayer's
