@@ -70,6 +70,19 @@ func getScratch(n int) *[]float32 {
 
 func putScratch(p *[]float32) { scratchPool.Put(p) }
 
+// inChunks calls f for consecutive chunks of the n samples, each chunk of m
+// samples with a scratch of m·per floats (at most maxScratch, at least one
+// sample's per), so that a stage can go through the scratch chunk by chunk.
+func inChunks(n, per int, f func(s []float32, b0, m int)) {
+	chunk := max(1, min(n, maxScratch/max(per, 1)))
+	sp := getScratch(chunk * per)
+	defer putScratch(sp)
+	for b0 := 0; b0 < n; b0 += chunk {
+		m := min(chunk, n-b0)
+		f((*sp)[:m*per], b0, m)
+	}
+}
+
 // window returns the geometry of the layer over input spatial lengths n,
 // as the convolution kernel.ConvWindow: for a transposed convolution, that of
 // the convolution it is the transpose of (from its output to its input).
@@ -219,18 +232,13 @@ func (l *conv) forward(c *call) error {
 		inLen, mLen := w.InLen()*ch, w.OutLen()*mid
 		// The depthwise stage goes through the scratch one chunk of
 		// samples at a time, each chunk then multiplied pointwise.
-		chunk := max(1, min(n, maxScratch/max(mLen, 1)))
-		sp := getScratch(chunk * mLen)
-		defer putScratch(sp)
-		s := *sp
-		for b0 := 0; b0 < n; b0 += chunk {
-			m := min(chunk, n-b0)
+		inChunks(n, mLen, func(s []float32, b0, m int) {
 			for b := 0; b < m; b++ {
 				kernel.DepthwiseConv(s[b*mLen:(b+1)*mLen], x.Data[(b0+b)*inLen:(b0+b+1)*inLen], c.w[0].Data, &w, ch, l.depthMultiplier)
 			}
 			rows := m * w.OutLen()
 			kernel.MatMul(out.Data[b0*w.OutLen()*l.filters:], s[:rows*mid], c.w[1].Data, rows, mid, l.filters, false)
-		}
+		})
 		bias = 2
 	}
 	if l.useBias {
@@ -275,12 +283,7 @@ func convolve(out, x, k []float32, n int, w *kernel.ConvWindow, channels, filter
 	cg, fg := channels/groups, filters/groups
 	row := kl * cg
 	per := pOut * row
-	chunk := max(1, min(n, maxScratch/max(per, 1)))
-	sp := getScratch(chunk * per)
-	defer putScratch(sp)
-	s := *sp
-	for b0 := 0; b0 < n; b0 += chunk {
-		m := min(chunk, n-b0)
+	inChunks(n, per, func(s []float32, b0, m int) {
 		o := out[b0*pOut*filters:]
 		for g := 0; g < groups; g++ {
 			for b := 0; b < m; b++ {
@@ -289,7 +292,7 @@ func convolve(out, x, k []float32, n int, w *kernel.ConvWindow, channels, filter
 			}
 			kernel.Gemm(false, false, m*pOut, fg, row, s, row, k[g*fg:], filters, o[g*fg:], filters, false)
 		}
-	}
+	})
 }
 
 // convolveTranspose sets out (n × w.InLen × filters) to the transposed
@@ -298,15 +301,10 @@ func convolve(out, x, k []float32, n int, w *kernel.ConvWindow, channels, filter
 func convolveTranspose(out, x, k []float32, n int, w *kernel.ConvWindow, channels, filters int) {
 	pIn, pOut, kl := w.OutLen(), w.InLen(), w.KLen()
 	per := pIn * kl * filters
-	chunk := max(1, min(n, maxScratch/max(per, 1)))
-	sp := getScratch(chunk * per)
-	defer putScratch(sp)
-	s := *sp
-	for b0 := 0; b0 < n; b0 += chunk {
-		m := min(chunk, n-b0)
+	inChunks(n, per, func(s []float32, b0, m int) {
 		kernel.MatMulTransB(s, x[b0*pIn*channels:(b0+m)*pIn*channels], k, m*pIn, channels, kl*filters, false)
 		for b := 0; b < m; b++ {
 			kernel.Col2Im(out[(b0+b)*pOut*filters:(b0+b+1)*pOut*filters], s[b*per:(b+1)*per], w, filters)
 		}
-	}
+	})
 }

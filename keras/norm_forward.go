@@ -86,13 +86,9 @@ func (l *batchNorm) cannotRun() string {
 // change only training.
 func (l *batchNorm) forward(c *call) error {
 	x := c.in[0]
-	axes, err := sortedAxes(l.axes, len(x.Shape))
+	axes, n, err := normAxes(l.axes, x)
 	if err != nil {
 		return err
-	}
-	n := 1
-	for _, a := range axes {
-		n *= x.Shape[a]
 	}
 	w := c.w
 	var gamma, beta *Tensor
@@ -142,13 +138,9 @@ func (*batchNorm) passesMask() bool { return true }
 // RMSNormalization (x/√(mean(x²) + ε)·scale).
 func (l *layerNorm) forward(c *call) error {
 	x := c.in[0]
-	axes, err := sortedAxes(l.axes, len(x.Shape))
+	axes, n, err := normAxes(l.axes, x)
 	if err != nil {
 		return err
-	}
-	n := 1
-	for _, a := range axes {
-		n *= x.Shape[a]
 	}
 	weights := map[string]*Tensor{}
 	for i, name := range l.weights {
@@ -412,4 +404,18 @@ func configArray(d *decoder, key string) ([]float32, []int) {
 		return nil, nil
 	}
 	return data, shape
+}
+
+// normAxes resolves a normalization's axes against x's rank, sorted, and
+// returns how many values one slice along them holds.
+func normAxes(axes []int, x *Tensor) ([]int, int, error) {
+	sorted, err := sortedAxes(axes, len(x.Shape))
+	if err != nil {
+		return nil, 0, err
+	}
+	n := 1
+	for _, a := range sorted {
+		n *= x.Shape[a]
+	}
+	return sorted, n, nil
 }
