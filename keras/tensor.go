@@ -14,7 +14,8 @@ type Tensor struct {
 	Data  []float32
 }
 
-// NewTensor returns a zero tensor of the given shape.
+// NewTensor returns a zero tensor of the given shape, whose dimensions must
+// not be negative (as with make).
 func NewTensor(shape ...int) *Tensor {
 	n := 1
 	for _, d := range shape {
@@ -23,8 +24,8 @@ func NewTensor(shape ...int) *Tensor {
 	return &Tensor{Shape: append([]int(nil), shape...), Data: make([]float32, n)}
 }
 
-// Len returns the number of elements its shape implies, or -1 when a
-// dimension is negative or the product overflows.
+// shapeLen returns the number of elements a shape implies, or -1 when a
+// dimension is negative or the product exceeds 2^40.
 func shapeLen(shape []int) int {
 	n := 1
 	for _, d := range shape {
@@ -47,7 +48,7 @@ func (t *Tensor) check() error {
 	return nil
 }
 
-// Rows returns the tensor viewed as a matrix: the product of all dimensions
+// rows returns the tensor viewed as a matrix: the product of all dimensions
 // but the last, and the last.
 func (t *Tensor) rows() (rows, cols int) {
 	if len(t.Shape) == 0 {
@@ -60,15 +61,8 @@ func (t *Tensor) rows() (rows, cols int) {
 	return len(t.Data) / cols, cols
 }
 
-// Slice returns samples [from, to) of the batch, sharing no memory.
-func (t *Tensor) Slice(from, to int) *Tensor {
-	per := 1
-	for _, d := range t.Shape[1:] {
-		per *= d
-	}
-	shape := append([]int{to - from}, t.Shape[1:]...)
-	return &Tensor{Shape: shape, Data: append([]float32(nil), t.Data[from*per:to*per]...)}
-}
+// Slice returns samples [from, to) of the batch, sharing no memory with t.
+func (t *Tensor) Slice(from, to int) *Tensor { return t.view(from, to).clone() }
 
 func shapeString(s []int) string {
 	parts := make([]string, len(s))
