@@ -56,6 +56,11 @@ func (f *File) readWeights() (map[*Layer][]*Tensor, error) {
 		var vars []StoredVar
 		if legacy {
 			if len(s.Weights) != len(l.Weights) {
+				if strings.HasPrefix(f.KerasVersion, "1") {
+					// Keras 1 stored recurrent weights per gate; Keras 2
+					// converted them on load, kerascope does not yet.
+					return nil, unsupportedf("layer %q (%s): the file stores %d weights in Keras 1's layout, want %d; predicting from Keras 1 weight layouts is not supported", l.Name, l.Class, len(s.Weights), len(l.Weights))
+				}
 				return nil, fmt.Errorf("layer %q (%s): the file stores %d weights, want %d", l.Name, l.Class, len(s.Weights), len(l.Weights))
 			}
 			vars = make([]StoredVar, len(l.Weights))
