@@ -125,36 +125,6 @@ func (l *conv) window(n []int) (kernel.ConvWindow, error) {
 // spatialOf returns the outer axes of a window's lengths used by rank.
 func spatialOf(v [3]int, rank int) []int { return append([]int(nil), v[3-rank:]...) }
 
-// toChannelsLast returns x (batch, channels, *spatial) as (batch, *spatial,
-// channels); other tensors come back unchanged.
-func toChannelsLast(x *Tensor, first bool) *Tensor {
-	if !first || len(x.Shape) < 3 {
-		return x
-	}
-	n, c := x.Shape[0], x.Shape[1]
-	shape := append(append([]int{n}, x.Shape[2:]...), c)
-	t := &Tensor{Shape: shape, Data: make([]float32, len(x.Data))}
-	if n > 0 && c > 0 {
-		kernel.TransposeInner(t.Data, x.Data, n, c, len(x.Data)/(n*c))
-	}
-	return t
-}
-
-// toChannelsFirst is the inverse of toChannelsLast.
-func toChannelsFirst(x *Tensor, first bool) *Tensor {
-	if !first || len(x.Shape) < 3 {
-		return x
-	}
-	r := len(x.Shape)
-	n, c := x.Shape[0], x.Shape[r-1]
-	shape := append([]int{n, c}, x.Shape[1:r-1]...)
-	t := &Tensor{Shape: shape, Data: make([]float32, len(x.Data))}
-	if n > 0 && c > 0 {
-		kernel.TransposeInner(t.Data, x.Data, n, len(x.Data)/(n*c), c)
-	}
-	return t
-}
-
 // wantWeight checks a weight holds n values.
 func wantWeight(w []*Tensor, i int, n int, name string) error {
 	if i >= len(w) || w[i] == nil {

@@ -127,7 +127,7 @@ func (l *pool) forward(c *call) error {
 		return err
 	}
 	if l.channelsFirst {
-		x = moveChannelsLast(x)
+		x = toChannelsLast(x, true)
 	}
 	s := x.Shape
 	w := kernel.PoolWindow{In: [3]int{1, 1, 1}, Out: [3]int{1, 1, 1}, Size: [3]int{1, 1, 1}, Stride: [3]int{1, 1, 1}}
@@ -153,7 +153,7 @@ func (l *pool) forward(c *call) error {
 		kernel.AvgPool(out.Data, x.Data, s[0], ch, &w)
 	}
 	if l.channelsFirst {
-		out = moveChannelsFirst(out)
+		out = toChannelsFirst(out, true)
 	}
 	c.out = []*Tensor{out}
 	return nil

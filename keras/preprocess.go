@@ -218,7 +218,7 @@ func (l *imageResize) forward(c *call) error {
 	r := len(x.Shape)
 	switch {
 	case l.channelsFirst && r == 4:
-		x = moveChannelsLast(x)
+		x = toChannelsLast(x, true)
 	case l.channelsFirst:
 		x = axesMoved(x, []int{1, 2, 0})
 	}
@@ -243,7 +243,7 @@ func (l *imageResize) forward(c *call) error {
 	}
 	if l.channelsFirst {
 		if r == 4 {
-			out = moveChannelsFirst(out)
+			out = toChannelsFirst(out, true)
 		} else {
 			out = axesMoved(out, []int{2, 0, 1})
 		}

@@ -436,27 +436,34 @@ func axesMoved(x *Tensor, perm []int) *Tensor {
 	return out
 }
 
-// moveChannelsLast moves axis 1 of x to the end: (batch, c, ...) to
-// (batch, ..., c).
-func moveChannelsLast(x *Tensor) *Tensor {
-	r := len(x.Shape)
-	perm := make([]int, 0, r)
-	perm = append(perm, 0)
-	for i := 2; i < r; i++ {
-		perm = append(perm, i)
+// toChannelsLast returns x (batch, channels, *spatial) as (batch, *spatial,
+// channels); other tensors come back unchanged.
+func toChannelsLast(x *Tensor, first bool) *Tensor {
+	if !first || len(x.Shape) < 3 {
+		return x
 	}
-	return axesMoved(x, append(perm, 1))
+	n, c := x.Shape[0], x.Shape[1]
+	shape := append(append([]int{n}, x.Shape[2:]...), c)
+	t := &Tensor{Shape: shape, Data: make([]float32, len(x.Data))}
+	if n > 0 && c > 0 {
+		kernel.TransposeInner(t.Data, x.Data, n, c, len(x.Data)/(n*c))
+	}
+	return t
 }
 
-// moveChannelsFirst moves the last axis of x to axis 1.
-func moveChannelsFirst(x *Tensor) *Tensor {
-	r := len(x.Shape)
-	perm := make([]int, 0, r)
-	perm = append(perm, 0, r-1)
-	for i := 1; i < r-1; i++ {
-		perm = append(perm, i)
+// toChannelsFirst is the inverse of toChannelsLast.
+func toChannelsFirst(x *Tensor, first bool) *Tensor {
+	if !first || len(x.Shape) < 3 {
+		return x
 	}
-	return axesMoved(x, perm)
+	r := len(x.Shape)
+	n, c := x.Shape[0], x.Shape[r-1]
+	shape := append([]int{n, c}, x.Shape[1:r-1]...)
+	t := &Tensor{Shape: shape, Data: make([]float32, len(x.Data))}
+	if n > 0 && c > 0 {
+		kernel.TransposeInner(t.Data, x.Data, n, len(x.Data)/(n*c), c)
+	}
+	return t
 }
 
 func (l flatten) forward(c *call) error {
@@ -465,7 +472,7 @@ func (l flatten) forward(c *call) error {
 		return err
 	}
 	if l.channelsFirst && len(x.Shape) > 2 {
-		x = moveChannelsLast(x)
+		x = toChannelsLast(x, true)
 	} else {
 		x = x.clone()
 	}
@@ -575,7 +582,7 @@ func (l *spatialResize) forward(c *call) error {
 // resizes the image to size·(h, w) with ops.image.resize.
 func (l *spatialResize) resize(c *call, x *Tensor) error {
 	if l.channelsFirst {
-		x = moveChannelsLast(x)
+		x = toChannelsLast(x, true)
 	}
 	s := x.Shape
 	out, err := resizeImages(x, s[0], s[1], s[2], s[3], s[1]*l.scale[0], s[2]*l.scale[1], l.interpolation)
@@ -584,7 +591,7 @@ func (l *spatialResize) resize(c *call, x *Tensor) error {
 	}
 	out.Shape = []int{s[0], s[1] * l.scale[0], s[2] * l.scale[1], s[3]}
 	if l.channelsFirst {
-		out = moveChannelsFirst(out)
+		out = toChannelsFirst(out, true)
 	}
 	c.out = []*Tensor{out}
 	return nil
