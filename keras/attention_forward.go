@@ -94,7 +94,7 @@ func explicitMask(c *call, name string, m mask) mask {
 	return m
 }
 
-func (l *multiHeadAttention) storeGroups() []string {
+func (l *multiHeadAttention) sublayers() []string {
 	return []string{"query_dense", "key_dense", "gate_dense", "value_dense", "output_dense"}
 }
 

@@ -4,13 +4,15 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/kerascope/kerascope/keras/store"
 	"github.com/tidwall/gjson"
 )
 
 // Limits on what a config may ask for, so that a hostile file cannot make
 // decoding allocate or recurse without bound.
 const (
-	MaxConfigBytes = 64 << 20
+	// MaxConfigBytes bounds the model config JSON.
+	MaxConfigBytes = store.MaxConfigBytes
 	maxLayers      = 100_000
 	maxNesting     = 32
 )
@@ -204,4 +206,10 @@ func variableDType(r gjson.Result) string {
 		return "float32"
 	}
 	return name
+}
+
+// IsOpConfig reports whether a serialized node of a functional graph is a
+// bare Keras 3 operation (keras.ops) rather than a layer.
+func IsOpConfig(obj gjson.Result) bool {
+	return isOp(layerEntry{obj: obj, cfg: obj.Get("config")})
 }

@@ -1,50 +1,24 @@
 package keras
 
-import (
-	"errors"
-	"fmt"
+import "github.com/kerascope/kerascope/keras/store"
+
+// The error types of every step of the model path are package store's;
+// these names are how callers of keras know them.
+type (
+	// A FormatError reports a malformed or inconsistent model file: a
+	// config that is not JSON, a layer that lacks a required key, a
+	// weight of the wrong shape.
+	FormatError = store.FormatError
+	// An UnsupportedError reports valid Keras that kerascope does not
+	// handle, such as a config value it cannot interpret.
+	UnsupportedError = store.UnsupportedError
 )
 
 // ErrNotKeras is wrapped by errors about files that are not Keras models at
 // all: an HDF5 file without model_config or layer_names, a zip without
 // config.json, a pickle named .h5.
-var ErrNotKeras = errors.New("not a Keras model")
+var ErrNotKeras = store.ErrNotKeras
 
-// A FormatError reports a malformed or inconsistent model file: a config that
-// is not JSON, a layer that lacks a required key, a weight of the wrong shape.
-type FormatError struct {
-	Msg string
-	Err error // the underlying cause, if any
+func formatErrorf(format string, args ...any) error { return store.Formatf(format, args...) }
 
-	// whole marks a Msg that already includes Err's text (formatErrorf).
-	whole bool
-}
-
-func (e *FormatError) Error() string {
-	if e.Err != nil && !e.whole {
-		if e.Msg == "" {
-			return e.Err.Error()
-		}
-		return e.Msg + ": " + e.Err.Error()
-	}
-	return e.Msg
-}
-
-func (e *FormatError) Unwrap() error { return e.Err }
-
-// An UnsupportedError reports valid Keras that kerascope does not handle,
-// such as a config value it cannot interpret.
-type UnsupportedError struct {
-	Msg string
-}
-
-func (e *UnsupportedError) Error() string { return "unsupported: " + e.Msg }
-
-func formatErrorf(format string, args ...any) error {
-	err := fmt.Errorf(format, args...)
-	return &FormatError{Msg: err.Error(), Err: errors.Unwrap(err), whole: true}
-}
-
-func unsupportedf(format string, args ...any) error {
-	return &UnsupportedError{Msg: fmt.Sprintf(format, args...)}
-}
+func unsupportedf(format string, args ...any) error { return store.Unsupportedf(format, args...) }

@@ -331,3 +331,11 @@ func fits(got []int, want Shape) bool {
 	}
 	return true
 }
+
+// NotRunnableLayers lists the layers of m, and of the models inside it,
+// that cannot run natively, with the reason for each: the test Load
+// applies before it reads any weight.
+func NotRunnableLayers(m *Model) []NotRunnable { return notRunnable(m, nil) }
+
+// KnownClass reports whether class is a Keras layer class kerascope knows.
+func KnownClass(class string) bool { return knownClass(class) }

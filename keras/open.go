@@ -1,17 +1,12 @@
 package keras
 
 import (
-	"archive/zip"
-	"bytes"
 	"errors"
 	"fmt"
-	"io"
-	"io/fs"
-	"os"
 	"strings"
 
-	"github.com/kerascope/kerascope/h5"
-	"github.com/tidwall/gjson"
+	"github.com/kerascope/kerascope/keras/bind"
+	"github.com/kerascope/kerascope/keras/store"
 )
 
 // A Format is the kind of file a model came from.
@@ -58,6 +53,17 @@ func (f Format) String() string {
 	return "unknown"
 }
 
+// layout is how files of the format lay their weights out.
+func (f Format) layout() bind.Layout {
+	switch f {
+	case FormatH5:
+		return bind.LegacyModel
+	case FormatH5Weights:
+		return bind.LegacyWeights
+	}
+	return bind.Saved
+}
+
 // ErrNoArchitecture is wrapped by the error Open returns for weights-only
 // files: they hold no model config, so there is no graph to decode. The
 // File it returns alongside still gives access to the stored weights.
@@ -80,22 +86,24 @@ type File struct {
 	// none that kerascope can read (a .keras archive with npz weights).
 	Store Store
 
-	h5      *h5.File
-	tmpPath string
-	npz     bool
+	c *store.Container
+	// binding is the model's weights as the file stores them, made once.
+	binding *bind.Binding
+	// described maps each top-level layer to the description the binding
+	// was made from.
+	described map[*Layer]*bind.Layer
 }
+
+// A Store is read-only access to the HDF5 inside a model file.
+type Store = store.Store
 
 // Close releases the file and removes any temporary copy of the weights.
 func (f *File) Close() error {
-	var err error
-	if f.h5 != nil {
-		err = f.h5.Close()
-		f.h5 = nil
+	if f.c == nil {
+		return nil
 	}
-	if f.tmpPath != "" {
-		os.Remove(f.tmpPath)
-		f.tmpPath = ""
-	}
+	err := f.c.Close()
+	f.c = nil
 	return err
 }
 
@@ -119,136 +127,32 @@ func Open(path string) (*File, error) {
 }
 
 func open(path string) (*File, error) {
-	st, err := os.Stat(path)
-	if err != nil {
-		if errors.Is(err, fs.ErrNotExist) {
-			return nil, errors.New("no such file")
-		}
-		return nil, err
-	}
-	if st.IsDir() {
-		return nil, errors.New("is a directory, not a model file")
-	}
-	if st.Size() == 0 {
-		return nil, fmt.Errorf("empty file: %w", ErrNotKeras)
-	}
-	head := make([]byte, 8)
-	r, err := os.Open(path)
+	c, err := store.Open(path)
 	if err != nil {
 		return nil, err
 	}
-	n, _ := io.ReadFull(r, head)
-	r.Close()
-	head = head[:n]
-
-	f := &File{Path: path}
+	f := &File{Path: path, c: c, KerasVersion: c.KerasVersion, Backend: c.Backend,
+		Config: c.Config, Compiled: c.Compiled, Store: c.Store}
 	switch {
-	case bytes.HasPrefix(head, []byte("PK\x03\x04")), bytes.HasPrefix(head, []byte("PK\x05\x06")):
-		return f, f.openArchive(path, st.Size())
-	case len(head) > 0 && head[0] == 0x80:
-		return nil, fmt.Errorf("a Python pickle, %w (kerascope never unpickles)", ErrNotKeras)
-	}
-	hf, err := h5.Open(path)
-	if err != nil {
-		if errors.Is(err, h5.ErrNotHDF5) {
-			return nil, fmt.Errorf("neither an HDF5 file nor a .keras archive: %w", ErrNotKeras)
-		}
-		return nil, &FormatError{Msg: "cannot read HDF5", Err: unprefixH5(err)}
-	}
-	f.h5, f.Store = hf, hf
-	return f, f.openH5()
-}
-
-// unprefixH5 keeps the cause of an h5 error without repeating the path the
-// caller already names.
-func unprefixH5(err error) error {
-	var he *h5.Error
-	if errors.As(err, &he) && he.Op == "open" {
-		return he.Err
-	}
-	return err
-}
-
-func (f *File) openH5() error {
-	s := f.Store
-	f.KerasVersion = optionalString(s, "/", "keras_version")
-	f.Backend = optionalString(s, "/", "backend")
-	has, err := s.HasAttr("/", "model_config")
-	if err != nil {
-		return err
-	}
-	if !has {
-		if ok, _ := s.HasAttr("/", "layer_names"); ok {
+	case c.Kind == store.KindArchive:
+		f.Format = FormatKeras
+	case c.Config != nil:
+		f.Format = FormatH5
+	default:
+		layout, err := bind.Detect(c.Store)
+		switch {
+		case err != nil:
+			return f, err
+		case layout == bind.LegacyWeights:
 			f.Format = FormatH5Weights
-			return ErrNoArchitecture
+		case layout == bind.Saved:
+			f.Format = FormatWeightsH5
+		default:
+			return f, fmt.Errorf("HDF5 file without model_config: %w", ErrNotKeras)
 		}
-		groups, _, err := s.Children("/")
-		if err != nil {
-			return err
-		}
-		for _, g := range groups {
-			if g == "layers" || g == "vars" || g == "_layer_checkpoint_dependencies" {
-				f.Format = FormatWeightsH5
-				return ErrNoArchitecture
-			}
-		}
-		return fmt.Errorf("HDF5 file without model_config: %w", ErrNotKeras)
+		return f, ErrNoArchitecture
 	}
-	f.Format = FormatH5
-	if ok, _ := s.HasAttr("/", "training_config"); ok {
-		f.Compiled = true
-	}
-	cfg, err := s.StringAttr("/", "model_config")
-	if err != nil {
-		return err
-	}
-	f.Config = []byte(cfg)
-	return f.decodeFileModel()
-}
-
-func (f *File) openArchive(path string, size int64) error {
-	zr, err := os.Open(path)
-	if err != nil {
-		return err
-	}
-	defer zr.Close()
-	z, err := zip.NewReader(zr, size)
-	if err != nil && !errors.Is(err, zip.ErrInsecurePath) {
-		return fmt.Errorf("zip archive: %w: %w", err, ErrNotKeras)
-	}
-	a, err := readArchive(z)
-	if err != nil {
-		return err
-	}
-	f.Format = FormatKeras
-	f.Config = a.config
-	if a.metadata != nil && gjson.ValidBytes(a.metadata) {
-		f.KerasVersion = gjson.GetBytes(a.metadata, "keras_version").String()
-	}
-	if cc := gjson.GetBytes(a.config, "compile_config"); cc.IsObject() && len(cc.Map()) > 0 {
-		f.Compiled = true
-	}
-	f.npz = a.npz
-	if a.weights != nil {
-		f.tmpPath, err = a.extractWeights()
-		if err != nil {
-			return err
-		}
-		hf, err := h5.Open(f.tmpPath)
-		if err != nil {
-			return &FormatError{Msg: "archive member " + archiveWeightsH5, Err: unprefixH5(err)}
-		}
-		f.h5, f.Store = hf, hf
-	}
-	return f.decodeFileModel()
-}
-
-func optionalString(s Store, obj, name string) string {
-	v, err := s.StringAttr(obj, name)
-	if err != nil {
-		return ""
-	}
-	return strings.TrimSpace(v)
+	return f, f.decodeFileModel()
 }
 
 // IsKeras3 reports whether the file was saved by Keras 3, whose summary

@@ -2,9 +2,9 @@ package keras
 
 import (
 	"fmt"
-	"strconv"
 	"strings"
 
+	"github.com/kerascope/kerascope/keras/bind"
 	"github.com/kerascope/kerascope/keras/internal/kernel"
 )
 
@@ -305,22 +305,20 @@ func (c *cell) run(legacy bool, w []*Tensor, x []float32, batch, steps, features
 	return seq, states, nil
 }
 
-// storeGroups: Keras 3 stores stacked cells under cell/cells/<name>, each
-// named after its class in snake case with _1, _2, ... for repeats; HDF5
-// lists them in name order, the layer creates them in stack order.
-func (l *rnn) storeGroups() []string {
+// sublayers: the stacked cells are the list attribute cells of the
+// layer's cell, each saved under a name from its class; the layer creates
+// them in stack order, HDF5 lists them by name.
+func (l *rnn) sublayers() []string {
 	if len(l.cells) < 2 {
 		return nil
 	}
-	seen := make(map[string]int)
-	out := make([]string, len(l.cells))
+	classes := make([]string, len(l.cells))
 	for i, c := range l.cells {
-		base := snakeCase(c.cellClass())
-		out[i] = "cell/cells/" + base
-		if n := seen[base]; n > 0 {
-			out[i] += "_" + strconv.Itoa(n)
-		}
-		seen[base]++
+		classes[i] = c.cellClass()
+	}
+	out := bind.ListNames(classes)
+	for i := range out {
+		out[i] = "cell/cells/" + out[i]
 	}
 	return out
 }

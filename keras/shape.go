@@ -1,6 +1,7 @@
 package keras
 
 import (
+	"fmt"
 	"strconv"
 	"strings"
 )
@@ -85,4 +86,29 @@ func (s Shape) Size() (int64, bool) {
 		n *= int64(d)
 	}
 	return n, true
+}
+
+// ParseShape parses a shape as Keras prints it: "(None, 3, 1)", "(None,)",
+// "[None, 3]" or "None,3".
+func ParseShape(s string) (Shape, error) {
+	t := strings.TrimSpace(s)
+	t = strings.TrimPrefix(strings.TrimPrefix(t, "("), "[")
+	t = strings.TrimSuffix(strings.TrimSuffix(t, ")"), "]")
+	var out Shape
+	for _, f := range strings.Split(t, ",") {
+		f = strings.TrimSpace(f)
+		if f == "" {
+			continue
+		}
+		if strings.EqualFold(f, "none") || f == "?" || f == "-1" {
+			out = append(out, None)
+			continue
+		}
+		n, err := strconv.Atoi(f)
+		if err != nil || n < 0 {
+			return nil, fmt.Errorf("shape %q: %q is not a dimension", s, f)
+		}
+		out = append(out, n)
+	}
+	return out, nil
 }

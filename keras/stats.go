@@ -55,7 +55,7 @@ func Stats(data []float32) TensorStats {
 
 // ReadVar reads a stored variable's values as float32.
 func (f *File) ReadVar(v StoredVar) ([]float32, error) {
-	if f.Store == nil {
+	if f.Store == nil || v.Missing {
 		return nil, formatErrorf("the file has no readable weights")
 	}
 	return f.Store.ReadFloat32(v.Path, v.Shape)

@@ -216,9 +216,9 @@ func (l *bidirectional) cannotRun() string {
 	return ""
 }
 
-// storeGroups: Keras 3 stores the two layers as forward_layer and
+// sublayers: Keras 3 stores the two layers as forward_layer and
 // backward_layer, which HDF5 lists backward first.
-func (l *bidirectional) storeGroups() []string {
+func (l *bidirectional) sublayers() []string {
 	var out []string
 	out = append(out, prefixGroups("forward_layer", l.fwd)...)
 	return append(out, prefixGroups("backward_layer", l.bwd)...)
@@ -226,11 +226,11 @@ func (l *bidirectional) storeGroups() []string {
 
 // prefixGroups lists a sublayer's weight groups under its attribute name.
 func prefixGroups(attr string, l *Layer) []string {
-	g, ok := l.impl.(storeGrouper)
+	g, ok := l.impl.(sublayered)
 	if !ok {
 		return []string{attr}
 	}
-	inner := g.storeGroups()
+	inner := g.sublayers()
 	if len(inner) == 0 {
 		return []string{attr}
 	}
@@ -241,8 +241,8 @@ func prefixGroups(attr string, l *Layer) []string {
 	return out
 }
 
-// storeGroups: the wrapped layer's weights live under "layer".
-func (l *timeDistributed) storeGroups() []string { return prefixGroups("layer", l.inner) }
+// sublayers: the wrapped layer's weights live under "layer".
+func (l *timeDistributed) sublayers() []string { return prefixGroups("layer", l.inner) }
 
 // cannotRun: the wrapped layer must run.
 func (l *timeDistributed) cannotRun() string {

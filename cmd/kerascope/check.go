@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/kerascope/kerascope/keras"
+	"github.com/kerascope/kerascope/keras/check"
 )
 
 const checkHelp = `Checks an exported model against its own architecture and reports every
@@ -76,7 +77,7 @@ func runCheck(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	co := keras.CheckOptions{MaxParams: opts.maxParams, KerasVersion: opts.kerasVersion,
+	co := check.Options{MaxParams: opts.maxParams, KerasVersion: opts.kerasVersion,
 		SkipValues: opts.skipValues, RequireNative: opts.requireNative}
 	for _, e := range []struct {
 		flag string
@@ -103,7 +104,7 @@ func runCheck(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	defer f.Close()
-	rep, err := f.Check(co)
+	rep, err := check.Run(f, co)
 	if err != nil {
 		return fmt.Errorf("%s: %w", path, err)
 	}
@@ -111,9 +112,9 @@ func runCheck(args []string, stdout, stderr io.Writer) error {
 		OK: !rep.Failed(opts.strict), Layers: rep.Layers, Params: rep.Params, Problems: []checkProblem{}}
 	for _, p := range rep.Problems {
 		switch p.Severity {
-		case keras.SeverityError:
+		case check.SeverityError:
 			doc.Errors++
-		case keras.SeverityWarning:
+		case check.SeverityWarning:
 			doc.Warnings++
 		}
 		doc.Problems = append(doc.Problems, checkProblem{Severity: p.Severity.String(), Kind: p.Kind,

@@ -19,6 +19,7 @@ type corpusEntry struct {
 	File            string   `json:"file"`
 	Format          string   `json:"format"`
 	NWeightElements *int64   `json:"n_weight_elements"`
+	KerasVersion    string   `json:"keras_version"`
 	Notes           string   `json:"notes"`
 	CustomClasses   []string `json:"custom_classes"`
 	LambdaLayers    []any    `json:"lambda_layers"`
@@ -78,6 +79,7 @@ func TestCorpusCLI(t *testing.T) {
 			if code != exitOK || out.Len() == 0 {
 				t.Errorf("summary: exit %d, stderr %q", code, errb.String())
 			}
+			checkCorpusWeightNames(t, e, path)
 		case e.Format == "h5-weights-only":
 			if code != exitError || !strings.Contains(errb.String(), "weights only") {
 				t.Errorf("summary: exit %d, stderr %q; want exit 1 saying the file holds weights only", code, errb.String())
@@ -103,4 +105,34 @@ func TestCorpusCLI(t *testing.T) {
 			t.Errorf("stderr has more than one line: %q", errb.String())
 		}
 	})
+}
+
+// checkCorpusWeightNames lists a full model's weights and requires every
+// stored tensor to be bound to a weight of its layer, so that it is listed
+// under the Keras name of that weight, and the listing to hold every
+// element the file stores. Keras 1 files may store weights in layouts of
+// their own, which stay listed under the file's names.
+func checkCorpusWeightNames(t *testing.T, e corpusEntry, path string) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	if code := run([]string{"weights", "--json", path}, &out, &errb); code != exitOK {
+		t.Fatalf("weights: exit %d, stderr %q", code, errb.String())
+	}
+	var d weightsDoc
+	if err := json.Unmarshal(out.Bytes(), &d); err != nil {
+		t.Fatal(err)
+	}
+	if e.NWeightElements != nil && d.Elements != *e.NWeightElements {
+		t.Errorf("weights: %d elements, want %d", d.Elements, *e.NWeightElements)
+	}
+	if strings.HasPrefix(e.KerasVersion, "1") {
+		return
+	}
+	for _, l := range d.Layers {
+		for _, w := range l.Tensors {
+			if l.Class == "" || w.Trainable == nil {
+				t.Errorf("weights: layer %q (%s): tensor %s is bound to no weight of a layer (listed as %q)", l.Name, l.Class, w.Path, w.Name)
+			}
+		}
+	}
 }

@@ -85,6 +85,14 @@ type fixtureManifest struct {
 				TrainableParams    *int64   `json:"trainable_params"`
 				NonTrainableParams *int64   `json:"non_trainable_params"`
 				SummaryLayerNames  []string `json:"summary_layer_names"`
+				Layers             []struct {
+					Name    string `json:"name"`
+					Weights []struct {
+						Path      string `json:"path"`
+						Shape     []int  `json:"shape"`
+						Trainable bool   `json:"trainable"`
+					} `json:"weights"`
+				} `json:"layers"`
 			} `json:"loaders"`
 		} `json:"files"`
 	} `json:"models"`

@@ -9,11 +9,17 @@ import (
 	"strings"
 
 	"github.com/kerascope/kerascope/keras"
+	"github.com/kerascope/kerascope/keras/bind"
 )
 
-const weightsHelp = `Lists every tensor the file stores for its layers: path, shape, dtype,
-element count and min/max/mean/std, grouped by layer, with totals. Works on
-weights-only files too. Give layer names to list only those layers.`
+const weightsHelp = `Lists every tensor the file stores for its layers under its Keras name
+(kernel, recurrent_kernel, gamma, ...), with where the file stores it, its
+shape, dtype, element count and min/max/mean/std, grouped by layer, with
+totals. Works on weights-only files too, where the names are the file's.
+Give layer names to list only those layers.`
+
+// WeightsSchema names the JSON document of kerascope weights --json.
+const WeightsSchema = "kerascope.weights/v1"
 
 type weightsOptions struct {
 	json bool
@@ -28,6 +34,7 @@ func weightsFlags(out io.Writer) (*pflagSet, *weightsOptions) {
 
 // weightsDoc is the JSON form of the listing.
 type weightsDoc struct {
+	Schema       string         `json:"schema"`
 	File         string         `json:"file"`
 	Format       string         `json:"format"`
 	KerasVersion string         `json:"keras_version,omitempty"`
@@ -38,22 +45,29 @@ type weightsDoc struct {
 }
 
 type weightsLayer struct {
-	Name    string          `json:"name"`
+	Name string `json:"name"`
+	// Class is the layer's class; empty for a group that belongs to no
+	// layer of the architecture (or when there is none).
+	Class   string          `json:"class,omitempty"`
 	Path    string          `json:"path"`
 	Tensors []weightsTensor `json:"tensors"`
 }
 
 type weightsTensor struct {
-	Path     string   `json:"path"`
-	Shape    []int    `json:"shape"`
-	DType    string   `json:"dtype"`
-	Elements int64    `json:"elements"`
-	Min      *float64 `json:"min,omitempty"`
-	Max      *float64 `json:"max,omitempty"`
-	Mean     *float64 `json:"mean,omitempty"`
-	Std      *float64 `json:"std,omitempty"`
-	NaN      int      `json:"nan"`
-	Inf      int      `json:"inf"`
+	// Name is the weight's Keras name where the architecture tells it,
+	// else the name the file gives the tensor.
+	Name      string   `json:"name"`
+	Path      string   `json:"path"`
+	Shape     []int    `json:"shape"`
+	DType     string   `json:"dtype"`
+	Trainable *bool    `json:"trainable,omitempty"`
+	Elements  int64    `json:"elements"`
+	Min       *float64 `json:"min,omitempty"`
+	Max       *float64 `json:"max,omitempty"`
+	Mean      *float64 `json:"mean,omitempty"`
+	Std       *float64 `json:"std,omitempty"`
+	NaN       int      `json:"nan"`
+	Inf       int      `json:"inf"`
 	// Missing marks a weight the file lists but does not store.
 	Missing bool `json:"missing,omitempty"`
 }
@@ -69,28 +83,36 @@ func runWeights(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	defer f.Close()
-	stored, err := f.StoredLayers()
+	b, err := f.Binding()
 	if err != nil {
 		return fmt.Errorf("%s: %w", path, err)
 	}
-	doc := weightsDoc{File: path, Format: f.Format.ID(), KerasVersion: f.KerasVersion}
+	doc := weightsDoc{Schema: WeightsSchema, File: path, Format: f.Format.ID(), KerasVersion: f.KerasVersion, Layers: []weightsLayer{}}
 	want := make(map[string]bool, len(names))
 	for _, n := range names {
 		want[n] = true
 	}
 	found := make(map[string]bool)
-	for _, sl := range stored {
-		if len(want) > 0 && !want[sl.Name] {
+	for i := range b.Groups {
+		g := &b.Groups[i]
+		owner, tensors := b.Tensors(g)
+		wl := weightsLayer{Name: g.Name, Path: g.Path, Tensors: []weightsTensor{}}
+		if owner != nil {
+			wl.Name, wl.Class = owner.Name, owner.Class
+		}
+		if len(want) > 0 && !want[wl.Name] {
 			continue
 		}
-		found[sl.Name] = true
-		wl := weightsLayer{Name: sl.Name, Path: sl.Path, Tensors: []weightsTensor{}}
-		for _, v := range sl.Weights {
-			t := weightsTensor{Path: v.Path, Shape: v.Shape, DType: v.DType, Elements: v.Elements(), Missing: v.Missing}
+		found[wl.Name] = true
+		for _, v := range tensors {
+			t := weightsTensor{Name: v.Name, Path: v.Path, Shape: v.Shape, DType: v.DType, Elements: v.Elements(), Missing: v.Missing}
+			if owner != nil && v.Want.Name != "" {
+				t.Trainable = &v.Trainable
+			}
 			if v.Missing {
 				t.DType = "missing"
-			} else if isFloat(v.DType) {
-				data, err := f.ReadVar(v)
+			} else if bind.IsFloat(v.DType) {
+				data, err := f.ReadVar(v.Var)
 				if err != nil {
 					return fmt.Errorf("%s: %w", path, err)
 				}
@@ -115,14 +137,6 @@ func runWeights(args []string, stdout, stderr io.Writer) error {
 	return writeOutput(stdout, opts.json, doc, func(w io.Writer) { writeWeightsText(w, doc) })
 }
 
-func isFloat(dtype string) bool {
-	switch dtype {
-	case "float16", "bfloat16", "float32", "float64":
-		return true
-	}
-	return false
-}
-
 func writeWeightsText(w io.Writer, d weightsDoc) {
 	fmt.Fprintf(w, "%s: %s", d.File, d.Format)
 	if d.KerasVersion != "" {
@@ -130,20 +144,27 @@ func writeWeightsText(w io.Writer, d weightsDoc) {
 	}
 	fmt.Fprintln(w)
 	for _, l := range d.Layers {
-		fmt.Fprintf(w, "\n%s\n", l.Name)
+		if l.Class != "" {
+			fmt.Fprintf(w, "\n%s (%s)  %s\n", l.Name, l.Class, l.Path)
+		} else {
+			fmt.Fprintf(w, "\n%s  %s\n", l.Name, l.Path)
+		}
 		if len(l.Tensors) == 0 {
 			fmt.Fprintln(w, "  (no weights)")
 			continue
 		}
-		rows := [][]string{{"path", "shape", "dtype", "elements", "min", "max", "mean", "std"}}
+		// The path column is relative to the layer's group, which the
+		// heading names.
+		rows := [][]string{{"weight", "path", "shape", "dtype", "elements", "min", "max", "mean", "std"}}
 		for _, t := range l.Tensors {
-			rows = append(rows, []string{t.Path, keras.Shape(t.Shape).Tuple(), t.DType,
+			rel := strings.TrimPrefix(strings.TrimPrefix(t.Path, l.Path), "/")
+			rows = append(rows, []string{t.Name, rel, keras.Shape(t.Shape).Tuple(), t.DType,
 				strconv.FormatInt(t.Elements, 10), num(t.Min), num(t.Max), num(t.Mean), num(t.Std)})
 			if t.NaN+t.Inf > 0 {
-				rows = append(rows, []string{"", fmt.Sprintf("%d NaN, %d Inf", t.NaN, t.Inf)})
+				rows = append(rows, []string{"", "", fmt.Sprintf("%d NaN, %d Inf", t.NaN, t.Inf)})
 			}
 		}
-		writeColumns(w, rows, 3)
+		writeColumns(w, rows, 4)
 	}
 	fmt.Fprintf(w, "\nTotal: %d tensors, %d elements, %s\n", d.Tensors, d.Elements, humanBytes(d.Bytes))
 }

@@ -1,4 +1,18 @@
-package keras
+// Package store opens the container a Keras model is saved in — a legacy
+// HDF5 file or a .keras zip archive — and gives read-only access to the
+// HDF5 inside it. It is the first step of the data path:
+//
+//	bytes -> store -> config graph (keras) -> binding (bind) -> layers -> run
+//
+// It knows the container's own names only: the archive members
+// config.json, metadata.json and model.weights.h5, and the root attributes
+// model_config, keras_version, backend and training_config. Where each
+// weight lives inside the HDF5 is package bind's business, and nothing here
+// looks at it.
+//
+// It must not import keras, bind, summary or cmd: every other package of
+// the model path builds on it.
+package store
 
 // A Store is read-only access to the HDF5 container of a model: the legacy
 // .h5 file itself, or the model.weights.h5 member of a .keras archive.

@@ -1,4 +1,4 @@
-package keras
+package store
 
 import (
 	"archive/zip"
@@ -43,7 +43,7 @@ func readArchive(r *zip.Reader) (*archive, error) {
 	a := &archive{}
 	for _, f := range r.File {
 		if seen[f.Name] {
-			return nil, formatErrorf("archive has two members named %q", f.Name)
+			return nil, Formatf("archive has two members named %q", f.Name)
 		}
 		seen[f.Name] = true
 		switch f.Name {
@@ -61,7 +61,7 @@ func readArchive(r *zip.Reader) (*archive, error) {
 			a.metadata = b
 		case archiveWeightsH5:
 			if f.UncompressedSize64 > MaxWeightsBytes {
-				return nil, formatErrorf("archive member %s declares %d bytes, more than the %d this tool reads", f.Name, f.UncompressedSize64, uint64(MaxWeightsBytes))
+				return nil, Formatf("archive member %s declares %d bytes, more than the %d this tool reads", f.Name, f.UncompressedSize64, uint64(MaxWeightsBytes))
 			}
 			a.weights = f
 		case archiveWeightsNP:
@@ -76,11 +76,11 @@ func readArchive(r *zip.Reader) (*archive, error) {
 
 func readMember(f *zip.File, limit int64) ([]byte, error) {
 	if f.UncompressedSize64 > uint64(limit) {
-		return nil, formatErrorf("archive member %s declares %d bytes, more than the %d this tool reads", f.Name, f.UncompressedSize64, limit)
+		return nil, Formatf("archive member %s declares %d bytes, more than the %d this tool reads", f.Name, f.UncompressedSize64, limit)
 	}
 	rc, err := f.Open()
 	if err != nil {
-		return nil, formatErrorf("archive member %s: %w", f.Name, err)
+		return nil, Formatf("archive member %s: %w", f.Name, err)
 	}
 	defer rc.Close()
 	b, err := io.ReadAll(io.LimitReader(rc, limit+1))
@@ -88,7 +88,7 @@ func readMember(f *zip.File, limit int64) ([]byte, error) {
 		err = errors.New("longer than declared")
 	}
 	if err != nil {
-		return nil, formatErrorf("archive member %s: %w", f.Name, err)
+		return nil, Formatf("archive member %s: %w", f.Name, err)
 	}
 	return b, nil
 }
@@ -98,7 +98,7 @@ func readMember(f *zip.File, limit int64) ([]byte, error) {
 func (a *archive) extractWeights() (string, error) {
 	rc, err := a.weights.Open()
 	if err != nil {
-		return "", formatErrorf("archive member %s: %w", archiveWeightsH5, err)
+		return "", Formatf("archive member %s: %w", archiveWeightsH5, err)
 	}
 	defer rc.Close()
 	tmp, err := os.CreateTemp("", "kerascope-*.weights.h5")
@@ -114,7 +114,7 @@ func (a *archive) extractWeights() (string, error) {
 	}
 	if err != nil {
 		os.Remove(tmp.Name())
-		return "", formatErrorf("archive member %s: %w", archiveWeightsH5, err)
+		return "", Formatf("archive member %s: %w", archiveWeightsH5, err)
 	}
 	return tmp.Name(), nil
 }
