@@ -151,7 +151,9 @@ func (w windowsStore) Children(group string) ([]string, []string, error) {
 	return out, ds, nil
 }
 
-func (w windowsStore) HasAttr(obj, name string) (bool, error) { return w.Store.HasAttr(w.real(obj), name) }
+func (w windowsStore) HasAttr(obj, name string) (bool, error) {
+	return w.Store.HasAttr(w.real(obj), name)
+}
 func (w windowsStore) StringAttr(obj, name string) (string, error) {
 	return w.Store.StringAttr(w.real(obj), name)
 }
