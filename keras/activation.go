@@ -108,21 +108,21 @@ func (*softmaxLayer) passesMask() bool    { return true }
 func (*prelu) passesMask() bool           { return true }
 
 func (l *reluLayer) forward(c *call) error {
-	out := c.in[0].clone()
+	out := c.in[0].Clone()
 	kernel.KerasRelu(out.Data, l.slope, l.maxValue, l.hasMax, l.threshold)
 	c.out = []*Tensor{out}
 	return nil
 }
 
 func (l *leakyReLU) forward(c *call) error {
-	out := c.in[0].clone()
+	out := c.in[0].Clone()
 	kernel.LeakyRelu(out.Data, l.slope)
 	c.out = []*Tensor{out}
 	return nil
 }
 
 func (l *eluLayer) forward(c *call) error {
-	out := c.in[0].clone()
+	out := c.in[0].Clone()
 	// TensorFlow computes elu(x) and multiplies by alpha only when alpha
 	// is not 1; alpha·(e^x - 1) with alpha = 1 is the same number.
 	kernel.Elu(out.Data, l.alpha)
@@ -131,7 +131,7 @@ func (l *eluLayer) forward(c *call) error {
 }
 
 func (l *thresholdedReLU) forward(c *call) error {
-	out := c.in[0].clone()
+	out := c.in[0].Clone()
 	kernel.ThresholdedRelu(out.Data, l.theta)
 	c.out = []*Tensor{out}
 	return nil
@@ -182,7 +182,7 @@ func (l *softmaxLayer) forward(c *call) error {
 	if err != nil {
 		return err
 	}
-	out := x.clone()
+	out := x.Clone()
 	if len(c.masks) > 0 && c.masks[0] != nil {
 		if err := maskLogits(out, c.masks[0], c.net.legacy); err != nil {
 			return err
@@ -208,7 +208,7 @@ func droppedAxes(c *call, axes []int) []int {
 // float32, which keeps a trace of the value. A mask may cover every value
 // or, as Keras's propagated masks do, every position but the last axis.
 func maskLogits(x *Tensor, m mask, legacy bool) error {
-	_, n := x.rows()
+	_, n := rows(x)
 	switch {
 	case len(m) == len(x.Data):
 		n = 1

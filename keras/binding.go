@@ -281,3 +281,11 @@ func assignWeights(l *Layer, ts []*Tensor, out map[*Layer][]*Tensor) {
 		ts = ts[n:]
 	}
 }
+
+// ReadVar reads a stored variable's values as float32.
+func (f *File) ReadVar(v StoredVar) ([]float32, error) {
+	if f.Store == nil || v.Missing {
+		return nil, formatErrorf("the file has no readable weights")
+	}
+	return f.Store.ReadFloat32(v.Path, v.Shape)
+}

@@ -141,7 +141,7 @@ func (l *conv) forward(c *call) error {
 		return fmt.Errorf("takes 1 input, got %d", len(c.in))
 	}
 	x := c.in[0]
-	if err := x.check(); err != nil {
+	if err := x.Check(); err != nil {
 		return err
 	}
 	if len(x.Shape) != l.rank+2 {

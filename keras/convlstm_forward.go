@@ -38,7 +38,7 @@ func (l *convLSTM) forward(c *call) error {
 		return fmt.Errorf("takes an input sequence, got none")
 	}
 	x := c.in[0]
-	if err := x.check(); err != nil {
+	if err := x.Check(); err != nil {
 		return err
 	}
 	r := l.conv.rank
@@ -90,7 +90,7 @@ func (l *convLSTM) forward(c *call) error {
 			return fmt.Errorf("initial_state: got %d tensors, want 2 (h and c)", len(init))
 		}
 		for i, dst := range []*Tensor{h, cs} {
-			if err := init[i].check(); err != nil {
+			if err := init[i].Check(); err != nil {
 				return fmt.Errorf("initial_state %d: %w", i, err)
 			}
 			s := toChannelsLast(init[i], cf)
@@ -172,7 +172,7 @@ func (l *convLSTM) forward(c *call) error {
 		flat = toChannelsFirst(flat, cf)
 		out = &Tensor{Shape: append([]int{nb, steps}, flat.Shape[1:]...), Data: flat.Data}
 	} else {
-		out = toChannelsFirst(h.clone(), cf)
+		out = toChannelsFirst(h.Clone(), cf)
 	}
 	c.out = []*Tensor{out}
 	c.outMasks = []mask{nil}

@@ -125,7 +125,7 @@ func (l activationLayer) forward(c *call) error {
 	if l.fn == "glu" {
 		return glu(c)
 	}
-	out := c.in[0].clone()
+	out := c.in[0].Clone()
 	c.out = []*Tensor{out}
 	return c.activate(l.fn, out)
 }
@@ -134,7 +134,7 @@ func (l activationLayer) forward(c *call) error {
 // and b are the first and second halves of each row.
 func glu(c *call) error {
 	x := c.in[0]
-	rows, n := x.rows()
+	rows, n := rows(x)
 	if n%2 != 0 {
 		return fmt.Errorf("glu needs an even last dimension, got %d", n)
 	}

@@ -532,7 +532,7 @@ func loraKernel(w, a, b *Tensor, scale float64) (*Tensor, error) {
 		return nil, fmt.Errorf("LoRA kernels of shapes %s and %s do not fit kernel shape %s", shapeString(a.Shape), shapeString(b.Shape), shapeString(w.Shape))
 	}
 	m := len(w.Data) / max(n, 1)
-	out := w.clone()
+	out := w.Clone()
 	ab := make([]float32, len(w.Data))
 	kernel.MatMul(ab, a.Data, b.Data, m, r, n, false)
 	s := float32(scale)

@@ -179,7 +179,7 @@ func (l masking) forward(c *call) error {
 		return fmt.Errorf("input shape %s, want (batch, ..., features)", shapeString(x.Shape))
 	}
 	out := NewTensor(x.Shape...)
-	rows, n := x.rows()
+	rows, n := rows(x)
 	m := make(mask, maskSize(x.Shape))
 	for r := 0; r < rows; r++ {
 		src := x.Data[r*n : (r+1)*n]

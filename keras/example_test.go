@@ -7,6 +7,7 @@ import (
 	"os"
 
 	"github.com/kerascope/kerascope/keras"
+	"github.com/kerascope/kerascope/keras/tensor"
 )
 
 // Load a model once; its inputs and outputs say what Predict takes and
@@ -41,7 +42,7 @@ func ExampleNet_Predict() {
 		log.Fatal(err)
 	}
 	defer f.Close()
-	x, err := keras.ReadNPY(f) // float32 or converted: float64, ints, bools
+	x, err := tensor.ReadNPY(f) // float32 or converted: float64, ints, bools
 	if err != nil {
 		log.Fatal(err)
 	}

@@ -242,7 +242,7 @@ func concatMask(in []*Tensor, masks []mask, axis int, legacy bool) mask {
 		if i < len(masks) {
 			m = masks[i]
 		}
-		_, n := t.rows()
+		_, n := rows(t)
 		switch {
 		case m == nil:
 			for j := range f.Data {
@@ -270,7 +270,7 @@ func concatMask(in []*Tensor, masks []mask, axis int, legacy bool) mask {
 	if err != nil {
 		return nil
 	}
-	rows, n := joined.rows()
+	rows, n := rows(joined)
 	res := make(mask, rows)
 	for r := range res {
 		keep := legacy

@@ -251,7 +251,7 @@ func (net *Net) Predict(inputs ...*Tensor) ([]*Tensor, error) {
 	batch := -1
 	for i, t := range inputs {
 		p := net.inputs[i]
-		if err := t.check(); err != nil {
+		if err := t.Check(); err != nil {
 			return nil, &InputError{p.Name, err.Error()}
 		}
 		if !fits(t.Shape, p.Shape) {

@@ -131,7 +131,7 @@ func TestPredictOwnership(t *testing.T) {
 	for i := range x.Data {
 		x.Data[i] = float32(i) / 7
 	}
-	before := x.clone()
+	before := x.Clone()
 	a, err := net.Predict(x)
 	if err != nil {
 		t.Fatal(err)
@@ -139,7 +139,7 @@ func TestPredictOwnership(t *testing.T) {
 	if !sameBits(x.Data, before.Data) {
 		t.Error("Predict modified its input")
 	}
-	keep := a[0].clone()
+	keep := a[0].Clone()
 	for i := range a[0].Data {
 		a[0].Data[i] = 42 // the caller's to change
 	}

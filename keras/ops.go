@@ -131,7 +131,7 @@ func (k *opKind) forward(c *call) error {
 		if len(c.in) != 1 {
 			return fmt.Errorf("called on %d tensors, want 1", len(c.in))
 		}
-		out := c.in[0].clone()
+		out := c.in[0].Clone()
 		for i, v := range out.Data {
 			out.Data[i] = k.unary(v)
 		}

@@ -31,7 +31,7 @@ func (net *Net) runSplit(inputs []*Tensor, batch int) ([]*Tensor, error) {
 		wg.Go(func() {
 			in := make([]*Tensor, len(inputs))
 			for i, t := range inputs {
-				in[i] = t.view(lo, hi)
+				in[i] = t.View(lo, hi)
 			}
 			outs[p], _, errs[p] = net.runModel(net.Model, in, nil)
 		})
@@ -43,17 +43,6 @@ func (net *Net) runSplit(inputs []*Tensor, batch int) ([]*Tensor, error) {
 		}
 	}
 	return joinBatches(outs)
-}
-
-// view returns samples [lo, hi) of the batch, sharing t's memory (layers
-// never write to their inputs).
-func (t *Tensor) view(lo, hi int) *Tensor {
-	per := 1
-	for _, d := range t.Shape[1:] {
-		per *= d
-	}
-	shape := append([]int{hi - lo}, t.Shape[1:]...)
-	return &Tensor{Shape: shape, Data: t.Data[lo*per : hi*per : hi*per]}
 }
 
 // joinBatches concatenates, output by output, the parts' results along the

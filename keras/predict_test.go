@@ -7,6 +7,8 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+
+	"github.com/kerascope/kerascope/keras/tensor"
 )
 
 // predictManifest is the part of the manifest the prediction test reads:
@@ -62,7 +64,7 @@ func readNPYFile(t testing.TB, path string) *Tensor {
 		t.Fatal(err)
 	}
 	defer f.Close()
-	x, err := ReadNPY(f)
+	x, err := tensor.ReadNPY(f)
 	if err != nil {
 		t.Fatalf("%s: %v", path, err)
 	}

@@ -406,7 +406,7 @@ func oneInput(c *call, lo, hi int) (*Tensor, error) {
 		return nil, fmt.Errorf("got %d inputs, want 1", len(c.in))
 	}
 	x := c.in[0]
-	if err := x.check(); err != nil {
+	if err := x.Check(); err != nil {
 		return nil, err
 	}
 	if r := len(x.Shape); r < lo || (hi >= 0 && r > hi) || r > kernel.MaxRank {
@@ -474,7 +474,7 @@ func (l flatten) forward(c *call) error {
 	if l.channelsFirst && len(x.Shape) > 2 {
 		x = toChannelsLast(x, true)
 	} else {
-		x = x.clone()
+		x = x.Clone()
 	}
 	n := 1
 	for _, d := range x.Shape[1:] {
@@ -509,7 +509,7 @@ func (l reshape) forward(c *call) error {
 	case free >= 0 || known != size:
 		return fmt.Errorf("cannot reshape %s to target shape %v", shapeString(x.Shape), l.target)
 	}
-	out := x.clone()
+	out := x.Clone()
 	out.Shape = shape
 	c.out = []*Tensor{out}
 	return nil

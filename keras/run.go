@@ -194,7 +194,7 @@ func (c *call) activate(name string, t *Tensor) error {
 	if f == nil {
 		return fmt.Errorf("activation %q: %w", name, errNotRunnable)
 	}
-	_, n := t.rows()
+	_, n := rows(t)
 	if n > 0 {
 		f(t.Data, n)
 	}

@@ -368,8 +368,8 @@ func flipTime(t *Tensor) *Tensor {
 // concatLast joins two tensors of equal leading dimensions along the last
 // axis.
 func concatLast(a, b *Tensor) *Tensor {
-	ra, na := a.rows()
-	_, nb := b.rows()
+	ra, na := rows(a)
+	_, nb := rows(b)
 	out := newLike(a, na+nb)
 	for r := 0; r < ra; r++ {
 		o := out.Data[r*(na+nb):]

@@ -30,6 +30,7 @@ import (
 	"time"
 
 	"github.com/kerascope/kerascope/keras"
+	"github.com/kerascope/kerascope/keras/tensor"
 )
 
 const batchSize = 64
@@ -54,7 +55,7 @@ func run(modelPath, inputPath string, stdin io.Reader, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
-	x, err := keras.ReadNPY(f)
+	x, err := tensor.ReadNPY(f)
 	f.Close()
 	if err != nil {
 		return fmt.Errorf("%s: %w", inputPath, err)

@@ -13,6 +13,7 @@ import (
 	"strings"
 
 	"github.com/kerascope/kerascope/keras"
+	"github.com/kerascope/kerascope/keras/tensor"
 	"golang.org/x/term"
 )
 
@@ -169,7 +170,7 @@ func runPredict(args []string, stdout, stderr io.Writer) error {
 		buf.WriteString("{")
 		for i, t := range outs {
 			var b bytes.Buffer
-			if err := keras.WriteJSON(&b, t); err != nil {
+			if err := tensor.WriteJSON(&b, t); err != nil {
 				// JSON cannot hold NaN or infinities; the other formats can.
 				msg := strings.TrimSuffix(err.Error(), "; write .npy or CSV instead")
 				return fmt.Errorf("output %q: %s; use --format npy or csv", names[i], msg)
@@ -188,9 +189,9 @@ func runPredict(args []string, stdout, stderr io.Writer) error {
 	for i, t := range outs {
 		var b bytes.Buffer
 		if format == "npy" {
-			err = keras.WriteNPY(&b, t)
+			err = tensor.WriteNPY(&b, t)
 		} else {
-			err = keras.WriteCSV(&b, t)
+			err = tensor.WriteCSV(&b, t)
 		}
 		if err != nil {
 			return fmt.Errorf("output %q: %w", names[i], err)
@@ -326,11 +327,11 @@ func readInput(f inputFile, port keras.Port, format string) (*keras.Tensor, erro
 	var err error
 	switch format {
 	case "npy":
-		t, err = keras.ReadNPY(r)
+		t, err = tensor.ReadNPY(r)
 	case "json":
-		t, err = keras.ReadJSON(r)
+		t, err = tensor.ReadJSON(r)
 	case "csv":
-		t, err = keras.ReadCSV(r)
+		t, err = tensor.ReadCSV(r)
 	}
 	if err != nil {
 		// The readers' own format prefix repeats what the file name says.

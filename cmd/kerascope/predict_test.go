@@ -13,6 +13,7 @@ import (
 	"testing"
 
 	"github.com/kerascope/kerascope/keras"
+	"github.com/kerascope/kerascope/keras/tensor"
 )
 
 // predictFixtures is the part of the manifest the predict tests read.
@@ -32,7 +33,7 @@ func readNPYPath(t *testing.T, path string) *keras.Tensor {
 		t.Fatal(err)
 	}
 	defer f.Close()
-	x, err := keras.ReadNPY(f)
+	x, err := tensor.ReadNPY(f)
 	if err != nil {
 		t.Fatalf("%s: %v", path, err)
 	}
@@ -122,7 +123,7 @@ func TestPredictFixtures(t *testing.T) {
 					t.Fatalf("output is not JSON: %v\n%s", err, out)
 				}
 				for i, n := range names {
-					got, err := keras.ReadJSON(bytes.NewReader(doc[n]))
+					got, err := tensor.ReadJSON(bytes.NewReader(doc[n]))
 					if err != nil {
 						t.Fatalf("output %q: %v", n, err)
 					}
@@ -146,7 +147,7 @@ func TestPredictFixtures(t *testing.T) {
 							got = readNPYPath(t, path)
 						} else {
 							f, _ := os.Open(path)
-							got, err = keras.ReadCSV(f)
+							got, err = tensor.ReadCSV(f)
 							f.Close()
 							if err != nil {
 								t.Fatal(err)
@@ -165,13 +166,13 @@ func TestPredictFixtures(t *testing.T) {
 					for i, p := range net.Inputs() {
 						var buf bytes.Buffer
 						if format == "json" {
-							err = keras.WriteJSON(&buf, tensors[i])
+							err = tensor.WriteJSON(&buf, tensors[i])
 						} else {
 							if _, known := p.Shape[1:].Size(); !known || len(p.Shape) < 2 {
 								ok = false
 								break
 							}
-							err = keras.WriteCSV(&buf, tensors[i])
+							err = tensor.WriteCSV(&buf, tensors[i])
 						}
 						if err != nil {
 							t.Fatal(err)
@@ -287,7 +288,7 @@ func writeFile(t *testing.T, dir, name string, data []byte) string {
 
 func npyBytes(t *testing.T, x *keras.Tensor) []byte {
 	var b bytes.Buffer
-	if err := keras.WriteNPY(&b, x); err != nil {
+	if err := tensor.WriteNPY(&b, x); err != nil {
 		t.Fatal(err)
 	}
 	return b.Bytes()
@@ -340,11 +341,11 @@ func TestPredictMultiIO(t *testing.T) {
 		if err := json.Unmarshal([]byte(out), &doc); err != nil {
 			t.Fatal(err)
 		}
-		got, _ := keras.ReadJSON(bytes.NewReader(doc["dense_out"]))
+		got, _ := tensor.ReadJSON(bytes.NewReader(doc["dense_out"]))
 		compareOutput(t, "dense_out", got, want, false)
-		got, _ = keras.ReadJSON(bytes.NewReader(doc["act"]))
+		got, _ = tensor.ReadJSON(bytes.NewReader(doc["act"]))
 		compareOutput(t, "act", got, relu, false)
-		if got, _ = keras.ReadJSON(bytes.NewReader(doc["dense"])); got == nil || !keras.Shape(got.Shape).Equal(keras.Shape{n, 8}) {
+		if got, _ = tensor.ReadJSON(bytes.NewReader(doc["dense"])); got == nil || !keras.Shape(got.Shape).Equal(keras.Shape{n, 8}) {
 			t.Errorf("dense: %v", got)
 		}
 	}
@@ -374,13 +375,13 @@ func TestPredictStdout(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, errs)
 	}
-	got, err := keras.ReadNPY(strings.NewReader(out))
+	got, err := tensor.ReadNPY(strings.NewReader(out))
 	if err != nil {
 		t.Fatal(err)
 	}
 	compareOutput(t, "npy on stdout", got, want, false)
 	out, _, _ = runCLI(t, nil, "predict", model, "-i", x, "--format", "csv")
-	if got, err = keras.ReadCSV(strings.NewReader(out)); err != nil {
+	if got, err = tensor.ReadCSV(strings.NewReader(out)); err != nil {
 		t.Fatal(err)
 	}
 	compareOutput(t, "csv on stdout", got, want, false)
@@ -442,10 +443,10 @@ func TestPredictErrors(t *testing.T) {
 		// Input files.
 		{"input missing", []string{"predict", model, "-i", filepath.Join(dir, "nope.npy")}, "", exitError},
 		{"input directory", []string{"predict", model, "-i", dir}, "", exitError},
-		{"wrong size", []string{"predict", model, "-i", npyf("wide.npy", keras.NewTensor(2, 5))}, "", exitError},
-		{"wrong rank", []string{"predict", model, "-i", npyf("rank3.npy", keras.NewTensor(2, 4, 1))}, "", exitError},
+		{"wrong size", []string{"predict", model, "-i", npyf("wide.npy", tensor.New(2, 5))}, "", exitError},
+		{"wrong rank", []string{"predict", model, "-i", npyf("rank3.npy", tensor.New(2, 4, 1))}, "", exitError},
 		{"scalar", []string{"predict", model, "-i", f("scalar.json", "3")}, "", exitError},
-		{"empty batch npy", []string{"predict", model, "-i", npyf("empty.npy", keras.NewTensor(0, 4))}, "", exitError},
+		{"empty batch npy", []string{"predict", model, "-i", npyf("empty.npy", tensor.New(0, 4))}, "", exitError},
 		{"empty batch json", []string{"predict", model, "-i", f("empty.json", "[]")}, "", exitError},
 		{"empty csv", []string{"predict", model, "-i", f("header.csv", "a,b,c,d\n")}, "", exitError},
 		{"complex npy", []string{"predict", model, "-i", writeFile(t, dir, "c.npy", rawNPY("<c8", "(1, 4)", make([]byte, 32)))}, "", exitError},
@@ -461,7 +462,7 @@ func TestPredictErrors(t *testing.T) {
 		{"json string", []string{"predict", model, "-i", f("str.json", `[[1, 2, "3", 4]]`)}, "", exitError},
 		{"bad stdin", []string{"predict", model, "-i", "-"}, "[[1, 2, 3, 4]", exitError},
 		{"stdin wrong format", []string{"predict", model, "-i", "-", "--input-format", "npy"}, "[[1, 2, 3, 4]]", exitError},
-		{"batch mismatch", []string{"predict", multi, "-i", x, "-i", npyf("b1.npy", keras.NewTensor(1, 3))}, "", exitError},
+		{"batch mismatch", []string{"predict", multi, "-i", x, "-i", npyf("b1.npy", tensor.New(1, 3))}, "", exitError},
 		// Outputs.
 		{"nan in json", []string{"predict", model, "-i", f("nan.csv", "nan,1,2,3\n"), "-o", out}, "", exitError},
 		{"output dir missing", []string{"predict", model, "-i", x, "-o", filepath.Join(dir, "no", "such", "dir", "p.json")}, "", exitError},
@@ -499,34 +500,5 @@ func TestPredictErrors(t *testing.T) {
 				t.Error(msg)
 			}
 		})
-	}
-}
-
-// TestREADMEPredict runs the predict example the README shows and checks
-// that its output is what the README prints.
-func TestREADMEPredict(t *testing.T) {
-	readme := readREADME(t)
-	start := strings.Index(readme, "### predict")
-	if start < 0 {
-		t.Fatal("README has no predict section")
-	}
-	section := readme[start:]
-	cmd := strings.Index(section, "$ kerascope predict ")
-	if cmd < 0 {
-		t.Fatal("README's predict section shows no `$ kerascope predict` example")
-	}
-	block := section[cmd:]
-	block = block[:strings.Index(block, "```")]
-	line, want, _ := strings.Cut(block, "\n")
-	args := shellFields(t, strings.TrimPrefix(line, "$ kerascope "))
-	for i, a := range args {
-		args[i] = strings.Replace(a, "testdata/", "../../testdata/", 1)
-	}
-	out, errs, code := runCLI(t, nil, args...)
-	if code != 0 {
-		t.Fatalf("%s: exit %d: %s", line, code, errs)
-	}
-	if out != want {
-		t.Errorf("%s prints\n%s\nthe README shows\n%s", line, out, want)
 	}
 }

@@ -108,3 +108,31 @@ func shellFields(t *testing.T, s string) []string {
 	}
 	return out
 }
+
+// TestREADMETranscripts runs every example the README shows as a
+// transcript, a code block that starts with a `$ kerascope ...` line and
+// holds its output, and checks that the output is what the README prints.
+func TestREADMETranscripts(t *testing.T) {
+	readme := readREADME(t)
+	blocks := regexp.MustCompile("(?s)```\n(\\$ kerascope [^\n]*)\n(.*?)```").FindAllStringSubmatch(readme, -1)
+	if len(blocks) < 3 {
+		t.Fatalf("README shows %d transcripts, want the summary, weights and predict ones", len(blocks))
+	}
+	for _, b := range blocks {
+		line, want := b[1], b[2]
+		t.Run(line, func(t *testing.T) {
+			args := shellFields(t, strings.TrimPrefix(line, "$ kerascope "))
+			for i, a := range args {
+				args[i] = strings.Replace(a, "testdata/", "../../testdata/", 1)
+			}
+			out, errs, code := runCLI(t, nil, args...)
+			if code != 0 {
+				t.Fatalf("%s: exit %d: %s", line, code, errs)
+			}
+			// The README shows paths from the repository's root.
+			if out = strings.ReplaceAll(out, "../../testdata/", "testdata/"); out != want {
+				t.Errorf("%s prints\n%s\nthe README shows\n%s", line, out, want)
+			}
+		})
+	}
+}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/kerascope/kerascope/keras"
 	"github.com/kerascope/kerascope/keras/bind"
+	"github.com/kerascope/kerascope/keras/tensor"
 )
 
 const weightsHelp = `Lists every tensor the file stores for its layers under its Keras name
@@ -116,7 +117,7 @@ func runWeights(args []string, stdout, stderr io.Writer) error {
 				if err != nil {
 					return fmt.Errorf("%s: %w", path, err)
 				}
-				s := keras.Stats(data)
+				s := tensor.Stats(data)
 				t.NaN, t.Inf = s.NaN, s.Inf
 				if !math.IsNaN(s.Mean) {
 					t.Min, t.Max, t.Mean, t.Std = &s.Min, &s.Max, &s.Mean, &s.Std

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"io/fs"
 	"path"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -151,7 +152,7 @@ func storeGroups(s store.Store) ([]Group, error) {
 	}
 	var groups []Group
 	for _, t := range []string{"layers", checkpointDeps} {
-		if !contains(top, t) {
+		if !slices.Contains(top, t) {
 			continue
 		}
 		children, _, err := s.Children("/" + t)
@@ -206,7 +207,7 @@ func walkVars(s store.Store, group string, vars *[]Var, depth int) error {
 	if err != nil {
 		return err
 	}
-	if contains(groups, "vars") {
+	if slices.Contains(groups, "vars") {
 		_, ds, err := s.Children(group + "/vars")
 		if err != nil {
 			return err
@@ -290,15 +291,6 @@ func readStringList(s store.Store, obj, name string) ([]string, error) {
 		return nil, &fs.PathError{Op: "read attribute", Path: obj + "@" + name, Err: fs.ErrNotExist}
 	}
 	return all, nil
-}
-
-func contains(list []string, s string) bool {
-	for _, e := range list {
-		if e == s {
-			return true
-		}
-	}
-	return false
 }
 
 func baseName(p string) string {

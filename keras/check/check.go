@@ -17,6 +17,7 @@ import (
 
 	"github.com/kerascope/kerascope/keras"
 	"github.com/kerascope/kerascope/keras/bind"
+	"github.com/kerascope/kerascope/keras/tensor"
 	"github.com/tidwall/gjson"
 )
 
@@ -269,7 +270,7 @@ func (r *Report) checkValues(f *keras.File, b *bind.Binding) {
 				r.add(SeverityError, "unreadable", layer, class, v.Path, "%v", err)
 				continue
 			}
-			st := keras.Stats(data)
+			st := tensor.Stats(data)
 			if st.NaN+st.Inf == 0 {
 				continue
 			}

@@ -1,4 +1,4 @@
-package keras
+package tensor
 
 import (
 	"bufio"
@@ -173,7 +173,7 @@ func truncate(s string, n int) string {
 // line. JSON has no NaN or infinity: a tensor holding one is refused
 // (write .npy or CSV instead) rather than written as something else.
 func WriteJSON(w io.Writer, t *Tensor) error {
-	if err := t.check(); err != nil {
+	if err := t.Check(); err != nil {
 		return err
 	}
 	for i, v := range t.Data {

@@ -1,4 +1,4 @@
-package keras
+package tensor
 
 import (
 	"bytes"
@@ -59,9 +59,9 @@ func ReadNPY(r io.Reader) (*Tensor, error) {
 	if err != nil {
 		return nil, err
 	}
-	n := shapeLen(shape)
+	n := Len(shape)
 	if n < 0 {
-		return nil, fmt.Errorf("npy: shape %s is too large", shapeString(shape))
+		return nil, fmt.Errorf("npy: shape %s is too large", ShapeString(shape))
 	}
 	need := int64(n) * int64(typ.size)
 	capacity := min(n, npyChunk)
@@ -93,7 +93,7 @@ func ReadNPY(r io.Reader) (*Tensor, error) {
 
 func npyTruncated(shape []int, typ npyType, need, have int64) error {
 	return fmt.Errorf("npy: truncated: the header declares shape %s of %s, %d bytes, but only %d bytes follow",
-		shapeString(shape), typ.descr, need, have)
+		ShapeString(shape), typ.descr, need, have)
 }
 
 // remaining reports how many bytes r still holds, when it can tell.
@@ -524,14 +524,14 @@ func (p *pyParser) items(end byte, depth int, item func() error) error {
 // WriteNPY writes t as a NumPy .npy file (format 1.0): dtype '<f4', C
 // order, the header padded to 64 bytes as numpy pads it. np.load reads it.
 func WriteNPY(w io.Writer, t *Tensor) error {
-	if err := t.check(); err != nil {
+	if err := t.Check(); err != nil {
 		return err
 	}
 	dict := fmt.Sprintf("{'descr': '<f4', 'fortran_order': False, 'shape': %s, }", pyShape(t.Shape))
 	// magic (6) + version (2) + length (2) + dict + padding + '\n'.
 	pad := 63 - (10+len(dict))%64
 	if 10+len(dict)+pad+1 > 10+65535 {
-		return fmt.Errorf("npy: shape %s makes too long a header", shapeString(t.Shape))
+		return fmt.Errorf("npy: shape %s makes too long a header", ShapeString(t.Shape))
 	}
 	out := make([]byte, 0, 10+len(dict)+pad+1+4*len(t.Data))
 	out = append(out, npyMagic...)

@@ -1,4 +1,4 @@
-package keras
+package tensor
 
 import (
 	"bufio"
@@ -114,7 +114,7 @@ func parseCell(cell string) (float32, error) {
 // and infinities are written as nan, inf and -inf, which numpy and
 // pandas read back.
 func WriteCSV(w io.Writer, t *Tensor) error {
-	if err := t.check(); err != nil {
+	if err := t.Check(); err != nil {
 		return err
 	}
 	rows, per := 1, len(t.Data)

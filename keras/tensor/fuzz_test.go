@@ -1,4 +1,4 @@
-package keras
+package tensor
 
 import (
 	"bytes"
@@ -10,14 +10,14 @@ import (
 )
 
 // The tensor readers take untrusted bytes. These fuzz tests (go test
-// -fuzz=FuzzReadNPY ./keras, and likewise for JSON and CSV) check that no
+// -fuzz=FuzzReadNPY ./keras/tensor, and likewise for JSON and CSV) check that no
 // input makes them panic, that what they accept is a consistent tensor,
 // and that it survives a round trip through the matching writer.
 
 // checkTensor reports a tensor whose data does not fill its shape.
 func checkTensor(t *testing.T, x *Tensor) {
 	t.Helper()
-	if err := x.check(); err != nil {
+	if err := x.Check(); err != nil {
 		t.Fatalf("reader returned an inconsistent tensor: %v", err)
 	}
 }

@@ -1,4 +1,4 @@
-package keras
+package tensor
 
 import "math"
 
@@ -51,12 +51,4 @@ func Stats(data []float32) TensorStats {
 	}
 	s.Std = math.Sqrt(sq / float64(finite))
 	return s
-}
-
-// ReadVar reads a stored variable's values as float32.
-func (f *File) ReadVar(v StoredVar) ([]float32, error) {
-	if f.Store == nil || v.Missing {
-		return nil, formatErrorf("the file has no readable weights")
-	}
-	return f.Store.ReadFloat32(v.Path, v.Shape)
 }
