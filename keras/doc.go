@@ -1,20 +1,21 @@
-// Package keras reads saved Keras models: it decodes the model config that
-// Keras stores beside the weights (every dialect from Keras 1 to Keras 3),
-// rebuilds the layer graph, infers each layer's output shapes and the
-// weights its architecture implies, and reads the stored weights through a
-// small [Store] interface.
+// Package keras reads saved Keras models and runs them: it decodes the
+// model config that Keras stores beside the weights (every dialect from
+// Keras 1 to Keras 3), rebuilds the layer graph, infers each layer's output
+// shapes and the weights its architecture implies, and runs the graph on
+// the weights the file stores.
 //
 // # Overview
 //
-// [Open] detects the file kind from its bytes, not its name: a legacy HDF5
-// file (.h5, .hdf5, written by Keras 1, 2 and 3) or a Keras 3 zip archive
-// (.keras). It returns a [File] whose Model field holds the decoded graph.
-// [Decode] turns a model config JSON document into a [Model] without any
-// file, which is what the fuzz tests and most unit tests use.
+// [Open] ties the steps of the model path together (docs/architecture.md
+// draws it): package store opens the container, a legacy HDF5 file or a
+// .keras archive, told apart by their bytes; [Decode] turns its config into
+// a [Model]; package bind tells which stored tensor is which weight
+// ([File.Binding]); [Load] and [Net.Predict] run the graph, each layer
+// family's forward pass in its own file. [Decode] needs no file, which is
+// what the fuzz tests and most unit tests use.
 //
-// Everything in this package except [Open] is pure Go: the HDF5 access is
-// behind [Store], which package h5 implements with cgo and tests implement
-// with in-memory fakes.
+// This package must not import keras/check, summary or cmd: they build on
+// it. Tensors and their npy, JSON and CSV forms are package tensor's.
 //
 // # Explaining parameter counts
 //
