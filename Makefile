@@ -56,6 +56,7 @@ fixtures:
 	bash testdata/gen/setup.sh
 	testdata/gen/.venv/bin/python testdata/gen/gen_models.py
 	testdata/gen/.venv/bin/python testdata/gen/gen_malformed.py
+	testdata/gen/.venv/bin/python testdata/gen/gen_keras1.py
 	testdata/gen/.venv/bin/python testdata/gen/gen_stats.py
 
 clean:

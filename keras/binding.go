@@ -47,7 +47,7 @@ func (f *File) Binding() (*bind.Binding, error) {
 			layers = append(layers, d)
 		}
 	}
-	b, err := bind.Bind(f.Store, f.Format.layout(), layers, f.KerasVersion)
+	b, err := bind.Bind(f.Store, f.Format.layout(), layers, bind.Saver{KerasVersion: f.KerasVersion, Backend: f.Backend})
 	if err != nil {
 		return nil, err
 	}
@@ -73,6 +73,9 @@ func describe(l *Layer) *bind.Layer {
 	}
 	if s, ok := l.impl.(sublayered); ok {
 		d.Sublayers = s.sublayers()
+	}
+	if k, ok := l.impl.(interface{ keras1Layout() bind.Keras1 }); ok {
+		d.Keras1 = k.keras1Layout()
 	}
 	if l.Model != nil {
 		for _, inner := range l.Model.Layers {
@@ -224,11 +227,11 @@ func (f *File) readWeights() (map[*Layer][]*Tensor, error) {
 				}
 				continue // counters (Normalization's count): never used to compute
 			}
-			data, err := f.Store.ReadFloat32(w.Path, w.Shape)
+			data, err := w.Read(f.Store)
 			if err != nil {
 				return nil, fmt.Errorf("layer %q (%s): weight %q: %w", l.Name, l.Class, w.Name, err)
 			}
-			ts[i] = &Tensor{Shape: append([]int(nil), w.Shape...), Data: data}
+			ts[i] = &Tensor{Shape: append([]int(nil), w.Want.Shape...), Data: data}
 		}
 		assignWeights(l, ts, out)
 	}
@@ -248,9 +251,7 @@ func usable(b *bind.Binding, bd *bind.Bound) error {
 	}
 	for _, fd := range b.FindingsOf(l) {
 		if fd.Kind == bind.Keras1Layout {
-			// Keras 1 stored recurrent weights per gate and Theano kernels
-			// transposed; Keras 2 converted them on load, kerascope does not yet.
-			return unsupportedf("layer %q (%s): the file stores its weights in Keras 1's layout; predicting from Keras 1 weight layouts is not supported", l.Name, l.Class)
+			return unsupportedf("%s", fd.Error())
 		}
 	}
 	if fs := b.FindingsOf(l); len(fs) > 0 {

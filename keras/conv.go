@@ -3,6 +3,8 @@ package keras
 import (
 	"fmt"
 	"strings"
+
+	"github.com/kerascope/kerascope/keras/bind"
 )
 
 // The convolution layers, mirroring Keras 3's
@@ -64,10 +66,14 @@ type conv struct {
 	channelsFirst   bool
 	useBias         bool
 	activation      string
-	// legacy is why a Keras 1 kernel layout keeps the layer from running
-	// ("" for the layouts of Keras 2 and later).
+	// keras1 is how Keras 1 stored the kernel, for files it saved;
+	// legacy is why a Keras 1 kernel layout that is not converted keeps the
+	// layer from running ("" for every other layout).
+	keras1 bind.Keras1
 	legacy string
 }
+
+func (l *conv) keras1Layout() bind.Keras1 { return l.keras1 }
 
 // newConv returns the constructor of one convolution class.
 func newConv(kind convKind, rank int) func(*decoder) (layerKind, error) {
@@ -88,7 +94,7 @@ func decodeConv(d *decoder, kind convKind, rank int) *conv {
 	// tf_keras SeparableConv1D accepts causal padding as Conv1D does.
 	l.padding = d.padding(rank == 1 && kind != transposeConv && kind != depthwiseConv)
 	l.channelsFirst = d.channelsFirst()
-	l.legacy = keras1Layout(d, rank)
+	l.keras1, l.legacy = keras1Layout(d, kind, rank)
 	l.useBias = d.boolean(true, "use_bias", "bias")
 	l.activation = d.activation("linear", "activation")
 	switch kind {

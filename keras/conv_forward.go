@@ -2,6 +2,7 @@ package keras
 
 import (
 	"fmt"
+	"github.com/kerascope/kerascope/keras/bind"
 	"strings"
 	"sync"
 
@@ -26,19 +27,41 @@ import (
 // Padding follows TensorFlow: "same" pads max((out-1)·s + e - n, 0) in
 // total, the smaller half before; "causal" pads e-1 before only.
 
-// keras1Layout says why a Keras 1 config's kernel layout cannot run, or "".
-// Keras 1 stored Theano-ordered ("th") kernels as (filters, channels,
-// *k) and Convolution1D kernels as (length, 1, channels, filters); Keras 2
-// converted both when loading, and so would we have to, but the weights
-// then read differ from the shapes the architecture gives.
-func keras1Layout(d *decoder, rank int) string {
-	if r, key := d.lookup("data_format", "dim_ordering"); key == "dim_ordering" && strings.EqualFold(r.Str, "th") {
-		return "it is a Keras 1 layer with Theano dimension ordering (dim_ordering \"th\"), whose kernels are stored as (filters, channels, *kernel) and may be flipped"
-	}
+// keras1Layout tells how Keras 1 stored the kernel of a layer with this
+// config, where that differs from Keras 2 (package bind converts it as
+// Keras 2's loader did), or, for the layouts kerascope does not convert,
+// why the layer cannot run. Keras 1 stored Theano-ordered ("th") kernels as
+// (filters, channels, *k), Deconvolution2D kernels with their last two
+// axes in the other order, and Convolution1D kernels as
+// (length, 1, channels, filters).
+func keras1Layout(d *decoder, kind convKind, rank int) (bind.Keras1, string) {
 	if rank == 1 && d.has("filter_length") && !d.has("kernel_size") {
-		return "it is a Keras 1 Convolution1D, whose kernel is stored as (length, 1, channels, filters)"
+		if kind != plainConv {
+			return bind.Keras1{}, "it is a Keras 1 one-dimensional convolution whose kernel layout kerascope does not convert"
+		}
+		return bind.Keras1{Drop: true, DropAxis: 1}, ""
 	}
-	return ""
+	r, key := d.lookup("data_format", "dim_ordering")
+	if key != "dim_ordering" {
+		return bind.Keras1{}, ""
+	}
+	th := strings.EqualFold(r.Str, "th")
+	switch {
+	case kind == plainConv && th:
+		// (filters, channels, *k) -> (*k, channels, filters)
+		perm := make([]int, 0, rank+2)
+		for i := range rank {
+			perm = append(perm, 2+i)
+		}
+		return bind.Keras1{Perm: append(perm, 1, 0)}, ""
+	case kind == transposeConv && rank == 2 && th:
+		return bind.Keras1{Perm: []int{2, 3, 0, 1}}, ""
+	case kind == transposeConv && rank == 2:
+		return bind.Keras1{Perm: []int{0, 1, 3, 2}}, ""
+	case th:
+		return bind.Keras1{}, "it is a Keras 1 layer with Theano dimension ordering (dim_ordering \"th\") whose kernel layout kerascope does not convert"
+	}
+	return bind.Keras1{}, ""
 }
 
 func (l *conv) cannotRun() string {

@@ -2,6 +2,7 @@ package keras
 
 import (
 	"errors"
+	"github.com/kerascope/kerascope/keras/bind"
 	"reflect"
 	"strings"
 	"testing"
@@ -82,11 +83,12 @@ func testLegacySpellings(t *testing.T, pairs [][4]string) {
 			t.Errorf("%s %s: %v", p[2], p[3], err)
 			continue
 		}
-		// Keras 1 spellings may carry a Keras 1 kernel layout, which only
-		// decides whether the layer can run (TestConvKeras1Layouts).
+		// Keras 1 spellings carry the Keras 1 kernel layout, which only
+		// tells package bind how Keras 1 stored the kernel
+		// (TestConvKeras1Layouts, and TestKeras1Layouts on files).
 		if c, ok := old.(*conv); ok {
 			cc := *c
-			cc.legacy = ""
+			cc.legacy, cc.keras1 = "", bind.Keras1{}
 			old = &cc
 		}
 		if !reflect.DeepEqual(old, modern) {
@@ -224,19 +226,23 @@ func FuzzSpatialLayer(f *testing.F) {
 	})
 }
 
-// TestConvKeras1Layouts: Keras 1 kernel layouts (Theano ordering,
-// Convolution1D's 4-D kernel) refuse to run; Keras 2 spellings run.
+// TestConvKeras1Layouts: Keras 1 kernel layouts that package bind converts
+// (Theano ordering, Convolution1D's 4-D kernel, Deconvolution2D) run, and
+// tell how Keras 1 stored the kernel; those it does not convert
+// (ConvLSTM2D's) refuse to run; Keras 2 spellings run with no Keras 1
+// layout.
 func TestConvKeras1Layouts(t *testing.T) {
 	for _, tc := range []struct {
 		class, config string
-		runs          bool
+		runs, keras1  bool
 	}{
-		{"Convolution2D", `{"nb_filter": 4, "nb_row": 3, "nb_col": 3, "dim_ordering": "th"}`, false},
-		{"Convolution2D", `{"nb_filter": 4, "nb_row": 3, "nb_col": 3, "dim_ordering": "tf"}`, true},
-		{"Convolution1D", `{"nb_filter": 4, "filter_length": 3}`, false},
-		{"Conv2D", `{"filters": 4, "kernel_size": 3, "data_format": "channels_first"}`, true},
-		{"Conv1D", `{"filters": 4, "kernel_size": 3}`, true},
-		{"ConvLSTM2D", `{"filters": 4, "kernel_size": 3, "dim_ordering": "th"}`, false},
+		{"Convolution2D", `{"nb_filter": 4, "nb_row": 3, "nb_col": 3, "dim_ordering": "th"}`, true, true},
+		{"Convolution2D", `{"nb_filter": 4, "nb_row": 3, "nb_col": 3, "dim_ordering": "tf"}`, true, false},
+		{"Convolution1D", `{"nb_filter": 4, "filter_length": 3}`, true, true},
+		{"Deconvolution2D", `{"nb_filter": 4, "nb_row": 3, "nb_col": 3, "output_shape": [null, 14, 14, 4], "dim_ordering": "tf"}`, true, true},
+		{"Conv2D", `{"filters": 4, "kernel_size": 3, "data_format": "channels_first"}`, true, false},
+		{"Conv1D", `{"filters": 4, "kernel_size": 3}`, true, false},
+		{"ConvLSTM2D", `{"filters": 4, "kernel_size": 3, "dim_ordering": "th"}`, false, false},
 	} {
 		l, err := decodeLayer(tc.class, tc.config)
 		if err != nil {
@@ -245,6 +251,10 @@ func TestConvKeras1Layouts(t *testing.T) {
 		reason := l.(interface{ cannotRun() string }).cannotRun()
 		if (reason == "") != tc.runs {
 			t.Errorf("%s %s: cannotRun %q, want runnable %v", tc.class, tc.config, reason, tc.runs)
+		}
+		k, ok := l.(interface{ keras1Layout() bind.Keras1 })
+		if got := ok && !k.keras1Layout().Zero(); got != tc.keras1 {
+			t.Errorf("%s %s: Keras 1 layout %v, want %v", tc.class, tc.config, got, tc.keras1)
 		}
 	}
 }

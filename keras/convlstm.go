@@ -1,6 +1,10 @@
 package keras
 
-import "fmt"
+import (
+	"fmt"
+
+	"github.com/kerascope/kerascope/keras/bind"
+)
 
 // ConvLSTM1D, ConvLSTM2D and ConvLSTM3D (keras/src/layers/rnn/conv_lstm.py;
 // tf_keras layers/rnn/base_conv_lstm.py): an LSTM whose gates are
@@ -32,8 +36,14 @@ type convLSTM struct {
 
 func newConvLSTM(rank int) func(*decoder) (layerKind, error) {
 	return func(d *decoder) (layerKind, error) {
+		c := decodeConv(d, plainConv, rank)
+		if !c.keras1.Zero() {
+			// Keras 1 stored a ConvLSTM2D's weights per gate, its
+			// Theano-ordered kernels transposed: not converted.
+			c.keras1, c.legacy = bind.Keras1{}, "it is a Keras 1 ConvLSTM2D, whose weights Keras 1 stored per gate in a layout kerascope does not convert"
+		}
 		return &convLSTM{
-			conv:                decodeConv(d, plainConv, rank),
+			conv:                c,
 			useBias:             d.boolean(true, "use_bias"),
 			returnSequences:     d.boolean(false, "return_sequences"),
 			returnState:         d.boolean(false, "return_state"),

@@ -39,11 +39,6 @@ func TestCorpusPredict(t *testing.T) {
 					refused++ // the corpus's hostile archive: refused, never unpickled
 					return
 				}
-				if strings.HasPrefix(e.KerasVersion, "1.") && strings.Contains(err.Error(), "stores") {
-					refused++
-					t.Logf("Keras 1 weight layout: %v", err)
-					return
-				}
 				t.Fatal(err)
 			}
 			rng := rand.New(rand.NewSource(1))
@@ -107,5 +102,5 @@ func corpusExpectsRefusal(e corpusEntry, l NotRunnable) bool {
 			return true
 		}
 	}
-	return strings.HasPrefix(e.KerasVersion, "1.") && strings.Contains(l.Reason, "Theano")
+	return false
 }

@@ -57,16 +57,25 @@ type NotRunnable struct {
 }
 
 func (e *NotRunnableError) Error() string {
-	// Name every layer of a few; of many (a model built from one
-	// repeated block) the first ten make the point.
-	const most = 10
-	var parts []string
-	for i, l := range e.Layers {
-		if i == most {
-			parts = append(parts, fmt.Sprintf("and %d more", len(e.Layers)-most))
-			break
+	// Layers that cannot run for the same reason (a model built from one
+	// repeated block) are named together, the reason said once; of many,
+	// the first few make the point.
+	const most = 5
+	var reasons []string
+	byReason := make(map[string][]string)
+	for _, l := range e.Layers {
+		if _, ok := byReason[l.Reason]; !ok {
+			reasons = append(reasons, l.Reason)
 		}
-		parts = append(parts, fmt.Sprintf("%q (%s): %s", l.Name, l.Class, l.Reason))
+		byReason[l.Reason] = append(byReason[l.Reason], fmt.Sprintf("%q (%s)", l.Name, l.Class))
+	}
+	parts := make([]string, len(reasons))
+	for i, r := range reasons {
+		names := byReason[r]
+		if len(names) > most {
+			names = append(names[:most:most], fmt.Sprintf("%d more", len(byReason[r])-most))
+		}
+		parts[i] = strings.Join(names, ", ") + ": " + r
 	}
 	what := "a layer that cannot"
 	if len(e.Layers) > 1 {

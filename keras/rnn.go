@@ -5,6 +5,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/kerascope/kerascope/keras/bind"
 	"github.com/tidwall/gjson"
 )
 
@@ -404,4 +405,21 @@ func (l *cellLayer) explain(class string, in []Shape) (*formula, error) {
 		return nil, err
 	}
 	return explainCells(cellsHead(class, l.cells), l.cells, n), nil
+}
+
+// keras1Layout: Keras 1 stored an LSTM's or GRU's weights as a (W, U, b)
+// triple per gate, the LSTM's gates in the order i, c, f, o; each weight
+// since joins the gates, i, f, c, o and z, r, h (Keras 2's loader joined
+// them: tf_keras saving/legacy/hdf5_format.py).
+func (l *rnn) keras1Layout() bind.Keras1 {
+	if len(l.cells) != 1 {
+		return bind.Keras1{}
+	}
+	switch l.cells[0].gates {
+	case 4:
+		return bind.Keras1{Gates: []int{0, 2, 1, 3}}
+	case 3:
+		return bind.Keras1{Gates: []int{0, 1, 2}}
+	}
+	return bind.Keras1{}
 }

@@ -110,8 +110,7 @@ func TestCorpusCLI(t *testing.T) {
 // checkCorpusWeightNames lists a full model's weights and requires every
 // stored tensor to be bound to a weight of its layer, so that it is listed
 // under the Keras name of that weight, and the listing to hold every
-// element the file stores. Keras 1 files may store weights in layouts of
-// their own, which stay listed under the file's names.
+// element the file stores, Keras 1's layouts included.
 func checkCorpusWeightNames(t *testing.T, e corpusEntry, path string) {
 	t.Helper()
 	var out, errb bytes.Buffer
@@ -124,9 +123,6 @@ func checkCorpusWeightNames(t *testing.T, e corpusEntry, path string) {
 	}
 	if e.NWeightElements != nil && d.Elements != *e.NWeightElements {
 		t.Errorf("weights: %d elements, want %d", d.Elements, *e.NWeightElements)
-	}
-	if strings.HasPrefix(e.KerasVersion, "1") {
-		return
 	}
 	for _, l := range d.Layers {
 		for _, w := range l.Tensors {

@@ -41,6 +41,9 @@ type Layer struct {
 	// Key, when set, names the layer's stored group (its Group.Key): for
 	// layers known only from the file, such as a subclassed model's.
 	Key string
+	// Keras1 is how Keras 1 laid out the layer's weights where that
+	// differs from the architecture's; it applies to files Keras 1 saved.
+	Keras1 Keras1
 }
 
 // A Weight is one weight of a layer and the tensor the file stores for it.
@@ -54,6 +57,35 @@ type Weight struct {
 	// Want is the shape and dtype the architecture implies; for layers
 	// the config does not describe, what the file stores.
 	Want Spec
+
+	// keras1 makes the weight from what Keras 1 stored; nil when the
+	// stored tensor is the weight as it is.
+	keras1 *keras1Weight
+}
+
+// Stored lists the tensors the file stores for the weight: the one it is,
+// or the parts Keras 1 stored it in.
+func (w Weight) Stored() []Var {
+	if w.keras1 != nil {
+		return w.keras1.parts
+	}
+	return []Var{w.Var}
+}
+
+// Read reads the weight's values, in the architecture's shape (Want.Shape
+// for layers the config describes): the stored tensor, or the tensors Keras
+// 1 stored it in, joined and transposed as Keras 2's loader did.
+func (w Weight) Read(s store.Store) ([]float32, error) {
+	if w.keras1 != nil {
+		return w.keras1.read(s)
+	}
+	return s.ReadFloat32(w.Path, w.Shape)
+}
+
+// A Saver is what a file records of the Keras that saved it.
+type Saver struct {
+	KerasVersion string
+	Backend      string // "tensorflow", "theano", ...; "" when not recorded
 }
 
 // A Bound is one layer's binding.
@@ -97,10 +129,10 @@ func (b *Binding) Of(l *Layer) *Bound {
 	return nil
 }
 
-// Bind finds the weights of each of a model's layers in a store.
-// kerasVersion is the version that saved the file: Keras 1 stored some
-// weights in layouts of its own.
-func Bind(s store.Store, layout Layout, layers []*Layer, kerasVersion string) (*Binding, error) {
+// Bind finds the weights of each of a model's layers in a store. The saver
+// matters for files Keras 1 wrote, which stored some weights in layouts of
+// their own.
+func Bind(s store.Store, layout Layout, layers []*Layer, saver Saver) (*Binding, error) {
 	b := &Binding{Layout: layout, Layers: make([]*Bound, len(layers))}
 	for i, l := range layers {
 		b.Layers[i] = &Bound{Layer: l}
@@ -136,7 +168,7 @@ func Bind(s store.Store, layout Layout, layers []*Layer, kerasVersion string) (*
 		byKey[g.Key] = i
 	}
 	used := make([]bool, len(groups))
-	legacy1 := strings.HasPrefix(kerasVersion, "1")
+	legacy1 := strings.HasPrefix(saver.KerasVersion, "1")
 	for i, bd := range b.Layers {
 		gi, ok := byKey[keys[i]]
 		if !ok {
@@ -151,7 +183,7 @@ func Bind(s store.Store, layout Layout, layers []*Layer, kerasVersion string) (*
 		case bd.Layer.Unknown:
 			bd.Weights = fromFile(*bd.Group)
 		case layout.Legacy():
-			b.bindLegacy(bd, legacy1)
+			b.bindLegacy(bd, legacy1, saver.Backend)
 		default:
 			if err := b.bindSaved(s, bd); err != nil {
 				return nil, err
@@ -239,7 +271,16 @@ func (b *Binding) Tensors(g *Group) (*Layer, []Weight) {
 	bound := make(map[string]Weight)
 	if owner != nil {
 		for _, w := range owner.Weights {
-			bound[w.Path] = w
+			parts := w.Stored()
+			for i, p := range parts {
+				pw := w
+				pw.Var = p
+				if len(parts) > 1 {
+					// A gate's part of a weight Keras 1 stored per gate.
+					pw.Name = w.Name + " (" + gateName(len(parts), i) + ")"
+				}
+				bound[p.Path] = pw
+			}
 		}
 	}
 	out := make([]Weight, len(g.Vars))
@@ -286,17 +327,23 @@ func names(l *Layer) []string {
 // bindLegacy binds a layer of a legacy .h5, whose weight_names list the
 // layer's trainable weights first, then the non-trainable ones, each in
 // creation order (Keras's _legacy_weights).
-func (b *Binding) bindLegacy(bd *Bound, keras1 bool) {
+func (b *Binding) bindLegacy(bd *Bound, keras1 bool, backend string) {
 	l, got := bd.Layer, bd.Group.Vars
 	idx := legacyIndex(l)
 	want := make([]Spec, len(idx))
 	for i, j := range idx {
 		want[i] = l.Weights[j]
 	}
-	// Keras 1 stored recurrent layers' weights split per gate, and
+	// Keras 1 stored recurrent layers' weights split per gate (unless
+	// consume_less="gpu" joined them, in Keras 2's order), and
 	// Theano-ordered kernels transposed.
+	perGate := l.Keras1.Gates != nil && len(got) != len(want)
+	if keras1 && ((!l.Keras1.Zero() && l.Keras1.Gates == nil) || perGate) {
+		b.bindKeras1(bd, backend)
+		return
+	}
 	if keras1 && elements(want) == elementsOf(got) && !sameShapes(want, got) {
-		b.add(Keras1Layout, l, "", "weights stored in Keras 1's layout (%d tensors for %d)", len(got), len(want))
+		b.add(Keras1Layout, l, "", "weights stored in Keras 1's layout (%d tensors for %d), which kerascope does not convert for this layer", len(got), len(want))
 		return
 	}
 	if !b.compare(l, want, got) {

@@ -186,7 +186,7 @@ func TestBindWindowsArchive(t *testing.T) {
 			for _, bd := range want.Layers {
 				layers = append(layers, bd.Layer)
 			}
-			got, err := bind.Bind(windowsStore{f.Store}, bind.Saved, layers, f.KerasVersion)
+			got, err := bind.Bind(windowsStore{f.Store}, bind.Saved, layers, bind.Saver{KerasVersion: f.KerasVersion, Backend: f.Backend})
 			if err != nil {
 				t.Fatal(err)
 			}
