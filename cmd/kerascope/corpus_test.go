@@ -84,18 +84,7 @@ func TestCorpusCLI(t *testing.T) {
 			if code != exitError || !strings.Contains(errb.String(), "weights only") {
 				t.Errorf("summary: exit %d, stderr %q; want exit 1 saying the file holds weights only", code, errb.String())
 			}
-			out.Reset()
-			errb.Reset()
-			if code := run([]string{"weights", "--json", path}, &out, &errb); code != exitOK {
-				t.Fatalf("weights: exit %d, stderr %q", code, errb.String())
-			}
-			var d weightsDoc
-			if err := json.Unmarshal(out.Bytes(), &d); err != nil {
-				t.Fatal(err)
-			}
-			if e.NWeightElements != nil && d.Elements != *e.NWeightElements {
-				t.Errorf("weights: %d elements, want %d", d.Elements, *e.NWeightElements)
-			}
+			corpusWeights(t, e, path)
 		case e.Format == "other":
 			if code != exitNotKeras {
 				t.Errorf("summary: exit %d, stderr %q; want %d", code, errb.String(), exitNotKeras)
@@ -107,11 +96,9 @@ func TestCorpusCLI(t *testing.T) {
 	})
 }
 
-// checkCorpusWeightNames lists a full model's weights and requires every
-// stored tensor to be bound to a weight of its layer, so that it is listed
-// under the Keras name of that weight, and the listing to hold every
-// element the file stores, Keras 1's layouts included.
-func checkCorpusWeightNames(t *testing.T, e corpusEntry, path string) {
+// corpusWeights lists a file's weights as JSON and requires the listing to
+// hold every element the file stores.
+func corpusWeights(t *testing.T, e corpusEntry, path string) weightsDoc {
 	t.Helper()
 	var out, errb bytes.Buffer
 	if code := run([]string{"weights", "--json", path}, &out, &errb); code != exitOK {
@@ -124,7 +111,15 @@ func checkCorpusWeightNames(t *testing.T, e corpusEntry, path string) {
 	if e.NWeightElements != nil && d.Elements != *e.NWeightElements {
 		t.Errorf("weights: %d elements, want %d", d.Elements, *e.NWeightElements)
 	}
-	for _, l := range d.Layers {
+	return d
+}
+
+// checkCorpusWeightNames lists a full model's weights and requires every
+// stored tensor to be bound to a weight of its layer, so that it is listed
+// under the Keras name of that weight, Keras 1's layouts included.
+func checkCorpusWeightNames(t *testing.T, e corpusEntry, path string) {
+	t.Helper()
+	for _, l := range corpusWeights(t, e, path).Layers {
 		for _, w := range l.Tensors {
 			if l.Class == "" || w.Trainable == nil {
 				t.Errorf("weights: layer %q (%s): tensor %s is bound to no weight of a layer (listed as %q)", l.Name, l.Class, w.Path, w.Name)

@@ -3,10 +3,10 @@ package bind
 import (
 	"fmt"
 	"sort"
-	"strconv"
 	"strings"
 
 	"github.com/kerascope/kerascope/keras/store"
+	"github.com/kerascope/kerascope/keras/tensor"
 )
 
 // A Spec is one weight a layer's architecture implies.
@@ -471,16 +471,16 @@ func (b *Binding) compare(l *Layer, want []Spec, got []Var) bool {
 		case i < len(got) && got[i].Missing:
 			what := "a weight the architecture does not have"
 			if i < len(want) {
-				what = want[i].Name + " " + tuple(want[i].Shape)
+				what = want[i].Name + " " + tensor.ShapeString(want[i].Shape)
 			}
 			b.add(MissingWeight, l, got[i].Path, "listed in weight_names but not stored (%s)", what)
 			ok = false
 		case i >= len(got):
-			b.add(MissingWeight, l, want[i].Name, "not stored, want shape %s", tuple(want[i].Shape))
+			b.add(MissingWeight, l, want[i].Name, "not stored, want shape %s", tensor.ShapeString(want[i].Shape))
 		case i >= len(want):
-			b.add(UnusedWeight, l, got[i].Path, "stored with shape %s, but the architecture has no such weight", tuple(got[i].Shape))
+			b.add(UnusedWeight, l, got[i].Path, "stored with shape %s, but the architecture has no such weight", tensor.ShapeString(got[i].Shape))
 		case !equal(got[i].Shape, want[i].Shape):
-			b.add(ShapeMismatch, l, got[i].Path, "shape %s, want %s (%s)", tuple(got[i].Shape), tuple(want[i].Shape), want[i].Name)
+			b.add(ShapeMismatch, l, got[i].Path, "shape %s, want %s (%s)", tensor.ShapeString(got[i].Shape), tensor.ShapeString(want[i].Shape), want[i].Name)
 			ok = false
 		case IsFloat(want[i].DType) && !IsFloat(got[i].DType):
 			b.add(DTypeMismatch, l, got[i].Path, "dtype %s, want a float type", got[i].DType)
@@ -540,7 +540,7 @@ func sortedSpecs(w []Spec) indexedSpecs {
 	for i := range idx {
 		idx[i] = i
 	}
-	sort.SliceStable(idx, func(i, j int) bool { return tuple(w[idx[i]].Shape) < tuple(w[idx[j]].Shape) })
+	sort.SliceStable(idx, func(i, j int) bool { return tensor.ShapeString(w[idx[i]].Shape) < tensor.ShapeString(w[idx[j]].Shape) })
 	out := indexedSpecs{specs: make([]Spec, len(w)), index: idx}
 	for k, i := range idx {
 		out.specs[k] = w[i]
@@ -550,7 +550,7 @@ func sortedSpecs(w []Spec) indexedSpecs {
 
 func sortedVars(g []Var) []Var {
 	out := append([]Var(nil), g...)
-	sort.SliceStable(out, func(i, j int) bool { return tuple(out[i].Shape) < tuple(out[j].Shape) })
+	sort.SliceStable(out, func(i, j int) bool { return tensor.ShapeString(out[i].Shape) < tensor.ShapeString(out[j].Shape) })
 	return out
 }
 
@@ -564,17 +564,4 @@ func equal(a, b []int) bool {
 		}
 	}
 	return true
-}
-
-// tuple formats a stored shape as a Python tuple, as Keras prints weight
-// shapes: "(3, 4)", "(4,)", "()".
-func tuple(s []int) string {
-	parts := make([]string, len(s))
-	for i, d := range s {
-		parts[i] = strconv.Itoa(d)
-	}
-	if len(s) == 1 {
-		return "(" + parts[0] + ",)"
-	}
-	return "(" + strings.Join(parts, ", ") + ")"
 }

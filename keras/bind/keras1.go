@@ -5,6 +5,7 @@ import (
 	"strconv"
 
 	"github.com/kerascope/kerascope/keras/store"
+	"github.com/kerascope/kerascope/keras/tensor"
 )
 
 // Keras 1 stored some layers' weights in layouts of their own, which Keras
@@ -101,7 +102,7 @@ func (b *Binding) bindKeras1(bd *Bound, backend string) bool {
 	for i, w := range ws {
 		shape, err := w.shape()
 		if err == nil && !equal(shape, l.Weights[i].Shape) {
-			err = fmt.Errorf("converts to shape %s, want %s", tuple(shape), tuple(l.Weights[i].Shape))
+			err = fmt.Errorf("converts to shape %s, want %s", tensor.ShapeString(shape), tensor.ShapeString(l.Weights[i].Shape))
 		}
 		if err != nil {
 			b.add(ShapeMismatch, l, w.parts[0].Path, "stored in Keras 1's layout, %v", err)
@@ -122,13 +123,13 @@ func (w keras1Weight) shape() ([]int, error) {
 	}
 	for _, p := range w.parts[1:] {
 		if len(p.Shape) != len(s) || !equal(p.Shape[:len(s)-1], s[:len(s)-1]) {
-			return nil, fmt.Errorf("parts of shapes %s and %s do not join", tuple(w.parts[0].Shape), tuple(p.Shape))
+			return nil, fmt.Errorf("parts of shapes %s and %s do not join", tensor.ShapeString(w.parts[0].Shape), tensor.ShapeString(p.Shape))
 		}
 		s[len(s)-1] += p.Shape[len(s)-1]
 	}
 	if w.drop >= 0 {
 		if w.drop >= len(s) || s[w.drop] != 1 {
-			return nil, fmt.Errorf("axis %d of %s is not 1", w.drop, tuple(s))
+			return nil, fmt.Errorf("axis %d of %s is not 1", w.drop, tensor.ShapeString(s))
 		}
 		s = append(s[:w.drop:w.drop], s[w.drop+1:]...)
 	}

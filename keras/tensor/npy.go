@@ -527,7 +527,7 @@ func WriteNPY(w io.Writer, t *Tensor) error {
 	if err := t.Check(); err != nil {
 		return err
 	}
-	dict := fmt.Sprintf("{'descr': '<f4', 'fortran_order': False, 'shape': %s, }", pyShape(t.Shape))
+	dict := fmt.Sprintf("{'descr': '<f4', 'fortran_order': False, 'shape': %s, }", ShapeString(t.Shape))
 	// magic (6) + version (2) + length (2) + dict + padding + '\n'.
 	pad := 63 - (10+len(dict))%64
 	if 10+len(dict)+pad+1 > 10+65535 {
@@ -545,16 +545,4 @@ func WriteNPY(w io.Writer, t *Tensor) error {
 	}
 	_, err := w.Write(out)
 	return err
-}
-
-// pyShape formats a shape as Python writes a tuple: (3,) and ().
-func pyShape(s []int) string {
-	parts := make([]string, len(s))
-	for i, d := range s {
-		parts[i] = strconv.Itoa(d)
-	}
-	if len(s) == 1 {
-		return "(" + parts[0] + ",)"
-	}
-	return "(" + strings.Join(parts, ", ") + ")"
 }
