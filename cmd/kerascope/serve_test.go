@@ -128,7 +128,9 @@ func TestServeSIGTERM(t *testing.T) {
 			}
 		})
 	}
-	waitFor(t, func() bool { return strings.Contains(getBody(url+"/metrics"), fmt.Sprintf("kerascope_serve_in_flight_requests %d", n)) })
+	waitFor(t, func() bool {
+		return strings.Contains(getBody(url+"/metrics"), fmt.Sprintf("kerascope_serve_in_flight_requests %d", n))
+	})
 	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
 	}
