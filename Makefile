@@ -13,7 +13,7 @@ ifeq ($(OPENBLAS),1)
 TAGS := -tags openblas
 endif
 
-.PHONY: all build test bench bench-keras demo fixtures deps clean
+.PHONY: all build test bench bench-keras loadtest demo fixtures deps clean
 
 all: build
 
@@ -45,6 +45,12 @@ bench: deps
 bench-keras: deps
 	$(GO) build $(TAGS) -o bin/kerascope-bench ./cmd/kerascope-bench
 	testdata/gen/.venv/bin/python testdata/gen/bench_keras.py --go-worker bin/kerascope-bench
+
+# kerascope serve under concurrent clients on 127.0.0.1 only, each run
+# bounded in requests and time: throughput, p50/p99 latency, memory, with
+# and without micro-batching, next to in-process Predict (docs/serving.md).
+loadtest: build
+	$(GO) run $(TAGS) ./cmd/kerascope-loadtest --bin $(BIN)
 
 demo: build
 	@echo "$$ kerascope summary $(DEMO_MODEL)"

@@ -41,6 +41,8 @@ Usage:
                                    run the model on inputs (.npy, JSON, CSV)
   kerascope weights [flags] FILE [LAYER...]
                                    list every stored tensor with its statistics
+  kerascope serve [flags] --model NAME=PATH...
+                                   serve models over TensorFlow Serving's REST API
   kerascope version                print the version
   kerascope help [COMMAND]         show help
 
@@ -70,6 +72,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		err = runExplain(rest, stdout, stderr)
 	case "predict":
 		err = runPredict(rest, stdout, stderr)
+	case "serve":
+		err = runServe(rest, stdout, stderr)
 	case "version", "--version":
 		fmt.Fprintf(stdout, "kerascope %s\n", version)
 	case "help", "-h", "--help":
@@ -120,6 +124,7 @@ var commandHelp = map[string]struct {
 	"graph":   {"graph [flags] FILE", graphHelp, func(w io.Writer) *pflag.FlagSet { fs, _ := graphFlags(w); return fs }},
 	"weights": {"weights [flags] FILE [LAYER...]", weightsHelp, func(w io.Writer) *pflag.FlagSet { fs, _ := weightsFlags(w); return fs }},
 	"predict": {"predict [flags] FILE --input PATH...", predictHelp, func(w io.Writer) *pflag.FlagSet { fs, _ := predictFlags(w); return fs }},
+	"serve":   {"serve [flags] --model NAME=PATH... | --model-base-path DIR", serveHelp, func(w io.Writer) *pflag.FlagSet { fs, _ := serveFlags(w); return fs }},
 }
 
 func runHelp(args []string, stdout io.Writer) error {
