@@ -68,14 +68,14 @@ func ExampleNet_PredictNamed() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	x := keras.NewTensor(1, 5)
+	x := tensor.New(1, 5)
 	out, err := net.PredictNamed(map[string]*keras.Tensor{"input_layer": x})
 	if err != nil {
 		log.Fatal(err)
 	}
 	fmt.Printf("%.4f\n", out[0].Data[0])
 
-	_, err = net.PredictNamed(map[string]*keras.Tensor{"input_layer": keras.NewTensor(1, 3)})
+	_, err = net.PredictNamed(map[string]*keras.Tensor{"input_layer": tensor.New(1, 3)})
 	var ie *keras.InputError
 	if errors.As(err, &ie) {
 		fmt.Println(ie.Input, "→", err)

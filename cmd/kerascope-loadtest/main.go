@@ -26,6 +26,7 @@ import (
 	"time"
 
 	"github.com/kerascope/kerascope/keras"
+	"github.com/kerascope/kerascope/keras/tensor"
 )
 
 func main() {
@@ -108,7 +109,7 @@ func readNPY(path string) (*keras.Tensor, error) {
 		return nil, err
 	}
 	defer f.Close()
-	return keras.ReadNPY(f)
+	return tensor.ReadNPY(f)
 }
 
 // singleRows splits a batch into one-row tensors and the request bodies

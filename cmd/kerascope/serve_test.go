@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/kerascope/kerascope/keras"
+	"github.com/kerascope/kerascope/keras/tensor"
 )
 
 // TestMain lets a test run the command in a child process (this test
@@ -156,7 +157,7 @@ func readTensor(t *testing.T, path string) *keras.Tensor {
 		t.Fatal(err)
 	}
 	defer f.Close()
-	x, err := keras.ReadNPY(f)
+	x, err := tensor.ReadNPY(f)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -13,6 +13,7 @@ import (
 	"testing"
 
 	"github.com/kerascope/kerascope/keras"
+	"github.com/kerascope/kerascope/keras/tensor"
 )
 
 const modelsDir = "../../testdata/models"
@@ -25,7 +26,7 @@ func readNPY(t testing.TB, path string) *keras.Tensor {
 		t.Fatal(err)
 	}
 	defer f.Close()
-	x, err := keras.ReadNPY(f)
+	x, err := tensor.ReadNPY(f)
 	if err != nil {
 		t.Fatalf("%s: %v", path, err)
 	}
