@@ -13,7 +13,7 @@ ifeq ($(OPENBLAS),1)
 TAGS := -tags openblas
 endif
 
-.PHONY: all build test bench bench-keras demo fixtures deps clean
+.PHONY: all build test bench bench-keras fuzz demo fixtures deps clean
 
 all: build
 
@@ -27,7 +27,11 @@ test: deps
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go' -not -path './testdata/gen/.venv/*')); \
 	if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
 	$(GO) vet $(TAGS) ./...
+	$(GO) vet -tags libhdf5 ./h5/...
 	$(GO) test $(TAGS) ./...
+	@# The pure-Go HDF5 reader against libhdf5 (its oracle), on every fixture
+	@# and corpus file: groups, attributes and tensors must be identical.
+	$(GO) test -tags libhdf5 -count=1 ./h5/...
 	@# The pure-Go BLAS path too (kernels and every fixture's prediction), and
 	@# the worst difference from Keras's outputs on both paths.
 	$(GO) test -run 'Test.*(Kernel|Gemm|Activation|Predict)' ./keras/...
@@ -45,6 +49,16 @@ bench: deps
 bench-keras: deps
 	$(GO) build $(TAGS) -o bin/kerascope-bench ./cmd/kerascope-bench
 	testdata/gen/.venv/bin/python testdata/gen/bench_keras.py --go-worker bin/kerascope-bench
+
+# Go native fuzzing of the HDF5 reader, FUZZTIME per target; crashers land
+# in h5/testdata/fuzz/<target>/ and become regression seeds once committed.
+FUZZTIME ?= 1m
+FUZZ_TARGETS := FuzzOpen FuzzSuperblock FuzzObjectHeader FuzzBTree FuzzHeaps FuzzAttribute FuzzDatasetRead
+fuzz:
+	@for t in $(FUZZ_TARGETS); do \
+		echo "fuzz $$t for $(FUZZTIME)"; \
+		$(GO) test -run '^$$' -fuzz "^$$t$$" -fuzztime $(FUZZTIME) ./h5 || exit 1; \
+	done
 
 demo: build
 	@echo "$$ kerascope summary $(DEMO_MODEL)"
