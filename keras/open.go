@@ -81,20 +81,20 @@ type File struct {
 	Store Store
 
 	h5      *h5.File
-	tmpPath string
+	archive *os.File // the .keras file model.weights.h5 is read from in place
 	npz     bool
 }
 
-// Close releases the file and removes any temporary copy of the weights.
+// Close releases the file.
 func (f *File) Close() error {
 	var err error
 	if f.h5 != nil {
 		err = f.h5.Close()
 		f.h5 = nil
 	}
-	if f.tmpPath != "" {
-		os.Remove(f.tmpPath)
-		f.tmpPath = ""
+	if f.archive != nil {
+		f.archive.Close()
+		f.archive = nil
 	}
 	return err
 }
@@ -211,7 +211,7 @@ func (f *File) openArchive(path string, size int64) error {
 	if err != nil {
 		return err
 	}
-	defer zr.Close()
+	f.archive = zr // Close closes it: model.weights.h5 is read from it
 	z, err := zip.NewReader(zr, size)
 	if err != nil && !errors.Is(err, zip.ErrInsecurePath) {
 		return fmt.Errorf("zip archive: %w: %w", err, ErrNotKeras)
@@ -230,11 +230,11 @@ func (f *File) openArchive(path string, size int64) error {
 	}
 	f.npz = a.npz
 	if a.weights != nil {
-		f.tmpPath, err = a.extractWeights()
+		r, n, err := a.weightsReader(zr, size)
 		if err != nil {
 			return err
 		}
-		hf, err := h5.Open(f.tmpPath)
+		hf, err := h5.NewFile(r, n)
 		if err != nil {
 			return &FormatError{Msg: "archive member " + archiveWeightsH5, Err: unprefixH5(err)}
 		}
