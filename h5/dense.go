@@ -1,5 +1,10 @@
 package h5
 
+import (
+	"errors"
+	"fmt"
+)
+
 // Dense storage of links and attributes: names indexed by a version 2
 // B-tree whose records hold IDs of objects in a fractal heap.
 
@@ -19,10 +24,11 @@ type fheap struct {
 	offSize       int // bytes of a heap offset
 	lenSize       int // bytes of an object length in a managed ID
 	maxDirectRows uint64
+	hugeBtree     uint64
 }
 
 func (o *op) fractalHeap(addr uint64) (*fheap, error) {
-	n := uint64(4 + 1 + 2 + 2 + 1 + 4 + 12*o.f.sl + 3*o.f.so + 2 + 2 + 2 + 4)
+	n := uint64(4 + 1 + 2 + 2 + 1 + 4 + 12*o.f.sl + 3*o.f.so + 2 + 2 + 2 + 2 + 4)
 	b, err := o.read(addr, n, "fractal heap header")
 	if err != nil {
 		return nil, err
@@ -41,7 +47,7 @@ func (o *op) fractalHeap(addr uint64) (*fheap, error) {
 	h.flags = d.u8()
 	h.maxManaged = uint64(d.u32())
 	d.length() // next huge ID
-	d.addr()   // huge object B-tree
+	h.hugeBtree = d.addr()
 	d.length() // free space
 	d.addr()   // free space manager
 	d.length() // managed space
@@ -111,9 +117,47 @@ func (o *op) heapObject(h *fheap, id []byte) ([]byte, error) {
 		}
 		return id[1 : 1+n], nil
 	case 1:
-		return nil, o.unsupported("huge objects in a fractal heap")
+		return o.hugeObject(h, id[1:])
 	}
 	return nil, o.formatf("fractal heap ID of unknown type")
+}
+
+// hugeObject reads an object too big for the heap's blocks, stored on its
+// own: its ID holds its address and length, or a key to look them up in
+// the heap's B-tree of huge objects.
+func (o *op) hugeObject(h *fheap, id []byte) ([]byte, error) {
+	var addr, n uint64
+	if len(id) >= o.f.so+o.f.sl {
+		d := o.f.dec(id)
+		addr, n = d.addr(), d.length()
+	} else {
+		d := o.f.dec(id)
+		key := d.uint(min(len(id), 8))
+		found := false
+		errFound := errors.New("found")
+		err := o.btree2Records(h.hugeBtree, func(rec []byte) error {
+			d := o.f.dec(rec)
+			a, l, k := d.addr(), d.length(), d.length()
+			if d.bad {
+				return o.formatf("truncated huge object record")
+			}
+			if k == key {
+				addr, n, found = a, l, true
+				return errFound
+			}
+			return nil
+		})
+		if err != nil && err != errFound {
+			return nil, err
+		}
+		if !found {
+			return nil, o.formatf("huge heap object %d not found", key)
+		}
+	}
+	if n > uint64(MaxAttrBytes) {
+		return nil, fmt.Errorf("a heap object of %d bytes exceeds MaxAttrBytes (%d)", n, MaxAttrBytes)
+	}
+	return o.read(addr, n, "huge heap object")
 }
 
 // managed reads n bytes at heap offset off.

@@ -34,7 +34,7 @@ const (
 	maxChildren = 1 << 20 // members listed by one Children call
 	maxNameLen  = 1 << 16 // bytes in one link name
 	maxRank     = 32      // H5S_MAX_RANK
-	maxSteps    = 1 << 22 // loop iterations (records, messages, blocks) of one call
+	maxSteps    = 1 << 20 // loop iterations (records, messages, blocks) of one call
 	maxDepth    = 64      // nesting of B-trees, heaps, continuation chains
 )
 

@@ -27,6 +27,8 @@ type File struct {
 	base   uint64 // absolute offset of address 0 (the superblock)
 	so, sl int    // sizes of offsets and lengths
 	root   uint64 // root group's object header address
+
+	cache cache
 }
 
 // Open opens an HDF5 file read-only. A missing file gives an error wrapping

@@ -100,27 +100,35 @@ func FuzzOpen(f *testing.F) {
 	})
 }
 
-// visit calls every method on every object reachable from p; errors are
+// visit calls every method on every object reachable from p, at most
+// about 300 calls in all (each call is bounded on its own); errors are
 // expected, panics and hangs are what the fuzzer looks for.
-func visit(h *File, p string, depth int, budget *int) {
-	if *budget--; *budget < -2000 || depth > 16 {
+func visit(h *File, p string, depth int, calls *int) {
+	spend := func(n int) bool { *calls += n; return *calls <= 300 }
+	if depth > 16 || !spend(2) {
 		return
 	}
 	names, _ := h.attrNames(p)
 	for _, n := range append(names, "dtype") {
+		if !spend(3) {
+			return
+		}
 		h.HasAttr(p, n)
 		h.StringAttr(p, n)
 		h.StringsAttr(p, n)
 	}
 	groups, datasets, _ := h.Children(p)
 	for _, d := range datasets {
+		if !spend(3) {
+			return
+		}
 		dp := joinPath(p, d)
 		h.attrNames(dp)
 		h.DatasetShape(dp)
 		h.ReadFloat32(dp, nil)
 	}
 	for _, g := range groups {
-		visit(h, joinPath(p, g), depth+1, budget)
+		visit(h, joinPath(p, g), depth+1, calls)
 	}
 }
 

@@ -39,6 +39,9 @@ func (o *op) lookup(g *object, name string) (link, error) {
 // links lists the links of group g in byte-wise name order, from its
 // symbol table, its link messages or its dense link storage.
 func (o *op) links(g *object) ([]link, error) {
+	if links, ok := o.f.cache.groupLinks(g.addr); ok {
+		return links, nil
+	}
 	var links []link
 	var err error
 	if m := g.first(msgSymbolTable); m != nil {
@@ -57,6 +60,7 @@ func (o *op) links(g *object) ([]link, error) {
 			return nil, o.formatf("two links named %q", links[i].name)
 		}
 	}
+	o.f.cache.putLinks(g.addr, links)
 	return links, nil
 }
 

@@ -85,19 +85,30 @@ func (ob *object) first(t uint16) *message {
 	return nil
 }
 
-// object decodes the object header at addr.
+// object decodes the object header at addr. The result is shared through
+// the file's cache: callers must not modify it.
 func (o *op) object(addr uint64) (*object, error) {
 	if err := o.step(); err != nil {
 		return nil, err
+	}
+	if ob := o.f.cache.object(addr); ob != nil {
+		return ob, nil
 	}
 	pre, err := o.read(addr, 4, "object header")
 	if err != nil {
 		return nil, err
 	}
+	var ob *object
 	if string(pre) == "OHDR" {
-		return o.objectV2(addr)
+		ob, err = o.objectV2(addr)
+	} else {
+		ob, err = o.objectV1(addr)
 	}
-	return o.objectV1(addr)
+	if err != nil {
+		return nil, err
+	}
+	o.f.cache.putObject(ob)
+	return ob, nil
 }
 
 type chunkRef struct{ addr, size uint64 }
