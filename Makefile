@@ -13,7 +13,7 @@ ifeq ($(OPENBLAS),1)
 TAGS := -tags openblas
 endif
 
-.PHONY: all build test bench bench-keras fuzz demo fixtures deps clean
+.PHONY: all build test bench bench-keras fuzz mutate demo fixtures deps clean
 
 all: build
 
@@ -59,6 +59,13 @@ fuzz:
 		echo "fuzz $$t for $(FUZZTIME)"; \
 		$(GO) test -run '^$$' -fuzz "^$$t$$" -fuzztime $(FUZZTIME) ./h5 || exit 1; \
 	done
+
+# The fault-injection run of issue 12: MUTANTS byte mutations of 3 .h5 and 3
+# .keras fixtures (inside the archive member), each through check, weights
+# and summary: no crash, no run over 2 s or 200 MB, nothing in $$TMPDIR.
+MUTANTS ?= 1000
+mutate:
+	KERASCOPE_MUTANTS=$(MUTANTS) $(GO) test -count=1 -timeout 60m -run '^TestMutants$$' -v ./cmd/kerascope
 
 demo: build
 	@echo "$$ kerascope summary $(DEMO_MODEL)"

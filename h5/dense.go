@@ -301,6 +301,9 @@ func (o *op) btree2Header(addr uint64) (*btree2, error) {
 		if u > 1 {
 			ptr += uint64(t.cumSize[u-1])
 		}
+		if t.nodeSize < 10+ptr+t.recSize {
+			return nil, o.formatf("v2 B-tree nodes of %d bytes cannot hold a record", t.nodeSize)
+		}
 		t.maxRec[u] = (t.nodeSize - 10 - ptr) / (t.recSize + ptr)
 		c := (t.maxRec[u]+1)*t.cumMaxRec[u-1] + t.maxRec[u]
 		if c < t.cumMaxRec[u-1] { // overflow
@@ -323,7 +326,7 @@ func (o *op) btree2Records(addr uint64, fn func(rec []byte) error) error {
 	}
 	var walk func(addr, nrec uint64, depth int) error
 	walk = func(addr, nrec uint64, depth int) error {
-		if nrec > t.maxRec[depth] {
+		if nrec > t.maxRec[depth] || nrec*t.recSize > t.nodeSize {
 			return o.formatf("v2 B-tree node claims %d records, room for %d", nrec, t.maxRec[depth])
 		}
 		b, err := o.read(addr, t.nodeSize, "v2 B-tree node")

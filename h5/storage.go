@@ -194,6 +194,12 @@ func (o *op) readData(ds *dataset, dims []uint64, n uint64) ([]byte, error) {
 	}
 	elem := uint64(ds.typ.size)
 	total := n * elem
+	if total == 0 {
+		return []byte{}, nil // no element to read, whatever the storage says
+	}
+	if total/elem != n || total > uint64(MaxReadBytes) {
+		return nil, fmt.Errorf("%d elements of %d bytes exceed MaxReadBytes (%d)", n, elem, MaxReadBytes)
+	}
 	switch l.class {
 	case 0:
 		if uint64(len(l.compact)) < total {
