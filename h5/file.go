@@ -68,11 +68,20 @@ func NewFile(r io.ReaderAt, size int64) (*File, error) {
 	return newFile("", r, size)
 }
 
-func newFile(name string, r io.ReaderAt, size int64) (*File, error) {
-	f := &File{name: name, r: r, size: size}
+func newFile(name string, r io.ReaderAt, size int64) (f *File, err error) {
+	f = &File{name: name, r: r, size: size}
 	if size < 0 {
 		return nil, &Error{Op: "open", Path: name, Err: errors.New("negative size")}
 	}
+	defer func() {
+		// As in run: a bug must not take the caller's process down.
+		if r := recover(); r != nil {
+			if repanic {
+				panic(r)
+			}
+			f, err = nil, &Error{Op: "open", Path: name, Err: fmt.Errorf("internal error (please report): %v", r)}
+		}
+	}()
 	if err := f.readSuperblock(); err != nil {
 		return nil, &Error{Op: "open", Path: name, Err: err}
 	}
@@ -109,6 +118,10 @@ func (f *File) Close() error {
 	return nil
 }
 
+// repanic makes run and NewFile let panics through, so that the fuzz
+// targets see them; set by tests only.
+var repanic bool
+
 // run runs fn with the file open and wraps its error. A panic in fn (a bug
 // this package's fuzzing has not found) becomes an error rather than the
 // end of the caller's process.
@@ -123,6 +136,9 @@ func (f *File) run(opName, path string, fn func(o *op) error) (err error) {
 	}
 	defer func() {
 		if r := recover(); r != nil {
+			if repanic {
+				panic(r)
+			}
 			err = &Error{Op: opName, Path: path, Err: fmt.Errorf("internal error (please report): %v", r)}
 		}
 	}()

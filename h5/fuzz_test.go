@@ -78,6 +78,8 @@ func kerasMember(path string) []byte {
 // smallLimits makes every call cheap, so the fuzzer finds bounds that do
 // not hold rather than slow inputs that respect them.
 func smallLimits(t testing.TB) {
+	repanic = true // a recovered panic would hide the bug from the fuzzer
+	t.Cleanup(func() { repanic = false })
 	old := [...]int64{MaxReadBytes, MaxAttrBytes, MaxMetadataBytes, MaxFillBytes}
 	MaxReadBytes, MaxAttrBytes, MaxMetadataBytes, MaxFillBytes = 8<<20, 1<<20, 16<<20, 1<<20
 	t.Cleanup(func() { MaxReadBytes, MaxAttrBytes, MaxMetadataBytes, MaxFillBytes = old[0], old[1], old[2], old[3] })
@@ -160,6 +162,7 @@ func FuzzSuperblock(f *testing.F) {
 	for _, b := range seedFiles(f) {
 		f.Add(b[:min(len(b), 512)])
 	}
+	smallLimits(f)
 	f.Fuzz(func(t *testing.T, b []byte) {
 		NewFile(bytes.NewReader(b), int64(len(b)))
 	})

@@ -74,6 +74,9 @@ func (f *File) readSuperblock() error {
 		f.root = d.addr()
 		d.skip(4 + 4 + 16)
 	case 2, 3:
+		if len(b) < 12 {
+			return o.formatf("superblock truncated")
+		}
 		f.so, f.sl = int(b[9]), int(b[10])
 		if err := f.checkSizes(o); err != nil {
 			return err
