@@ -13,7 +13,7 @@ ifeq ($(OPENBLAS),1)
 TAGS := -tags openblas
 endif
 
-.PHONY: all build test bench bench-keras loadtest demo fixtures deps clean
+.PHONY: all build test bench bench-keras loadtest fuzz mutate demo fixtures deps clean
 
 all: build
 
@@ -27,7 +27,11 @@ test: deps
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go' -not -path './testdata/gen/.venv/*')); \
 	if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
 	$(GO) vet $(TAGS) ./...
+	$(GO) vet -tags libhdf5 ./h5/...
 	$(GO) test $(TAGS) ./...
+	@# The pure-Go HDF5 reader against libhdf5 (its oracle), on every fixture
+	@# and corpus file: groups, attributes and tensors must be identical.
+	$(GO) test -tags libhdf5 -count=1 ./h5/...
 	@# The pure-Go BLAS path too (kernels and every fixture's prediction), and
 	@# the worst difference from Keras's outputs on both paths.
 	$(GO) test -run 'Test.*(Kernel|Gemm|Activation|Predict)' ./keras/...
@@ -51,6 +55,23 @@ bench-keras: deps
 # and without micro-batching, next to in-process Predict (docs/serving.md).
 loadtest: build
 	$(GO) run $(TAGS) ./cmd/kerascope-loadtest --bin $(BIN)
+
+# Go native fuzzing of the HDF5 reader, FUZZTIME per target; crashers land
+# in h5/testdata/fuzz/<target>/ and become regression seeds once committed.
+FUZZTIME ?= 1m
+FUZZ_TARGETS := FuzzOpen FuzzSuperblock FuzzObjectHeader FuzzBTree FuzzHeaps FuzzAttribute FuzzDatasetRead
+fuzz:
+	@for t in $(FUZZ_TARGETS); do \
+		echo "fuzz $$t for $(FUZZTIME)"; \
+		$(GO) test -run '^$$' -fuzz "^$$t$$" -fuzztime $(FUZZTIME) ./h5 || exit 1; \
+	done
+
+# The fault-injection run of issue 12: MUTANTS byte mutations of 3 .h5 and 3
+# .keras fixtures (inside the archive member), each through check, weights
+# and summary: no crash, no run over 2 s or 200 MB, nothing in $$TMPDIR.
+MUTANTS ?= 1000
+mutate:
+	KERASCOPE_MUTANTS=$(MUTANTS) $(GO) test -count=1 -timeout 60m -run '^TestMutants$$' -v ./cmd/kerascope
 
 demo: build
 	@echo "$$ kerascope summary $(DEMO_MODEL)"

@@ -1,17 +1,10 @@
 package h5
 
-/*
-#include <stdlib.h>
-#include <string.h>
-#include "shim.h"
-*/
-import "C"
-
 import (
 	"bytes"
 	"errors"
 	"fmt"
-	"unsafe"
+	"strings"
 )
 
 // HasAttr reports whether object obj (an absolute path, "/" for the root
@@ -19,9 +12,16 @@ import (
 // (false, nil). A missing object is an error wrapping fs.ErrNotExist.
 func (f *File) HasAttr(obj, name string) (bool, error) {
 	var ok bool
-	err := f.run("check attribute", attrPath(obj, name), func() error {
-		var err error
-		ok, err = f.hasAttr(obj, name)
+	err := f.run("check attribute", attrPath(obj, name), func(o *op) error {
+		if err := checkAttrName(name); err != nil {
+			return err
+		}
+		_, ob, err := f.resolve(o, obj)
+		if err != nil {
+			return err
+		}
+		a, err := o.findAttr(ob, name)
+		ok = a != nil
 		return err
 	})
 	return ok, err
@@ -34,9 +34,9 @@ func (f *File) HasAttr(obj, name string) (bool, error) {
 // fs.ErrNotExist; any other type is an error that says what it is.
 func (f *File) StringAttr(obj, name string) (string, error) {
 	var s string
-	err := f.run("read attribute", attrPath(obj, name), func() error {
+	err := f.run("read attribute", attrPath(obj, name), func(o *op) error {
 		var err error
-		s, err = f.stringAttr(obj, name)
+		s, err = f.stringAttr(o, obj, name)
 		return err
 	})
 	return s, err
@@ -50,9 +50,20 @@ func (f *File) StringAttr(obj, name string) (string, error) {
 // split attributes (name0, name1, ...) are the caller's business.
 func (f *File) StringsAttr(obj, name string) ([]string, error) {
 	var ss []string
-	err := f.run("read attribute", attrPath(obj, name), func() error {
-		var err error
-		ss, err = f.stringsAttr(obj, name)
+	err := f.run("read attribute", attrPath(obj, name), func(o *op) error {
+		a, err := f.openAttr(o, obj, name)
+		if err != nil {
+			return err
+		}
+		n, ok := a.count()
+		switch {
+		case a.typ.class == classFloat && a.space.class == spaceSimple && ok && n == 0:
+			ss = []string{} // Keras's np.asarray([])
+			return nil
+		case a.typ.class != classString || !ok:
+			return fmt.Errorf("attribute is %s, want a 1-D string array", describe(a.typ, a.space))
+		}
+		ss, err = o.readStrings(a, n)
 		return err
 	})
 	return ss, err
@@ -61,85 +72,26 @@ func (f *File) StringsAttr(obj, name string) ([]string, error) {
 // attrPath names an attribute in errors: "/model_weights@layer_names".
 func attrPath(obj, name string) string { return obj + "@" + name }
 
-// hasAttr runs on the worker.
-func (f *File) hasAttr(obj, name string) (bool, error) {
-	p, _, err := f.resolve(obj)
-	if err != nil {
-		return false, err
-	}
-	return f.attrExists(p, name)
-}
-
-// attrExists checks for an attribute of the object at resolved path p.
-func (f *File) attrExists(p, name string) (bool, error) {
-	cp, cn, err := cnames(p, name)
-	if err != nil {
-		return false, err
-	}
-	defer C.free(unsafe.Pointer(cp))
-	defer C.free(unsafe.Pointer(cn))
-	var e C.kh_err
-	r := C.kh_attr_exists(C.hid_t(f.h.ID()), cp, cn, &e)
-	if r < 0 {
-		return false, cerr(&e)
-	}
-	return r > 0, nil
-}
-
-func cnames(obj, name string) (*C.char, *C.char, error) {
+func checkAttrName(name string) error {
 	if name == "" {
-		return nil, nil, errors.New("empty attribute name")
+		return errors.New("empty attribute name")
 	}
-	cn, err := cstring(name)
-	if err != nil {
-		return nil, nil, err
+	if strings.IndexByte(name, 0) >= 0 {
+		return fmt.Errorf("name %q contains a NUL byte", name)
 	}
-	cp, err := cstring(obj)
-	if err != nil {
-		C.free(unsafe.Pointer(cn))
-		return nil, nil, err
-	}
-	return cp, cn, nil
+	return nil
 }
 
-// attr is an open attribute with its type and shape.
-type attr struct {
-	id    C.hid_t
+// attribute is a decoded attribute message.
+type attribute struct {
+	name  string
 	typ   typeInfo
 	space spaceInfo
+	data  []byte
 }
-
-// openAttr runs on the worker; the caller calls a.close.
-func (f *File) openAttr(obj, name string) (*attr, error) {
-	p, _, err := f.resolve(obj)
-	if err != nil {
-		return nil, err
-	}
-	if ok, err := f.attrExists(p, name); err != nil {
-		return nil, err
-	} else if !ok {
-		return nil, errAttrNotFound
-	}
-	cp, cn, err := cnames(p, name)
-	if err != nil {
-		return nil, err
-	}
-	defer C.free(unsafe.Pointer(cp))
-	defer C.free(unsafe.Pointer(cn))
-	var t C.kh_type
-	var s C.kh_space
-	var e C.kh_err
-	id := C.kh_attr_open(C.hid_t(f.h.ID()), cp, cn, &t, &s, &e)
-	if id < 0 {
-		return nil, cerr(&e)
-	}
-	return &attr{id: id, typ: goType(&t), space: goSpace(&s)}, nil
-}
-
-func (a *attr) close() { C.H5Aclose(a.id) }
 
 // count returns the number of elements of a scalar or 1-D attribute.
-func (a *attr) count() (int, bool) {
+func (a *attribute) count() (int, bool) {
 	switch {
 	case a.space.class == spaceScalar:
 		return 1, true
@@ -149,59 +101,202 @@ func (a *attr) count() (int, bool) {
 	return 0, false
 }
 
-func (f *File) stringAttr(obj, name string) (string, error) {
-	a, err := f.openAttr(obj, name)
+func (f *File) openAttr(o *op, obj, name string) (*attribute, error) {
+	if err := checkAttrName(name); err != nil {
+		return nil, err
+	}
+	_, ob, err := f.resolve(o, obj)
+	if err != nil {
+		return nil, err
+	}
+	a, err := o.findAttr(ob, name)
+	if err != nil {
+		return nil, err
+	}
+	if a == nil {
+		return nil, errAttrNotFound
+	}
+	return a, nil
+}
+
+func (f *File) stringAttr(o *op, obj, name string) (string, error) {
+	a, err := f.openAttr(o, obj, name)
 	if err != nil {
 		return "", err
 	}
-	defer a.close()
 	if n, ok := a.count(); a.typ.class != classString || !ok || n != 1 {
 		return "", fmt.Errorf("attribute is %s, want a string", describe(a.typ, a.space))
 	}
-	ss, err := a.readStrings(1)
+	ss, err := o.readStrings(a, 1)
 	if err != nil {
 		return "", err
 	}
 	return ss[0], nil
 }
 
-func (f *File) stringsAttr(obj, name string) ([]string, error) {
-	a, err := f.openAttr(obj, name)
+// findAttr returns the attribute called name of ob, or nil: from its
+// attribute messages, or from dense storage when an attribute info
+// message names a fractal heap.
+func (o *op) findAttr(ob *object, name string) (*attribute, error) {
+	for _, m := range ob.msgs {
+		if m.typ != msgAttribute {
+			continue
+		}
+		a, err := o.decodeAttr(m.data, name)
+		if err != nil || a != nil {
+			return a, err
+		}
+	}
+	m := ob.first(msgAttrInfo)
+	if m == nil {
+		return nil, nil
+	}
+	d := o.f.dec(m.data)
+	if v := d.u8(); v != 0 {
+		return nil, o.formatf("attribute info message version %d; want 0", v)
+	}
+	if flags := d.u8(); flags&1 != 0 {
+		d.skip(2)
+	}
+	heapAddr, nameIndex := d.addr(), d.addr()
+	if d.bad {
+		return nil, o.formatf("truncated attribute info message")
+	}
+	if heapAddr == undef {
+		return nil, nil
+	}
+	h, err := o.fractalHeap(heapAddr)
 	if err != nil {
 		return nil, err
 	}
-	defer a.close()
-	n, ok := a.count()
-	switch {
-	case a.typ.class == classFloat && a.space.class == spaceSimple && ok && n == 0:
-		return []string{}, nil // Keras's np.asarray([])
-	case a.typ.class != classString || !ok:
-		return nil, fmt.Errorf("attribute is %s, want a 1-D string array", describe(a.typ, a.space))
+	var found *attribute
+	errFound := errors.New("found")
+	err = o.btree2Records(nameIndex, func(rec []byte) error {
+		if len(rec) < 8 {
+			return o.formatf("attribute name record of %d bytes", len(rec))
+		}
+		b, err := o.heapObject(h, rec[:8])
+		if err != nil {
+			return err
+		}
+		a, err := o.decodeAttr(b, name)
+		if err != nil {
+			return err
+		}
+		if a != nil {
+			found = a
+			return errFound
+		}
+		return nil
+	})
+	if err != nil && err != errFound {
+		return nil, err
 	}
-	return a.readStrings(n)
+	return found, nil
 }
 
-// readStrings reads the n strings of a string attribute, bounded by
+// decodeAttr decodes an attribute message if its name is want, else
+// returns nil.
+func (o *op) decodeAttr(b []byte, want string) (*attribute, error) {
+	d := o.f.dec(b)
+	version := d.u8()
+	flags := d.u8()
+	nameLen, typeLen, spaceLen := int(d.u16()), int(d.u16()), int(d.u16())
+	pad := func(n int) int { return n }
+	switch version {
+	case 1:
+		pad = func(n int) int { return (n + 7) &^ 7 }
+	case 2:
+	case 3:
+		d.skip(1) // name character set
+	default:
+		return nil, o.formatf("attribute message version %d", version)
+	}
+	rawName := d.take(pad(nameLen))
+	if d.bad || nameLen == 0 || nameLen > len(rawName) {
+		return nil, o.formatf("truncated attribute message")
+	}
+	name := rawName[:nameLen]
+	if i := bytes.IndexByte(name, 0); i >= 0 {
+		name = name[:i] // the size counts the terminating NUL
+	}
+	if string(name) != want {
+		return nil, nil
+	}
+	tb, sb := d.take(pad(typeLen)), d.take(pad(spaceLen))
+	if d.bad || typeLen > len(tb) || spaceLen > len(sb) {
+		return nil, o.formatf("truncated attribute message %q", want)
+	}
+	tb, sb = tb[:typeLen], sb[:spaceLen]
+	if flags&1 != 0 {
+		var err error
+		if tb, err = o.sharedType(tb); err != nil {
+			return nil, err
+		}
+	}
+	if flags&2 != 0 {
+		return nil, o.unsupported("shared dataspace in attribute %q", want)
+	}
+	a := &attribute{name: want}
+	var err error
+	if a.typ, _, err = o.datatype(tb, 0); err != nil {
+		return nil, err
+	}
+	if a.space, err = o.dataspace(sb); err != nil {
+		return nil, err
+	}
+	a.data = b[d.p:]
+	return a, nil
+}
+
+// sharedType follows a shared datatype message to the committed datatype
+// it names and returns that datatype's message.
+func (o *op) sharedType(b []byte) ([]byte, error) {
+	d := o.f.dec(b)
+	version, typ := d.u8(), d.u8()
+	if version == 1 {
+		d.skip(6)
+	}
+	addr := d.addr()
+	if d.bad || version < 1 || version > 3 {
+		return nil, o.formatf("bad shared message")
+	}
+	if version == 3 && typ != 2 {
+		return nil, o.unsupported("datatype in the shared object header message table")
+	}
+	ob, err := o.object(addr)
+	if err != nil {
+		return nil, err
+	}
+	m := ob.first(msgDatatype)
+	if m == nil {
+		return nil, o.formatf("shared datatype names an object without a datatype")
+	}
+	if m.flags&msgFlagShared != 0 {
+		return nil, o.unsupported("committed datatype that is itself shared")
+	}
+	return m.data, nil
+}
+
+// readStrings decodes the n strings of a string attribute, bounded by
 // MaxAttrBytes in all.
-func (a *attr) readStrings(n int) ([]string, error) {
+func (o *op) readStrings(a *attribute, n int) ([]string, error) {
 	if n == 0 {
 		return []string{}, nil
 	}
 	if a.typ.vlenStr {
-		return a.readVlen(n)
+		return o.readVlen(a.data, n)
 	}
 	w := a.typ.size
 	if int64(n) > MaxAttrBytes/int64(w) {
 		return nil, fmt.Errorf("%d strings of %d bytes exceed MaxAttrBytes (%d)", n, w, MaxAttrBytes)
 	}
-	buf := make([]byte, n*w)
-	var e C.kh_err
-	if C.kh_attr_read_raw(a.id, unsafe.Pointer(&buf[0]), &e) < 0 {
-		return nil, cerr(&e)
+	if len(a.data) < n*w {
+		return nil, o.formatf("attribute %q holds %d bytes, %d strings of %d bytes need %d", a.name, len(a.data), n, w, n*w)
 	}
 	out := make([]string, n)
 	for i := range out {
-		slot := buf[i*w : (i+1)*w]
+		slot := a.data[i*w : (i+1)*w]
 		// NULLTERM and NULLPAD end at the first NUL; a string that fills
 		// its slot has none, so never assume one.
 		if j := bytes.IndexByte(slot, 0); j >= 0 {
@@ -215,33 +310,162 @@ func (a *attr) readStrings(n int) ([]string, error) {
 	return out, nil
 }
 
-// readVlen reads variable-length strings into a C array of C strings,
-// copies them to Go and frees what libhdf5 allocated; gonum never frees
-// them, which leaks every model_config read. The pointer array lives in C
-// memory because cgo forbids passing Go memory that holds pointers.
-func (a *attr) readVlen(n int) ([]string, error) {
-	if int64(n) > MaxAttrBytes/int64(unsafe.Sizeof(uintptr(0))) {
-		return nil, fmt.Errorf("%d strings exceed MaxAttrBytes (%d)", n, MaxAttrBytes)
+// readVlen decodes n variable-length strings whose (length, global heap
+// ID) pairs are in data.
+func (o *op) readVlen(data []byte, n int) ([]string, error) {
+	ref := 4 + o.f.so + 4
+	if len(data)/ref < n {
+		return nil, o.formatf("attribute holds %d bytes, too few for %d variable-length strings", len(data), n)
 	}
-	var e C.kh_err
-	p := C.kh_attr_read_vlen(a.id, C.size_t(n), C.int(a.typ.cset), &e)
-	if p == nil {
-		return nil, cerr(&e)
-	}
-	defer C.kh_free_vlen(p, C.size_t(n))
-	ptrs := unsafe.Slice(p, n)
 	out := make([]string, n)
 	budget := MaxAttrBytes
-	for i, s := range ptrs {
-		if s == nil {
-			continue // libhdf5 may store "" as a NULL pointer
+	heaps := map[uint64][]byte{}
+	d := o.f.dec(data)
+	for i := range out {
+		if err := o.step(); err != nil {
+			return nil, err
 		}
-		l := int64(C.strnlen(s, C.size_t(budget+1)))
-		if l > budget {
+		length := uint64(d.u32())
+		coll := d.addr()
+		index := d.u32()
+		if length == 0 {
+			continue // "" may have no heap object at all
+		}
+		if int64(length) > budget {
 			return nil, fmt.Errorf("strings exceed MaxAttrBytes (%d)", MaxAttrBytes)
 		}
-		budget -= l
-		out[i] = string(unsafe.Slice((*byte)(unsafe.Pointer(s)), l))
+		s, err := o.globalHeapObject(heaps, coll, index)
+		if err != nil {
+			return nil, err
+		}
+		if uint64(len(s)) < length {
+			return nil, o.formatf("variable-length string of %d bytes in a heap object of %d", length, len(s))
+		}
+		s = s[:length]
+		budget -= int64(length)
+		out[i] = string(s)
 	}
 	return out, nil
+}
+
+// globalHeapObject returns object index of the global heap collection at
+// addr; heaps caches the collections already read by this call.
+func (o *op) globalHeapObject(heaps map[uint64][]byte, addr uint64, index uint32) ([]byte, error) {
+	coll, ok := heaps[addr]
+	if !ok {
+		b, err := o.read(addr, uint64(8+o.f.sl), "global heap")
+		if err != nil {
+			return nil, err
+		}
+		if string(b[:4]) != "GCOL" {
+			return nil, o.formatf("global heap collection without GCOL signature")
+		}
+		size := o.f.dec(b[8:]).length()
+		if size < uint64(len(b)) {
+			return nil, o.formatf("global heap collection of %d bytes", size)
+		}
+		if coll, err = o.read(addr, size, "global heap collection"); err != nil {
+			return nil, err
+		}
+		heaps[addr] = coll
+	}
+	d := o.f.dec(coll)
+	d.skip(8 + o.f.sl)
+	for d.left() >= 8+o.f.sl {
+		if err := o.step(); err != nil {
+			return nil, err
+		}
+		idx := d.u16()
+		d.skip(2 + 4)
+		size := d.length()
+		if idx == 0 {
+			break // free space: the rest of the collection
+		}
+		if size > uint64(d.left()) {
+			return nil, o.formatf("global heap object of %d bytes runs past its collection", size)
+		}
+		obj := d.take(int(size))
+		if uint32(idx) == index {
+			return obj, nil
+		}
+		d.skip(int((8 - size%8) % 8))
+	}
+	return nil, o.formatf("global heap object %d not found in its collection", index)
+}
+
+// attrNames lists the names of the attributes of the object at path, in
+// storage order; the differential test and the fuzz targets use it to
+// visit every attribute.
+func (f *File) attrNames(path string) ([]string, error) {
+	var names []string
+	err := f.run("list attributes", path, func(o *op) error {
+		_, ob, err := f.resolve(o, path)
+		if err != nil {
+			return err
+		}
+		names, err = o.attrNames(ob)
+		return err
+	})
+	return names, err
+}
+
+func (o *op) attrNames(ob *object) ([]string, error) {
+	var names []string
+	add := func(b []byte) error {
+		d := o.f.dec(b)
+		version := d.u8()
+		d.skip(1)
+		n := int(d.u16())
+		d.skip(4)
+		if version == 3 {
+			d.skip(1)
+		}
+		name := d.take(n)
+		if d.bad || n == 0 {
+			return o.formatf("truncated attribute message")
+		}
+		if i := bytes.IndexByte(name, 0); i >= 0 {
+			name = name[:i]
+		}
+		names = append(names, string(name))
+		return nil
+	}
+	for _, m := range ob.msgs {
+		if m.typ == msgAttribute {
+			if err := add(m.data); err != nil {
+				return nil, err
+			}
+		}
+	}
+	m := ob.first(msgAttrInfo)
+	if m == nil {
+		return names, nil
+	}
+	d := o.f.dec(m.data)
+	d.skip(1)
+	if flags := d.u8(); flags&1 != 0 {
+		d.skip(2)
+	}
+	heapAddr, nameIndex := d.addr(), d.addr()
+	if d.bad {
+		return nil, o.formatf("truncated attribute info message")
+	}
+	if heapAddr == undef {
+		return names, nil
+	}
+	h, err := o.fractalHeap(heapAddr)
+	if err != nil {
+		return nil, err
+	}
+	err = o.btree2Records(nameIndex, func(rec []byte) error {
+		if len(rec) < 8 {
+			return o.formatf("attribute name record of %d bytes", len(rec))
+		}
+		b, err := o.heapObject(h, rec[:8])
+		if err != nil {
+			return err
+		}
+		return add(b)
+	})
+	return names, err
 }

@@ -3,10 +3,8 @@ package h5
 import (
 	"encoding/binary"
 	"fmt"
+	"math"
 	"strings"
-	"unsafe"
-
-	"gonum.org/v1/hdf5"
 )
 
 // DatasetShape returns the dimensions and element type of a dataset
@@ -19,14 +17,13 @@ import (
 // "bfloat16" is what Keras 3 writes for bfloat16 variables: a 2-byte opaque
 // type with the dataset attribute dtype="bfloat16".
 func (f *File) DatasetShape(path string) (shape []int, dtype string, err error) {
-	err = f.run("inspect", path, func() error {
-		d, t, s, p, err := f.openDataset(path)
+	err = f.run("inspect", path, func(o *op) error {
+		ds, err := f.openDataset(o, path)
 		if err != nil {
 			return err
 		}
-		defer d.Close()
-		dtype = f.dtypeOf(p, t)
-		dims, err := datasetDims(s)
+		dtype = o.dtypeOf(ds)
+		dims, err := datasetDims(ds.space)
 		if err != nil {
 			return err
 		}
@@ -47,18 +44,15 @@ func (f *File) DatasetShape(path string) (shape []int, dtype string, err error) 
 // are checked before anything is allocated. float32 is read directly;
 // float64 is rounded to nearest (overflowing to ±Inf, as Go's float32()
 // does); float16 and bfloat16 are widened exactly, NaN payloads kept. Other
-// types, big-endian ones included, are refused: libhdf5 would otherwise
-// convert them silently, or, as gonum's Dataset.Read does, copy bytes of
-// the file's type into a Go value of another type.
+// types, big-endian ones included, are refused rather than converted.
 func (f *File) ReadFloat32(path string, want []int) ([]float32, error) {
 	var out []float32
-	err := f.run("read", path, func() error {
-		d, t, s, p, err := f.openDataset(path)
+	err := f.run("read", path, func(o *op) error {
+		ds, err := f.openDataset(o, path)
 		if err != nil {
 			return err
 		}
-		defer d.Close()
-		dims, err := datasetDims(s)
+		dims, err := datasetDims(ds.space)
 		if err != nil {
 			return err
 		}
@@ -69,7 +63,7 @@ func (f *File) ReadFloat32(path string, want []int) ([]float32, error) {
 		if err != nil {
 			return err
 		}
-		dtype := f.dtypeOf(p, t)
+		dtype := o.dtypeOf(ds)
 		var elem uint64
 		switch dtype {
 		case "float32":
@@ -84,6 +78,9 @@ func (f *File) ReadFloat32(path string, want []int) ([]float32, error) {
 			}
 			return fmt.Errorf("datatype %s, want a float type", dtype)
 		}
+		if uint64(ds.typ.size) != elem {
+			return o.formatf("datatype %s of %d bytes", dtype, ds.typ.size)
+		}
 		need := n * elem
 		if elem != 4 {
 			need += n * 4 // the converted result
@@ -92,11 +89,12 @@ func (f *File) ReadFloat32(path string, want []int) ([]float32, error) {
 			return fmt.Errorf("reading %s %s needs %d bytes, more than MaxReadBytes (%d)",
 				dtype, shapeString(dims), need, MaxReadBytes)
 		}
-		if err := checkStorage(d.ID()); err != nil {
+		raw, err := o.readData(ds, dims, n)
+		if err != nil {
 			return err
 		}
-		out, err = readFloats(d.ID(), dtype, int(n))
-		return err
+		out = convert(raw, dtype, int(n))
+		return nil
 	})
 	if err != nil {
 		return nil, err
@@ -104,77 +102,82 @@ func (f *File) ReadFloat32(path string, want []int) ([]float32, error) {
 	return out, nil
 }
 
-// readFloats reads n elements of a dataset whose type has been checked.
-func readFloats(id int64, dtype string, n int) ([]float32, error) {
+// convert decodes n little-endian elements of a checked float type.
+func convert(raw []byte, dtype string, n int) []float32 {
 	out := make([]float32, n)
-	if n == 0 {
-		return out, nil // there is no &out[0] to read into
-	}
 	switch dtype {
 	case "float32":
-		// The memory type is the host's float: no conversion on
-		// little-endian hosts, a byte swap on big-endian ones.
-		if err := readDataset(id, memFloat32, unsafe.Pointer(&out[0])); err != nil {
-			return nil, err
+		for i := range out {
+			out[i] = math.Float32frombits(binary.LittleEndian.Uint32(raw[4*i:]))
 		}
 	case "float64":
-		tmp := make([]float64, n)
-		if err := readDataset(id, memFloat64, unsafe.Pointer(&tmp[0])); err != nil {
-			return nil, err
-		}
-		for i, v := range tmp {
-			out[i] = float32(v)
-		}
-	case "float16", "bfloat16":
-		raw := make([]byte, 2*n)
-		if err := readDataset(id, memRaw, unsafe.Pointer(&raw[0])); err != nil {
-			return nil, err
-		}
-		conv := float16to32
-		if dtype == "bfloat16" {
-			conv = bfloat16to32
-		}
 		for i := range out {
-			out[i] = conv(binary.LittleEndian.Uint16(raw[2*i:]))
+			out[i] = float32(math.Float64frombits(binary.LittleEndian.Uint64(raw[8*i:])))
 		}
-	default:
-		panic("h5: readFloats: unchecked dtype " + dtype)
+	case "float16":
+		for i := range out {
+			out[i] = float16to32(binary.LittleEndian.Uint16(raw[2*i:]))
+		}
+	case "bfloat16":
+		for i := range out {
+			out[i] = bfloat16to32(binary.LittleEndian.Uint16(raw[2*i:]))
+		}
 	}
-	return out, nil
+	return out
 }
 
-// openDataset runs on the worker; the caller closes d.
-func (f *File) openDataset(path string) (d *hdf5.Dataset, t typeInfo, s spaceInfo, p string, err error) {
-	p, kind, err := f.resolve(path)
-	if err != nil {
-		return nil, t, s, "", err
-	}
-	if kind != objDataset {
-		return nil, t, s, "", fmt.Errorf("object is %s, not a dataset", article(kind.String()))
-	}
-	d, err = f.h.OpenDataset(p)
-	if err != nil {
-		return nil, t, s, "", lastError()
-	}
-	t, s, err = describeDataset(d.ID())
-	if err != nil {
-		d.Close()
-		return nil, t, s, "", err
-	}
-	return d, t, s, p, nil
+// dataset is a decoded dataset object header.
+type dataset struct {
+	path  string
+	obj   *object
+	typ   typeInfo
+	space spaceInfo
 }
 
-// dtypeOf names the type of the dataset at p, recognising Keras's
-// bfloat16 convention. It runs on the worker.
-func (f *File) dtypeOf(p string, t typeInfo) string {
-	if t.class == classOpaque && t.size == 2 {
-		if ok, err := f.attrExists(p, "dtype"); err == nil && ok {
-			if v, err := f.stringAttr(p, "dtype"); err == nil && v == "bfloat16" {
-				return "bfloat16"
+func (f *File) openDataset(o *op, path string) (*dataset, error) {
+	p, ob, err := f.resolve(o, path)
+	if err != nil {
+		return nil, err
+	}
+	if k := ob.kind(); k != objDataset {
+		return nil, fmt.Errorf("object is %s, not a dataset", article(k.String()))
+	}
+	ds := &dataset{path: p, obj: ob}
+	tm, sm := ob.first(msgDatatype), ob.first(msgDataspace)
+	if tm == nil || sm == nil {
+		return nil, o.formatf("dataset without a datatype or a dataspace")
+	}
+	tb := tm.data
+	if tm.flags&msgFlagShared != 0 {
+		if tb, err = o.sharedType(tb); err != nil {
+			return nil, err
+		}
+	}
+	if sm.flags&msgFlagShared != 0 {
+		return nil, o.unsupported("shared dataspace")
+	}
+	if ds.typ, _, err = o.datatype(tb, 0); err != nil {
+		return nil, err
+	}
+	if ds.space, err = o.dataspace(sm.data); err != nil {
+		return nil, err
+	}
+	return ds, nil
+}
+
+// dtypeOf names the type of a dataset, recognising Keras's bfloat16
+// convention.
+func (o *op) dtypeOf(ds *dataset) string {
+	if ds.typ.class == classOpaque && ds.typ.size == 2 {
+		if a, err := o.findAttr(ds.obj, "dtype"); err == nil && a != nil && a.typ.class == classString {
+			if n, ok := a.count(); ok && n == 1 {
+				if ss, err := o.readStrings(a, 1); err == nil && ss[0] == "bfloat16" {
+					return "bfloat16"
+				}
 			}
 		}
 	}
-	return dtypeName(t)
+	return dtypeName(ds.typ)
 }
 
 // datasetDims returns the dims of a simple or scalar dataspace.

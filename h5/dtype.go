@@ -7,6 +7,188 @@ import (
 	"strings"
 )
 
+// Datatype classes and properties as the file encodes them (the same
+// numbers as libhdf5's H5T_* enums, except mantissa normalisation).
+const (
+	classInteger = 0
+	classFloat   = 1
+	classTime    = 2
+	classString  = 3
+	classBits    = 4
+	classOpaque  = 5
+	classComp    = 6
+	classRef     = 7
+	classEnum    = 8
+	classVlen    = 9
+	classArray   = 10
+
+	orderLE  = 0
+	orderBE  = 1
+	orderVAX = 2
+
+	signNone = 0
+	sign2    = 1
+
+	strNullTerm = 0
+	strNullPad  = 1
+	strSpacePad = 2
+
+	normImplied = 2 // the file's encoding; libhdf5's H5T_NORM_IMPLIED is 0
+
+	spaceScalar = 0
+	spaceSimple = 1
+	spaceNull   = 2
+)
+
+// typeInfo is a decoded datatype message. A variable-length string has
+// class classString and vlenStr set, as libhdf5 reports it.
+type typeInfo struct {
+	class, size, order, sign int
+	vlenStr                  bool
+	cset, strpad             int
+	precision, offset        int
+	spos, epos, esize        int
+	mpos, msize, ebias       int
+	norm                     int
+	isBool                   bool
+}
+
+type spaceInfo struct {
+	class int
+	dims  []uint64 // nil unless simple
+}
+
+// datatype decodes a datatype message and returns the bytes it used.
+func (o *op) datatype(b []byte, depth int) (typeInfo, int, error) {
+	if depth > 8 {
+		return typeInfo{}, 0, o.formatf("datatype nested too deep")
+	}
+	d := o.f.dec(b)
+	cv := d.u8()
+	bf := [3]byte{d.u8(), d.u8(), d.u8()}
+	size := d.u32()
+	if d.bad {
+		return typeInfo{}, 0, o.formatf("truncated datatype message")
+	}
+	version, class := int(cv>>4), int(cv&0x0f)
+	if version < 1 || version > 5 {
+		return typeInfo{}, 0, o.formatf("datatype message version %d", version)
+	}
+	if size == 0 || size > 1<<24 {
+		return typeInfo{}, 0, o.formatf("datatype of %d bytes", size)
+	}
+	t := typeInfo{class: class, size: int(size)}
+	switch class {
+	case classInteger, classBits:
+		t.order = int(bf[0] & 1)
+		if bf[0]&0x08 != 0 {
+			t.sign = sign2
+		}
+		t.offset, t.precision = int(d.u16()), int(d.u16())
+	case classFloat:
+		t.order = int(bf[0] & 1)
+		if bf[0]&0x40 != 0 {
+			t.order = orderVAX
+		}
+		t.norm = int(bf[0]>>4) & 3
+		t.spos = int(bf[1])
+		t.offset, t.precision = int(d.u16()), int(d.u16())
+		t.epos, t.esize, t.mpos, t.msize = int(d.u8()), int(d.u8()), int(d.u8()), int(d.u8())
+		t.ebias = int(d.u32())
+	case classTime:
+		d.skip(2)
+	case classString:
+		t.strpad, t.cset = int(bf[0]&0x0f), int(bf[0]>>4)
+	case classOpaque:
+		d.skip(int(bf[0])) // the tag, padded to 8 bytes
+	case classRef:
+	case classEnum:
+		base, n, err := o.datatype(b[d.p:], depth+1)
+		if err != nil {
+			return typeInfo{}, 0, err
+		}
+		d.skip(n)
+		members := int(bf[0]) | int(bf[1])<<8
+		t.sign, t.order = base.sign, base.order
+		names := make([]string, 0, min(members, 2))
+		for i := 0; i < members; i++ {
+			if err := o.step(); err != nil {
+				return typeInfo{}, 0, err
+			}
+			start := d.p
+			for d.u8() != 0 && !d.bad {
+			}
+			if i < 2 && !d.bad {
+				names = append(names, string(b[start:d.p-1]))
+			}
+			if version < 3 {
+				d.skip((8 - (d.p-start)%8) % 8)
+			}
+		}
+		vals := d.take(members * base.size)
+		t.isBool = !d.bad && members == 2 && t.size == 1 && base.size == 1 &&
+			names[0] == "FALSE" && names[1] == "TRUE" && vals[0] == 0 && vals[1] == 1
+	case classVlen:
+		base, n, err := o.datatype(b[d.p:], depth+1)
+		if err != nil {
+			return typeInfo{}, 0, err
+		}
+		d.skip(n)
+		if bf[0]&0x0f == 1 { // a string
+			_ = base
+			t = typeInfo{class: classString, size: int(size), vlenStr: true,
+				strpad: int(bf[0] >> 4), cset: int(bf[1] & 0x0f)}
+		}
+	default:
+		// Compound and array types are named, never decoded; their
+		// properties are not needed and the message length bounds them.
+		if depth > 0 {
+			return typeInfo{}, 0, o.unsupported("%s datatype nested in another", className(class))
+		}
+		return t, len(b), nil
+	}
+	if d.bad {
+		return typeInfo{}, 0, o.formatf("truncated datatype message")
+	}
+	return t, d.p, nil
+}
+
+// dataspace decodes a dataspace message.
+func (o *op) dataspace(b []byte) (spaceInfo, error) {
+	d := o.f.dec(b)
+	version, rank, flags := d.u8(), int(d.u8()), d.u8()
+	var s spaceInfo
+	switch version {
+	case 1:
+		d.skip(5)
+		s.class = spaceSimple
+		if rank == 0 {
+			s.class = spaceScalar
+		}
+	case 2:
+		s.class = int(d.u8())
+		if s.class > spaceNull {
+			return s, o.formatf("dataspace of unknown type %d", s.class)
+		}
+	default:
+		return s, o.formatf("dataspace message version %d", version)
+	}
+	if rank > maxRank {
+		return s, o.formatf("dataspace of rank %d, more than %d", rank, maxRank)
+	}
+	if s.class == spaceSimple {
+		s.dims = make([]uint64, rank)
+		for i := range s.dims {
+			s.dims[i] = d.length()
+		}
+	}
+	_ = flags // maximum dimensions and permutations do not change what is read
+	if d.bad {
+		return s, o.formatf("truncated dataspace message")
+	}
+	return s, nil
+}
+
 // floatLayout is an IEEE 754 binary format as HDF5 describes it.
 type floatLayout struct {
 	name                                        string

@@ -7,28 +7,35 @@ import (
 	"strings"
 )
 
-// ErrNotHDF5 is wrapped by the error Open returns for an existing regular
-// file that has no HDF5 signature where HDF5 allows one.
+// ErrNotHDF5 is wrapped by the error Open and NewFile return for input that
+// has no HDF5 signature where HDF5 allows one.
 var ErrNotHDF5 = errors.New("not an HDF5 file")
 
 // Limits on what one call may allocate. They bound memory for malformed or
-// hostile files, before anything is allocated; raise them before opening
+// hostile files before anything is allocated; raise them before opening
 // files that legitimately need more. They must not be changed while calls
 // are in flight.
 var (
-	// MaxReadBytes bounds one ReadFloat32: the file's raw elements plus
-	// the float32 result (float64 data needs 12 bytes per element).
+	// MaxReadBytes bounds one ReadFloat32: the raw elements (after
+	// decompression) plus the float32 result.
 	MaxReadBytes int64 = 4 << 30
 	// MaxAttrBytes bounds the bytes of one string attribute read by
 	// StringAttr or StringsAttr, all elements together. Keras's
 	// model_config can be several MB.
 	MaxAttrBytes int64 = 64 << 20
+	// MaxMetadataBytes bounds the file metadata (object headers, B-tree
+	// nodes, heaps) one call reads: a file cannot make a lookup read more
+	// than this however its structures point at each other.
+	MaxMetadataBytes int64 = 256 << 20
 )
 
 const (
 	maxElements = 1 << 31 // per dataset or attribute, whatever the limits say
 	maxChildren = 1 << 20 // members listed by one Children call
 	maxNameLen  = 1 << 16 // bytes in one link name
+	maxRank     = 32      // H5S_MAX_RANK
+	maxSteps    = 1 << 20 // loop iterations (records, messages, blocks) of one call
+	maxDepth    = 64      // nesting of B-trees, heaps, continuation chains
 )
 
 // Error records a failed operation, the object it was on and the cause, like
@@ -43,6 +50,36 @@ type Error struct {
 func (e *Error) Error() string { return "h5: " + e.Op + " " + e.Path + ": " + e.Err.Error() }
 func (e *Error) Unwrap() error { return e.Err }
 
+// FormatError reports a malformed file: a structure that breaks the HDF5
+// format or points outside the file, or a limit the file would make a
+// call exceed. Object is the HDF5 path of the object being decoded when
+// the damage was found ("" for the superblock).
+type FormatError struct {
+	Object string
+	Msg    string
+}
+
+func (e *FormatError) Error() string {
+	if e.Object == "" {
+		return "malformed HDF5: " + e.Msg
+	}
+	return "malformed HDF5 object " + e.Object + ": " + e.Msg
+}
+
+// UnsupportedError reports a well-formed HDF5 feature this reader does not
+// implement (Keras and h5py do not write it).
+type UnsupportedError struct {
+	Object  string
+	Feature string
+}
+
+func (e *UnsupportedError) Error() string {
+	if e.Object == "" {
+		return "unsupported HDF5 feature: " + e.Feature
+	}
+	return "unsupported HDF5 feature in object " + e.Object + ": " + e.Feature
+}
+
 // notFound is the cause when an object or attribute does not exist. It
 // matches fs.ErrNotExist with errors.Is but reads better than its text.
 type notFound string
@@ -55,12 +92,6 @@ var (
 	errAttrNotFound   = notFound("attribute")
 	errClosed         = fs.ErrClosed // "file already closed"
 )
-
-// libError is a failure reported by libhdf5: the innermost message of its
-// error stack, e.g. "truncated file: eof = 1000, ...".
-type libError struct{ msg string }
-
-func (e *libError) Error() string { return e.msg }
 
 // shapeString prints a shape the way NumPy and Keras users read them:
 // "()", "(3,)", "(2, 3)".

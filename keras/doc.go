@@ -40,6 +40,6 @@
 // # Security
 //
 // Nothing stored in a model file is ever executed: Lambda layers, custom
-// objects and pickled arrays are reported, never run. Reading a legacy .h5
-// file runs libhdf5's C parser (see package h5).
+// objects and pickled arrays are reported, never run. HDF5 is read by
+// package h5's bounded, fuzzed Go parser.
 package keras

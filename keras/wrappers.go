@@ -59,6 +59,9 @@ func newBidirectional(d *decoder) (layerKind, error) {
 }
 
 func (l *bidirectional) build(in []Shape) ([]WeightSpec, error) {
+	if len(in) < 1 {
+		return nil, wantInputs(in, 1)
+	}
 	fw, err := l.fwd.impl.build(in[:1])
 	if err != nil {
 		return nil, fmt.Errorf("forward layer: %w", err)
@@ -72,6 +75,9 @@ func (l *bidirectional) build(in []Shape) ([]WeightSpec, error) {
 }
 
 func (l *bidirectional) outputShapes(in []Shape) ([]Shape, error) {
+	if len(in) < 1 {
+		return nil, wantInputs(in, 1)
+	}
 	fo, err := l.fwd.impl.outputShapes(in[:1])
 	if err != nil {
 		return nil, err

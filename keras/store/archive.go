@@ -2,10 +2,10 @@ package store
 
 import (
 	"archive/zip"
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
-	"os"
 )
 
 // Member names Keras 3 writes into a .keras archive
@@ -21,8 +21,8 @@ const (
 // declares before anything is read, and enforced again while reading.
 const (
 	maxMetadataBytes = 1 << 20
-	// MaxWeightsBytes bounds the model.weights.h5 member extracted from a
-	// .keras archive.
+	// MaxWeightsBytes bounds the model.weights.h5 member of a .keras
+	// archive (see also MaxInflatedWeightsBytes).
 	MaxWeightsBytes = 16 << 30
 )
 
@@ -93,28 +93,37 @@ func readMember(f *zip.File, limit int64) ([]byte, error) {
 	return b, nil
 }
 
-// extractWeights copies model.weights.h5 to a temporary file, since
-// libhdf5 opens files by name only. The caller removes the file.
-func (a *archive) extractWeights() (string, error) {
-	rc, err := a.weights.Open()
+// MaxInflatedWeightsBytes bounds the memory that a compressed
+// model.weights.h5 member takes: it is inflated into memory, never to disk.
+// A stored (uncompressed) member, which is what Keras writes, is read in
+// place and costs no memory of its own.
+const MaxInflatedWeightsBytes = 1 << 30
+
+// weightsReader gives model.weights.h5 as an io.ReaderAt without a
+// temporary file: the member's bytes in place inside the archive src
+// (size bytes) when it is stored uncompressed, else its content inflated
+// into memory, at most MaxInflatedWeightsBytes. Stored members are not
+// checked against their CRC, since that would read them whole; the HDF5
+// reader checks every structure it uses instead.
+func (a *archive) weightsReader(src io.ReaderAt, size int64) (io.ReaderAt, int64, error) {
+	w := a.weights
+	if w.Method == zip.Store {
+		off, err := w.DataOffset()
+		if err != nil {
+			return nil, 0, Formatf("archive member %s: %w", archiveWeightsH5, err)
+		}
+		n := w.CompressedSize64
+		if n != w.UncompressedSize64 || off < 0 || off > size || n > uint64(size-off) {
+			return nil, 0, Formatf("archive member %s: stored sizes %d and %d do not fit the archive", archiveWeightsH5, w.CompressedSize64, w.UncompressedSize64)
+		}
+		return io.NewSectionReader(src, off, int64(n)), int64(n), nil
+	}
+	if w.UncompressedSize64 > MaxInflatedWeightsBytes {
+		return nil, 0, Formatf("archive member %s is compressed and declares %d bytes, more than the %d this tool inflates in memory", archiveWeightsH5, w.UncompressedSize64, MaxInflatedWeightsBytes)
+	}
+	b, err := readMember(w, int64(w.UncompressedSize64))
 	if err != nil {
-		return "", Formatf("archive member %s: %w", archiveWeightsH5, err)
+		return nil, 0, err
 	}
-	defer rc.Close()
-	tmp, err := os.CreateTemp("", "kerascope-*.weights.h5")
-	if err != nil {
-		return "", err
-	}
-	n, err := io.Copy(tmp, io.LimitReader(rc, MaxWeightsBytes+1))
-	if cerr := tmp.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil && n > MaxWeightsBytes {
-		err = errors.New("longer than the limit")
-	}
-	if err != nil {
-		os.Remove(tmp.Name())
-		return "", Formatf("archive member %s: %w", archiveWeightsH5, err)
-	}
-	return tmp.Name(), nil
+	return bytes.NewReader(b), int64(len(b)), nil
 }

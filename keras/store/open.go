@@ -50,19 +50,19 @@ type Container struct {
 	NPZ bool
 
 	h5      *h5.File
-	tmpPath string
+	archive *os.File // the .keras file model.weights.h5 is read from in place
 }
 
-// Close releases the file and removes any temporary copy of the weights.
+// Close releases the file.
 func (c *Container) Close() error {
 	var err error
 	if c.h5 != nil {
 		err = c.h5.Close()
 		c.h5 = nil
 	}
-	if c.tmpPath != "" {
-		os.Remove(c.tmpPath)
-		c.tmpPath = ""
+	if c.archive != nil {
+		c.archive.Close()
+		c.archive = nil
 	}
 	return err
 }
@@ -152,7 +152,7 @@ func (c *Container) openArchive(path string, size int64) error {
 	if err != nil {
 		return err
 	}
-	defer zr.Close()
+	c.archive = zr // Close closes it: model.weights.h5 is read from it in place
 	z, err := zip.NewReader(zr, size)
 	if err != nil && !errors.Is(err, zip.ErrInsecurePath) {
 		return fmt.Errorf("zip archive: %w: %w", err, ErrNotKeras)
@@ -170,11 +170,11 @@ func (c *Container) openArchive(path string, size int64) error {
 	}
 	c.NPZ = a.npz
 	if a.weights != nil {
-		c.tmpPath, err = a.extractWeights()
+		r, n, err := a.weightsReader(zr, size)
 		if err != nil {
 			return err
 		}
-		hf, err := h5.Open(c.tmpPath)
+		hf, err := h5.NewFile(r, n)
 		if err != nil {
 			return &FormatError{Msg: "archive member " + archiveWeightsH5, Err: unprefixH5(err)}
 		}

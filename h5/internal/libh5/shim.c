@@ -1,3 +1,5 @@
+//go:build libhdf5
+
 // See shim.h.
 
 #include <stdlib.h>

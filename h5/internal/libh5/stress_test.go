@@ -1,4 +1,6 @@
-package h5
+//go:build libhdf5
+
+package libh5
 
 import (
 	"bytes"

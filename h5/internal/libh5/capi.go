@@ -1,4 +1,6 @@
-package h5
+//go:build libhdf5
+
+package libh5
 
 // Go side of shim.c. Everything here runs on the worker thread (worker.go);
 // nothing here calls do.
