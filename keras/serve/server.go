@@ -326,7 +326,7 @@ func (s *Server) predict(w http.ResponseWriter, r *http.Request, start time.Time
 	} else {
 		s.compute <- struct{}{}
 		s.metrics.queued.Dec()
-		s.metrics.batchSize.Observe(float64(max(batchRows(inputs), 1)))
+		s.metrics.batchSize.WithLabelValues(name).Observe(float64(max(batchRows(inputs), 1)))
 		outs, err = v.net.Predict(inputs...)
 		<-s.compute
 	}
