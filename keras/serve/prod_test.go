@@ -104,7 +104,7 @@ func post(url string, body []byte) (int, []byte, error) {
 func TestMicroBatching(t *testing.T) {
 	bodies, want := mlpRequests(t)
 	s, ts := newTestServer(t, []Model{{Name: "mlp", Path: filepath.Join(modelsDir, "bench_mlp", "k3.keras")}},
-		Options{BatchMax: 64, BatchTimeout: 50 * time.Millisecond, MaxConcurrent: 1})
+		Options{BatchMax: 64, BatchTimeout: 200 * time.Millisecond, MaxConcurrent: 1})
 	var wg sync.WaitGroup
 	errs := make([]error, len(bodies))
 	for i, b := range bodies {
@@ -133,7 +133,7 @@ func TestMicroBatching(t *testing.T) {
 func TestQueueFull(t *testing.T) {
 	bodies, want := mlpRequests(t)
 	s, ts := newTestServer(t, []Model{{Name: "mlp", Path: filepath.Join(modelsDir, "bench_mlp", "k3.keras")}},
-		Options{BatchMax: 64, BatchTimeout: time.Second, MaxConcurrent: 1, MaxQueue: 1})
+		Options{BatchMax: 64, BatchTimeout: 5 * time.Second, MaxConcurrent: 1, MaxQueue: 1})
 	var wg sync.WaitGroup
 	errs := make([]error, 2)
 	for i := range 2 {
@@ -244,7 +244,7 @@ func TestReloadUnderLoad(t *testing.T) {
 func TestShutdownFinishesAccepted(t *testing.T) {
 	bodies, want := mlpRequests(t)
 	s, err := New([]Model{{Name: "mlp", Path: filepath.Join(modelsDir, "bench_mlp", "k3.keras")}},
-		Options{BatchMax: 64, BatchTimeout: 500 * time.Millisecond})
+		Options{BatchMax: 64, BatchTimeout: 5 * time.Second})
 	if err != nil {
 		t.Fatal(err)
 	}
