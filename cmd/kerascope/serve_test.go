@@ -94,7 +94,7 @@ func startServe(t *testing.T, args ...string) (*exec.Cmd, string, *bytes.Buffer)
 // exit 0, and nothing be accepted afterwards.
 func TestServeSIGTERM(t *testing.T) {
 	dir := filepath.Join(modelsDir, "bench_mlp")
-	cmd, url, _ := startServe(t, "--model", "mlp="+filepath.Join(dir, "k3.keras"), "--batch-max", "64", "--batch-timeout", "1s")
+	cmd, url, _ := startServe(t, "--model", "mlp="+filepath.Join(dir, "k3.keras"), "--batch-max", "64", "--batch-timeout", "5s")
 	in := readTensor(t, filepath.Join(dir, "input.npy"))
 	want := readTensor(t, filepath.Join(dir, "k3.keras.output.npy"))
 	waitHTTP(t, url+"/readyz", 200)

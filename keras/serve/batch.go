@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/kerascope/kerascope/keras"
+	"github.com/prometheus/client_golang/prometheus"
 )
 
 // Micro-batching: concurrent predict requests on one model version wait
@@ -33,14 +34,15 @@ type batcher struct {
 	timeout time.Duration
 	compute chan struct{} // the server's slots for running Predict
 	metrics *metrics
+	rows    prometheus.Observer // the model's batch size histogram
 
 	jobs chan *job
 	quit chan struct{}
 	wg   sync.WaitGroup
 }
 
-func newBatcher(net *keras.Net, maxRows int, timeout time.Duration, compute chan struct{}, m *metrics) *batcher {
-	b := &batcher{net: net, max: maxRows, timeout: timeout, compute: compute, metrics: m,
+func newBatcher(model string, net *keras.Net, maxRows int, timeout time.Duration, compute chan struct{}, m *metrics) *batcher {
+	b := &batcher{net: net, max: maxRows, timeout: timeout, compute: compute, metrics: m, rows: m.batchSize.WithLabelValues(model),
 		jobs: make(chan *job), quit: make(chan struct{})}
 	b.wg.Add(1)
 	go b.loop()
@@ -151,7 +153,7 @@ func stacks(a, c *job) bool {
 func (b *batcher) runGroup(group []*job) {
 	if len(group) == 1 {
 		j := group[0]
-		b.metrics.batchSize.Observe(float64(max(j.rows, 1)))
+		b.rows.Observe(float64(max(j.rows, 1)))
 		outs, err := b.net.Predict(j.inputs...)
 		j.done <- result{outs, err}
 		return
@@ -169,7 +171,7 @@ func (b *batcher) runGroup(group []*job) {
 		}
 		stacked[k] = &keras.Tensor{Shape: shape, Data: data}
 	}
-	b.metrics.batchSize.Observe(float64(rows))
+	b.rows.Observe(float64(rows))
 	outs, err := b.net.Predict(stacked...)
 	if err == nil {
 		for _, o := range outs {
@@ -181,7 +183,7 @@ func (b *batcher) runGroup(group []*job) {
 	if err != nil {
 		// Let each request meet its own error (or succeed alone).
 		for _, j := range group {
-			b.metrics.batchSize.Observe(float64(j.rows))
+			b.rows.Observe(float64(j.rows))
 			outs, err := b.net.Predict(j.inputs...)
 			j.done <- result{outs, err}
 		}

@@ -1,6 +1,7 @@
 package serve
 
 import (
+	"bytes"
 	"fmt"
 	"math"
 	"strconv"
@@ -77,8 +78,7 @@ func scanValue(b []byte, i, depth int) (int, error) {
 	case c == 'n':
 		return scanLiteral(b, i, "null")
 	case c == '-' || c == 'N' || c == 'I' || (c >= '0' && c <= '9'):
-		_, end, err := scanNumber(b, i)
-		return end, err
+		return lexNumber(b, i)
 	}
 	return i, &syntaxError{"Invalid value.", i}
 }
@@ -187,15 +187,10 @@ func isHex(c byte) bool {
 	return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F')
 }
 
-// A number is a JSON number's value, and whether it was written as an
-// integer (which decides how TF Serving checks that float32 holds it).
-type number struct {
-	v     float64
-	isInt bool
-}
-
-// scanNumber reads the number at b[i].
-func scanNumber(b []byte, i int) (number, int, error) {
+// lexNumber checks the syntax of the number at b[i] and returns its end,
+// without converting it: values are skipped many times (to count and
+// find elements) and converted once, by scanNumber.
+func lexNumber(b []byte, i int) (int, error) {
 	start := i
 	if b[i] == '-' {
 		i++
@@ -203,16 +198,10 @@ func scanNumber(b []byte, i int) (number, int, error) {
 	if i < len(b) && (b[i] == 'N' || b[i] == 'I') {
 		for _, lit := range []string{"NaN", "Infinity", "Inf"} {
 			if len(b)-i >= len(lit) && string(b[i:i+len(lit)]) == lit {
-				v := math.Inf(1)
-				if lit == "NaN" {
-					v = math.NaN()
-				} else if b[start] == '-' {
-					v = math.Inf(-1)
-				}
-				return number{v: v}, i + len(lit), nil
+				return i + len(lit), nil
 			}
 		}
-		return number{}, i, &syntaxError{"Invalid value.", start}
+		return i, &syntaxError{"Invalid value.", start}
 	}
 	switch {
 	case i < len(b) && b[i] == '0':
@@ -222,39 +211,65 @@ func scanNumber(b []byte, i int) (number, int, error) {
 			i++
 		}
 	default:
-		return number{}, i, &syntaxError{"Invalid value.", start}
+		return i, &syntaxError{"Invalid value.", start}
 	}
-	isInt := true
 	if i < len(b) && b[i] == '.' {
-		isInt = false
 		i++
 		if i >= len(b) || b[i] < '0' || b[i] > '9' {
-			return number{}, i, &syntaxError{"Miss fraction part in number.", i}
+			return i, &syntaxError{"Miss fraction part in number.", i}
 		}
 		for i < len(b) && b[i] >= '0' && b[i] <= '9' {
 			i++
 		}
 	}
+	exp := false
 	if i < len(b) && (b[i] == 'e' || b[i] == 'E') {
-		isInt = false
+		exp = true
 		i++
 		if i < len(b) && (b[i] == '+' || b[i] == '-') {
 			i++
 		}
 		if i >= len(b) || b[i] < '0' || b[i] > '9' {
-			return number{}, i, &syntaxError{"Miss exponent in number.", i}
+			return i, &syntaxError{"Miss exponent in number.", i}
 		}
 		for i < len(b) && b[i] >= '0' && b[i] <= '9' {
 			i++
 		}
 	}
+	// Only an exponent or hundreds of digits can overflow a double,
+	// which rapidjson reports as a syntax error.
+	if exp || i-start > 300 {
+		if v, err := strconv.ParseFloat(string(b[start:i]), 64); err != nil && math.IsInf(v, 0) {
+			return i, &syntaxError{"Number too big to be stored in double.", start}
+		}
+	}
+	return i, nil
+}
+
+// A number is a JSON number's value, and whether it was written as an
+// integer (which decides how TF Serving checks that float32 holds it).
+type number struct {
+	v     float64
+	isInt bool
+}
+
+// scanNumber converts the (validated) number at b[i] and returns its end.
+func scanNumber(b []byte, i int) (number, int) {
+	end, _ := lexNumber(b, i)
+	s := b[i:end]
+	switch string(bytes.TrimPrefix(s, []byte{'-'})) {
+	case "NaN":
+		return number{v: math.NaN()}, end
+	case "Inf", "Infinity":
+		if s[0] == '-' {
+			return number{v: math.Inf(-1)}, end
+		}
+		return number{v: math.Inf(1)}, end
+	}
 	// The conversion does not keep the string, so the compiler need not
 	// copy the bytes to the heap.
-	v, err := strconv.ParseFloat(string(b[start:i]), 64)
-	if err != nil && math.IsInf(v, 0) {
-		return number{}, i, &syntaxError{"Number too big to be stored in double.", start}
-	}
-	return number{v: v, isInt: isInt}, i, nil
+	v, _ := strconv.ParseFloat(string(s), 64)
+	return number{v: v, isInt: bytes.IndexAny(s, ".eE") < 0}, end
 }
 
 // The helpers below assume validated bytes.

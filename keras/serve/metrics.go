@@ -19,7 +19,7 @@ type metrics struct {
 	latency   *prometheus.HistogramVec
 	inFlight  prometheus.Gauge
 	queued    prometheus.Gauge
-	batchSize prometheus.Histogram
+	batchSize *prometheus.HistogramVec
 	version   *prometheus.GaugeVec
 }
 
@@ -43,11 +43,11 @@ func newMetrics() *metrics {
 			Name: "kerascope_serve_queue_depth",
 			Help: "Predict requests read and waiting for a compute slot or a batch.",
 		}),
-		batchSize: prometheus.NewHistogram(prometheus.HistogramOpts{
+		batchSize: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name:    "kerascope_serve_batch_rows",
-			Help:    "Rows (batch size) of each Predict run, micro-batched or not.",
+			Help:    "Rows (batch size) of each Predict run, micro-batched or not, by model.",
 			Buckets: prometheus.ExponentialBuckets(1, 2, 12), // 1 to 2048
-		}),
+		}, []string{"model"}),
 		version: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "kerascope_serve_model_version",
 			Help: "The version each model serves.",

@@ -109,14 +109,14 @@ func (m *served) statusOf(num int64) []statusEntry {
 }
 
 // loadVersion loads one model file as a version.
-func (s *Server) loadVersion(num int64, path string) (*version, error) {
+func (s *Server) loadVersion(model string, num int64, path string) (*version, error) {
 	net, err := keras.Load(path)
 	if err != nil {
 		return nil, err
 	}
 	v := &version{num: num, path: path, net: net, inputs: net.Inputs(), outputs: outputNames(net.Outputs())}
 	if s.opts.BatchMax > 1 {
-		v.batch = newBatcher(net, s.opts.BatchMax, s.opts.BatchTimeout, s.compute, s.metrics)
+		v.batch = newBatcher(model, net, s.opts.BatchMax, s.opts.BatchTimeout, s.compute, s.metrics)
 	}
 	return v, nil
 }
@@ -178,7 +178,7 @@ func (s *Server) loadFile(m *served) error {
 	m.mu.Lock()
 	m.setStatus(1, stateLoading, "")
 	m.mu.Unlock()
-	v, err := s.loadVersion(1, m.cfg.Path)
+	v, err := s.loadVersion(m.cfg.Name, 1, m.cfg.Path)
 	if err != nil {
 		m.mu.Lock()
 		m.setStatus(1, stateEnd, err.Error())
@@ -207,7 +207,7 @@ func (s *Server) poll(m *served) error {
 	m.mu.Lock()
 	m.setStatus(num, stateLoading, "")
 	m.mu.Unlock()
-	v, err := s.loadVersion(num, path)
+	v, err := s.loadVersion(m.cfg.Name, num, path)
 	if err != nil {
 		m.mu.Lock()
 		m.failed[path] = stamp

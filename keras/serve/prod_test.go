@@ -104,7 +104,7 @@ func post(url string, body []byte) (int, []byte, error) {
 func TestMicroBatching(t *testing.T) {
 	bodies, want := mlpRequests(t)
 	s, ts := newTestServer(t, []Model{{Name: "mlp", Path: filepath.Join(modelsDir, "bench_mlp", "k3.keras")}},
-		Options{BatchMax: 64, BatchTimeout: 50 * time.Millisecond, MaxConcurrent: 1})
+		Options{BatchMax: 64, BatchTimeout: 200 * time.Millisecond, MaxConcurrent: 1})
 	var wg sync.WaitGroup
 	errs := make([]error, len(bodies))
 	for i, b := range bodies {
@@ -133,7 +133,7 @@ func TestMicroBatching(t *testing.T) {
 func TestQueueFull(t *testing.T) {
 	bodies, want := mlpRequests(t)
 	s, ts := newTestServer(t, []Model{{Name: "mlp", Path: filepath.Join(modelsDir, "bench_mlp", "k3.keras")}},
-		Options{BatchMax: 64, BatchTimeout: time.Second, MaxConcurrent: 1, MaxQueue: 1})
+		Options{BatchMax: 64, BatchTimeout: 5 * time.Second, MaxConcurrent: 1, MaxQueue: 1})
 	var wg sync.WaitGroup
 	errs := make([]error, 2)
 	for i := range 2 {
@@ -244,7 +244,7 @@ func TestReloadUnderLoad(t *testing.T) {
 func TestShutdownFinishesAccepted(t *testing.T) {
 	bodies, want := mlpRequests(t)
 	s, err := New([]Model{{Name: "mlp", Path: filepath.Join(modelsDir, "bench_mlp", "k3.keras")}},
-		Options{BatchMax: 64, BatchTimeout: 500 * time.Millisecond})
+		Options{BatchMax: 64, BatchTimeout: 5 * time.Second})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -339,4 +339,37 @@ func TestBadVersionKeepsServing(t *testing.T) {
 	if code != 200 || !bytesContains(body, `"state": "END"`) || !bytesContains(body, `"error_code": "UNKNOWN"`) {
 		t.Errorf("status of the bad version: %d %s", code, body)
 	}
+}
+
+// TestClientLeavesQueue: a request whose client gives up while it waits
+// for a compute slot is dropped (TF Serving's CANCELLED, 499), and the
+// queue gauge comes back to zero.
+func TestClientLeavesQueue(t *testing.T) {
+	bodies, _ := mlpRequests(t)
+	s, ts := newTestServer(t, []Model{{Name: "mlp", Path: filepath.Join(modelsDir, "bench_mlp", "k3.keras")}},
+		Options{MaxConcurrent: 1})
+	s.compute <- struct{}{} // every slot busy
+	ctx, cancel := context.WithCancel(context.Background())
+	req, err := http.NewRequestWithContext(ctx, "POST", ts.URL+"/v1/models/mlp:predict", bytesReader(bodies[0]))
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() {
+		resp, err := http.DefaultClient.Do(req)
+		if err == nil {
+			resp.Body.Close()
+		}
+		done <- err
+	}()
+	waitFor(t, "a queued request", func() bool { return metricValue(t, s, "kerascope_serve_queue_depth", nil) == 1 })
+	cancel()
+	if err := <-done; err == nil {
+		t.Error("the cancelled request was answered")
+	}
+	waitFor(t, "the request dropped", func() bool {
+		return metricValue(t, s, "kerascope_serve_requests_total", map[string]string{"code": "499"}) == 1 &&
+			metricValue(t, s, "kerascope_serve_queue_depth", nil) == 0
+	})
+	<-s.compute
 }

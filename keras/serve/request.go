@@ -289,39 +289,49 @@ func readInputs(b []byte, v int, ports []keras.Port, lim readLimits) ([]*keras.T
 // given shape from level on, to dst (TF Serving's FillTensorProto for
 // DT_FLOAT, with its messages).
 func fill(b []byte, i int, shape []int, level int, dst []float32) ([]float32, error) {
+	dst, _, err := fillAt(b, i, shape, level, dst)
+	return dst, err
+}
+
+// fillAt is fill returning the end of the value too, so that each number
+// is read once rather than skipped and then read.
+func fillAt(b []byte, i int, shape []int, level int, dst []float32) ([]float32, int, error) {
 	rank := len(shape)
 	if b[i] != '[' {
 		if level != rank {
-			return dst, fmt.Errorf("JSON Value: %s found at incorrect level: %d in the JSON DOM. Expected at level: %d", snippet(b, i), level+1, rank)
+			return dst, 0, fmt.Errorf("JSON Value: %s found at incorrect level: %d in the JSON DOM. Expected at level: %d", snippet(b, i), level+1, rank)
 		}
 		if c := b[i]; c == '{' || c == '"' || c == 't' || c == 'f' || c == 'n' {
-			return dst, fmt.Errorf("JSON Value: %s Type: %s is not of expected type: float", snippet(b, i), jsonType(b, i))
+			return dst, 0, fmt.Errorf("JSON Value: %s Type: %s is not of expected type: float", snippet(b, i), jsonType(b, i))
 		}
-		num, _, _ := scanNumber(b, i)
+		num, end := scanNumber(b, i)
 		if !losslessFloat32(num) {
-			return dst, fmt.Errorf("Cannot convert JSON value: %s to float without loss of precision.", snippet(b, i))
+			return dst, 0, fmt.Errorf("Cannot convert JSON value: %s to float without loss of precision.", snippet(b, i))
 		}
-		return append(dst, float32(num.v)), nil
+		return append(dst, float32(num.v)), end, nil
 	}
 	if level >= rank {
-		return dst, fmt.Errorf("Encountered list at unexpected level: %d expected < %d", level, rank)
+		return dst, 0, fmt.Errorf("Encountered list at unexpected level: %d expected < %d", level, rank)
 	}
 	n := 0
-	err := eachElement(b, i, func(e int) error {
+	j := skipSpace(b, i+1)
+	for b[j] != ']' {
 		if n++; n > shape[level] {
-			return nil // counted below
+			j = valueEnd(b, j) // counted, not read: the size is wrong
+		} else {
+			var err error
+			if dst, j, err = fillAt(b, j, shape, level+1, dst); err != nil {
+				return dst, 0, err
+			}
 		}
-		var err error
-		dst, err = fill(b, e, shape, level+1, dst)
-		return err
-	})
-	if err != nil {
-		return dst, err
+		if j = skipSpace(b, j); b[j] == ',' {
+			j = skipSpace(b, j+1)
+		}
 	}
 	if n != shape[level] {
-		return dst, fmt.Errorf("Encountered list at unexpected size: %d at level: %d expected size: %d", n, level, shape[level])
+		return dst, 0, fmt.Errorf("Encountered list at unexpected size: %d at level: %d expected size: %d", n, level, shape[level])
 	}
-	return dst, nil
+	return dst, j + 1, nil
 }
 
 // losslessFloat32 is TF Serving's IsLosslessDecimal<float>: integers up

@@ -324,9 +324,16 @@ func (s *Server) predict(w http.ResponseWriter, r *http.Request, start time.Time
 	if v.batch != nil {
 		outs, err = v.batch.predict(inputs)
 	} else {
-		s.compute <- struct{}{}
+		select {
+		case s.compute <- struct{}{}:
+		case <-r.Context().Done():
+			// The client left while queued: TF Serving's CANCELLED.
+			s.metrics.queued.Dec()
+			s.reply(w, start, name, "predict", &apiError{499, "the client closed the request while it waited"})
+			return
+		}
 		s.metrics.queued.Dec()
-		s.metrics.batchSize.Observe(float64(max(batchRows(inputs), 1)))
+		s.metrics.batchSize.WithLabelValues(name).Observe(float64(max(batchRows(inputs), 1)))
 		outs, err = v.net.Predict(inputs...)
 		<-s.compute
 	}
