@@ -459,7 +459,7 @@ func (r *Report) checkExpectations(f *File, opt CheckOptions) {
 		}
 	}
 	if opt.MaxParams > 0 && r.Params > opt.MaxParams {
-		r.add(SeverityError, "max-params", nil, "", "%d parameters, more than the %d allowed", r.Params, opt.MaxParams)
+		r.add(SeverityError, "max-params", nil, "", "%s parameters, more than the %s allowed", num(r.Params), num(opt.MaxParams))
 	}
 	if v := opt.KerasVersion; v != "" && f.KerasVersion != v && !strings.HasPrefix(f.KerasVersion, v+".") {
 		r.add(SeverityError, "keras-version", nil, "", "saved by Keras %q, want %s", f.KerasVersion, v)

@@ -192,7 +192,7 @@ func (f *File) openH5() error {
 				return ErrNoArchitecture
 			}
 		}
-		return fmt.Errorf("HDF5 file without model_config: %w", ErrNotKeras)
+		return fmt.Errorf("an HDF5 file, but not one Keras saved (it holds neither a model nor layer weights): %w", ErrNotKeras)
 	}
 	f.Format = FormatH5
 	if ok, _ := s.HasAttr("/", "training_config"); ok {
@@ -214,7 +214,10 @@ func (f *File) openArchive(path string, size int64) error {
 	defer zr.Close()
 	z, err := zip.NewReader(zr, size)
 	if err != nil && !errors.Is(err, zip.ErrInsecurePath) {
-		return fmt.Errorf("zip archive: %w: %w", err, ErrNotKeras)
+		// The file starts as a zip does, so it is one that lost its end
+		// (the central directory): a broken download or copy, not a file
+		// of another kind.
+		return &FormatError{Msg: "truncated or corrupt archive", Err: err}
 	}
 	a, err := readArchive(z)
 	if err != nil {

@@ -215,5 +215,13 @@ func roundHalfEven(x float64) int {
 }
 
 func errNarrow(lineLength int) error {
-	return fmt.Errorf("summary: line length %d is too narrow for the table", lineLength)
+	return &NarrowError{LineLength: lineLength}
+}
+
+// A NarrowError reports a line length too small for the table's columns:
+// an option the caller chose, not a problem of the model.
+type NarrowError struct{ LineLength int }
+
+func (e *NarrowError) Error() string {
+	return fmt.Sprintf("summary: line length %d is too narrow for the table", e.LineLength)
 }

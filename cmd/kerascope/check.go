@@ -95,11 +95,8 @@ func runCheck(args []string, stdout, stderr io.Writer) error {
 		return usagef("check: --max-params must not be negative")
 	}
 
-	f, err := keras.Open(path)
+	f, err := openModel(path)
 	if err != nil {
-		if f != nil {
-			f.Close()
-		}
 		return err
 	}
 	defer f.Close()
@@ -133,7 +130,7 @@ func writeCheckText(w io.Writer, d checkDoc) {
 	if d.KerasVersion != "" {
 		fmt.Fprintf(w, ", Keras %s", d.KerasVersion)
 	}
-	fmt.Fprintf(w, ", %d layers, %s parameters\n", d.Layers, thousands(d.Params))
+	fmt.Fprintf(w, ", %s, %s parameters\n", plural(d.Layers, "layer"), thousands(d.Params))
 	for _, p := range d.Problems {
 		fmt.Fprintf(w, "%s: %s\n", p.Severity, p.Message)
 	}
@@ -141,7 +138,7 @@ func writeCheckText(w io.Writer, d checkDoc) {
 	if !d.OK {
 		status = "FAILED"
 	}
-	fmt.Fprintf(w, "%s: %d errors, %d warnings\n", status, d.Errors, d.Warnings)
+	fmt.Fprintf(w, "%s: %s, %s\n", status, plural(d.Errors, "error"), plural(d.Warnings, "warning"))
 }
 
 func thousands(n int64) string {

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"errors"
 	"fmt"
 	"io"
 	"strconv"
@@ -64,12 +63,8 @@ func runExplain(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	f, err := keras.Open(path)
+	f, err := openModel(path)
 	if err != nil {
-		if errors.Is(err, keras.ErrNoArchitecture) {
-			f.Close()
-			return fmt.Errorf("%w; there is no model to explain", err)
-		}
 		return err
 	}
 	defer f.Close()

@@ -31,8 +31,8 @@ func rasterize(d *xdotDoc, scale float64) ([]byte, error) {
 	const pad = 4 // points, Graphviz's default pad
 	w := int(math.Ceil((urx - llx + 2*pad) * scale))
 	h := int(math.Ceil((ury - lly + 2*pad) * scale))
-	if w <= 0 || h <= 0 || w*h > maxPixels {
-		return nil, fmt.Errorf("the picture would be %dx%d pixels, too large for a PNG; write SVG instead (--format svg)", w, h)
+	if w <= 0 || h <= 0 || w > maxSide || h > maxSide || w*h > maxPixels {
+		return nil, &TooLargeError{Width: w, Height: h}
 	}
 	p := newPainter(w, h, scale, llx-pad, ury+pad)
 	for _, s := range d.layers() {
@@ -48,8 +48,22 @@ func rasterize(d *xdotDoc, scale float64) ([]byte, error) {
 	return buf.Bytes(), nil
 }
 
-// maxPixels bounds a PNG's size: 32 Mpixels take 128 MB to paint.
-const maxPixels = 32 << 20
+// A PNG's size is bounded: 16 Mpixels take 64 MB to paint, and past 16384
+// pixels on a side image viewers give up or shrink the picture unreadably,
+// where an SVG stays sharp at any zoom.
+const (
+	maxPixels = 16 << 20
+	maxSide   = 16384
+)
+
+// A TooLargeError refuses a PNG too large to paint or to view; SVG draws
+// the same picture at any size.
+type TooLargeError struct{ Width, Height int }
+
+func (e *TooLargeError) Error() string {
+	return fmt.Sprintf("the picture would be %d×%d pixels, more than a PNG holds here (%d on a side, %d Mpixels); write SVG instead",
+		e.Width, e.Height, maxSide, maxPixels>>20)
+}
 
 type faceKey struct {
 	style int // xdot font flags: 1 bold, 2 italic
