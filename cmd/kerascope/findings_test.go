@@ -53,6 +53,7 @@ var findings = []finding{
 	{name: "predict on weights-only suggests weights", args: []string{"predict", "$CORPUS/SH2222222__machine_translation_app__model.weights.h5", "-i", "x.npy"}, code: 1, first: "run 'kerascope weights ", corpus: true},
 	{name: "one filter", args: []string{"explain", "$CORPUS/AbdallahElsayed73__Lane-Detection-task__unet.h5"}, code: 0, absent: "1 filters", corpus: true},
 	{name: "one feature", args: []string{"explain", "$CORPUS/Niveditha79__Transformers_Model__transformer_model.keras"}, code: 0, absent: "1 features", corpus: true},
+	{name: "one tensor, not 1 tensors", args: []string{"weights", "$MODELS/text_fn/k3.keras", "embedding"}, code: 0, first: "text_fn/k3.keras: keras-zip", absent: "1 tensors"},
 	// Units through Dropout.
 	{name: "units through Dropout", args: []string{"graph", "--units", "$MODELS/compiled_fn/k3.keras"}, code: 0, first: "digraph"},
 	{name: "units refuse Reshape", args: []string{"graph", "--units", "$MODELS/core_seq/k3.keras"}, code: 1, first: "class Reshape"},

@@ -27,9 +27,12 @@ the previous step are dashed and red. --unroll draws a recurrent layer once
 per time step, which shows what return_sequences changes.
 
 The format is --format, else the extension of -o (.dot, .gv, .mmd, .svg,
-.png), else dot. dot and mermaid go to stdout without -o. svg and png are
-rendered inside kerascope (Graphviz compiled to WebAssembly, no install
-needed); they are never written to a terminal.`
+.png; any other is refused), else dot. dot and mermaid go to stdout
+without -o. svg and png are rendered inside kerascope (Graphviz compiled to
+WebAssembly, no install needed); they are never written to a terminal. A
+PNG past 16384 pixels on a side or 16 Mpixels is refused: write SVG.
+Layers without weights that keep their input's shape (Dropout, Activation)
+are drawn through in the unit view.`
 
 type graphOptions struct {
 	format, rankdir, output    string

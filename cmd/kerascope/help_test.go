@@ -227,3 +227,28 @@ _kerascope`
 		}
 	}
 }
+
+// TestCompletionFish completes command lines with fish's own completer.
+func TestCompletionFish(t *testing.T) {
+	fish, err := exec.LookPath("fish")
+	if err != nil {
+		t.Skip("no fish")
+	}
+	f := filepath.Join(t.TempDir(), "kerascope.fish")
+	os.WriteFile(f, []byte(fishCompletion()), 0o644)
+	for _, c := range []struct{ line, want string }{
+		{"kerascope su", "summary"},
+		{"kerascope summary --st", "--style"},
+		{"kerascope summary --style ", "keras2 keras3"},
+		{"kerascope graph --rankdir ", "BT LR RL TB"},
+		{"kerascope completion ", "bash fish zsh"},
+	} {
+		out, err := exec.Command(fish, "--no-config", "-c", `source $argv[1]; complete -C "$argv[2]" | string replace -r '\t.*' '' | sort`, f, c.line).CombinedOutput()
+		if err != nil {
+			t.Fatalf("%q: %v\n%s", c.line, err, out)
+		}
+		if got := strings.Join(strings.Fields(string(out)), " "); got != c.want {
+			t.Errorf("completing %q: got %q, want %q", c.line, got, c.want)
+		}
+	}
+}

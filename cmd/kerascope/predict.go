@@ -29,7 +29,8 @@ Formats, from --input-format, else the file's extension, else its content:
          a header; a row holds one sample flattened in row-major order, so
          CSV also feeds inputs of rank 3 and more whose sample size is known
 
-Outputs (--format, else --output's extension, else json):
+Outputs (--format, else --output's extension, which must be one of these,
+else json on stdout):
   json   one object keyed by output name: {"dense": [[0.1, 0.9], ...]}
   npy    float32 arrays; several outputs need --output with {name}
   csv    one sample per row, flattened; several outputs need {name}

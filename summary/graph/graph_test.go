@@ -2,6 +2,7 @@ package graph
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"testing"
@@ -230,5 +231,24 @@ func TestUnitsThroughWeightless(t *testing.T) {
 		layer("Reshape", "r", `, "target_shape": [2, 2]`))
 	if _, err := Units(reshape, UnitOptions{}); err == nil || !strings.Contains(err.Error(), "Reshape") {
 		t.Errorf("Reshape: got %v, want a refusal naming the class", err)
+	}
+}
+
+// TestPNGTooLarge checks that a picture past the PNG bounds is refused,
+// naming its size, after the first layout and before any painting.
+func TestPNGTooLarge(t *testing.T) {
+	var b strings.Builder
+	b.WriteString("digraph g {\n")
+	for i := range 400 {
+		fmt.Fprintf(&b, "n%d -> n%d;\n", i, i+1)
+	}
+	b.WriteString("}\n")
+	_, err := Render(context.Background(), b.String(), "png")
+	var tl *TooLargeError
+	if !errors.As(err, &tl) || tl.Height <= maxSide || !strings.Contains(err.Error(), "write SVG instead") {
+		t.Fatalf("got %v, want a *TooLargeError taller than %d pixels", err, maxSide)
+	}
+	if _, err := Render(context.Background(), b.String(), "svg"); err != nil {
+		t.Errorf("svg: %v", err)
 	}
 }
