@@ -178,3 +178,29 @@ func TestInstallDepsREADME(t *testing.T) {
 		}
 	}
 }
+
+// TestREADMEGoVersion keeps the Go version the README asks for equal to
+// go.mod's, and the install line and the binary's location in it.
+func TestREADMEGoVersion(t *testing.T) {
+	mod, err := os.ReadFile("../../go.mod")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var goVersion string
+	for _, line := range strings.Split(string(mod), "\n") {
+		if v, ok := strings.CutPrefix(line, "go "); ok {
+			goVersion = strings.Join(strings.Split(v, ".")[:2], ".")
+		}
+	}
+	readme := readREADME(t)
+	for _, want := range []string{
+		"Go " + goVersion + " or later",
+		"go install github.com/kerascope/kerascope/cmd/kerascope@latest",
+		"$(go env GOPATH)/bin",
+		"make install",
+	} {
+		if goVersion == "" || !strings.Contains(readme, want) {
+			t.Errorf("README does not say %q (go.mod: go %s)", want, goVersion)
+		}
+	}
+}
