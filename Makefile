@@ -13,7 +13,16 @@ ifeq ($(OPENBLAS),1)
 TAGS := -tags openblas
 endif
 
-.PHONY: all build test bench bench-keras loadtest fuzz mutate demo fixtures deps clean
+# The version `kerascope version` prints for a build from a checkout (go
+# install of a tagged module records its own).
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null)
+LDFLAGS := $(if $(VERSION),-ldflags "-X main.version=$(VERSION)")
+
+# Where `make install` puts the binary: go install's own choice, $GOBIN, else
+# $GOPATH/bin (~/go/bin by default).
+GOBIN_DIR = $(or $(shell $(GO) env GOBIN),$(shell $(GO) env GOPATH)/bin)
+
+.PHONY: all build install test bench bench-keras loadtest fuzz mutate demo fixtures deps clean
 
 all: build
 
@@ -21,7 +30,15 @@ deps:
 	@bash scripts/install-deps
 
 build: deps
-	$(GO) build $(TAGS) -o $(BIN) ./cmd/kerascope
+	$(GO) build $(TAGS) $(LDFLAGS) -o $(BIN) ./cmd/kerascope
+
+# Installs kerascope where go install puts commands, and says whether that
+# directory is on the PATH.
+install: deps
+	$(GO) install $(TAGS) $(LDFLAGS) ./cmd/kerascope
+	@echo "installed $(GOBIN_DIR)/kerascope"
+	@case ":$$PATH:" in *":$(GOBIN_DIR):"*) ;; \
+	*) echo "$(GOBIN_DIR) is not on your PATH; add it: export PATH=\"\$$PATH:$(GOBIN_DIR)\"";; esac
 
 test: deps
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go' -not -path './testdata/gen/.venv/*')); \
@@ -73,9 +90,13 @@ MUTANTS ?= 1000
 mutate:
 	KERASCOPE_MUTANTS=$(MUTANTS) $(GO) test -count=1 -timeout 60m -run '^TestMutants$$' -v ./cmd/kerascope
 
+# Prints the command it runs as one that works from here: the binary is in
+# bin/ until `make install` puts it on the PATH.
 demo: build
-	@echo "$$ kerascope summary $(DEMO_MODEL)"
+	@echo "$$ $(BIN) summary $(DEMO_MODEL)"
 	@./$(BIN) summary $(DEMO_MODEL)
+	@echo
+	@echo "Run it yourself as $(BIN), or 'make install' to get a kerascope command."
 
 # Regenerates the fixtures with real Keras (needs Python 3.11 and network
 # access to PyPI the first time); see testdata/README.md.

@@ -418,19 +418,19 @@ func (l *conv) explain(class string, in []Shape) (*formula, error) {
 		}
 		k := kernel("kernel", c/l.groups, l.filters)
 		if l.groups > 1 {
-			k = k.noted(num(c) + " channels in " + num(l.groups) + " groups of " + num(c/l.groups))
+			k = k.noted(plural(c, "channel") + " in " + num(l.groups) + " groups of " + num(c/l.groups))
 		}
 		terms = append(terms, k)
-		factored = num(l.filters) + " filters × (" + window + "×" + num(c/l.groups) + " + 1)"
+		factored = plural(l.filters, "filter") + " × (" + window + "×" + num(c/l.groups) + " + 1)"
 	case transposeConv:
 		terms = append(terms, kernel("kernel", l.filters, c))
-		factored = num(l.filters) + " filters × (" + window + "×" + num(c) + " + 1)"
+		factored = plural(l.filters, "filter") + " × (" + window + "×" + num(c) + " + 1)"
 	case depthwiseConv:
 		terms = append(terms, kernel("depthwise kernel", c, l.depthMultiplier))
 		out = c * l.depthMultiplier
-		factored = num(c) + " channels × (" + window + " + 1)"
+		factored = plural(c, "channel") + " × (" + window + " + 1)"
 		if l.depthMultiplier > 1 {
-			factored = num(c) + " channels × " + num(l.depthMultiplier) + " × (" + window + " + 1)"
+			factored = plural(c, "channel") + " × " + num(l.depthMultiplier) + " × (" + window + " + 1)"
 		}
 	case separableConv:
 		terms = append(terms,
@@ -440,7 +440,7 @@ func (l *conv) explain(class string, in []Shape) (*formula, error) {
 	if l.useBias {
 		b := newTerm("bias", true, out)
 		if l.kind == depthwiseConv && l.depthMultiplier > 1 {
-			b = b.noted(num(c) + " channels × " + num(l.depthMultiplier))
+			b = b.noted(plural(c, "channel") + " × " + num(l.depthMultiplier))
 		}
 		terms = append(terms, b)
 	} else {

@@ -339,6 +339,10 @@ func equation(terms []Term, also ...string) string {
 	return s
 }
 
+// Thousands formats n with comma thousands separators, as Keras's summary
+// prints parameter counts: 1,234,567.
+func Thousands(n int64) string { return num(n) }
+
 // num formats n with comma thousands separators, as Keras's summary does.
 func num[T int | int64](n T) string {
 	s := strconv.FormatInt(int64(n), 10)

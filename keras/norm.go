@@ -373,6 +373,9 @@ func normHead(class string, axes []int, d Shape) string {
 	if len(d) == 0 {
 		return class + "(axis " + axesText(axes) + "), one feature"
 	}
+	if n, _ := d.Size(); n == 1 && len(d) == 1 {
+		return class + "(axis " + axesText(axes) + "), 1 feature"
+	}
 	return class + "(axis " + axesText(axes) + "), " + sizeText(d) + " features"
 }
 
@@ -471,11 +474,11 @@ func (l *groupNorm) explain(class string, in []Shape) (*formula, error) {
 		return nil, err
 	}
 	c := d[0]
-	groups := num(l.groups) + " groups"
+	groups := plural(l.groups, "group")
 	if l.groups == -1 {
 		groups = "a group per channel"
 	}
-	head := class + "(" + groups + "), " + num(c) + " channels"
+	head := class + "(" + groups + "), " + plural(c, "channel")
 	var names []string
 	if l.scale {
 		names = append(names, "gamma")

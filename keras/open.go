@@ -148,7 +148,7 @@ func open(path string) (*File, error) {
 		case layout == bind.Saved:
 			f.Format = FormatWeightsH5
 		default:
-			return f, fmt.Errorf("HDF5 file without model_config: %w", ErrNotKeras)
+			return f, fmt.Errorf("an HDF5 file, but not one Keras saved (it holds neither a model nor layer weights): %w", ErrNotKeras)
 		}
 		return f, ErrNoArchitecture
 	}

@@ -77,7 +77,7 @@ func writeKeras3(b *strings.Builder, m *keras.Model, opt Options) error {
 	total := t.trainable + t.nonTrainable + t.optimizer
 	totalBytes := t.trainableBytes + t.nonTrainableBytes + t.optimBytes
 	line := func(label string, n, bytes int64) {
-		b.WriteString(" " + label + ": " + commas(n) + " (" + readableSize(float64(bytes), keras3Units) + ")\n")
+		b.WriteString(" " + label + ": " + keras.Thousands(n) + " (" + readableSize(float64(bytes), keras3Units) + ")\n")
 	}
 	line("Total params", total, totalBytes)
 	line("Trainable params", t.trainable, t.trainableBytes)
@@ -113,5 +113,5 @@ func keras3Params(l *keras.Layer) string {
 	if !l.Built {
 		return "0 (unbuilt)"
 	}
-	return commas(l.Params())
+	return keras.Thousands(l.Params())
 }

@@ -189,31 +189,19 @@ var (
 	keras2Units = []string{"Byte", "KB", "MB", "GB", "TB", "PB"}
 )
 
-// commas formats n with comma thousands separators, as Python's "{:,}".
-func commas(n int64) string {
-	s := strconv.FormatInt(n, 10)
-	neg := strings.HasPrefix(s, "-")
-	if neg {
-		s = s[1:]
-	}
-	var b strings.Builder
-	for i, c := range s {
-		if i > 0 && (len(s)-i)%3 == 0 {
-			b.WriteByte(',')
-		}
-		b.WriteRune(c)
-	}
-	if neg {
-		return "-" + b.String()
-	}
-	return b.String()
-}
-
 // roundHalfEven is Python 3's round() on a float.
 func roundHalfEven(x float64) int {
 	return int(math.RoundToEven(x))
 }
 
 func errNarrow(lineLength int) error {
-	return fmt.Errorf("summary: line length %d is too narrow for the table", lineLength)
+	return &NarrowError{LineLength: lineLength}
+}
+
+// A NarrowError reports a line length too small for the table's columns:
+// an option the caller chose, not a problem of the model.
+type NarrowError struct{ LineLength int }
+
+func (e *NarrowError) Error() string {
+	return fmt.Sprintf("summary: line length %d is too narrow for the table", e.LineLength)
 }

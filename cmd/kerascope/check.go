@@ -3,7 +3,6 @@ package main
 import (
 	"fmt"
 	"io"
-	"strings"
 
 	"github.com/kerascope/kerascope/keras"
 	"github.com/kerascope/kerascope/keras/check"
@@ -96,11 +95,8 @@ func runCheck(args []string, stdout, stderr io.Writer) error {
 		return usagef("check: --max-params must not be negative")
 	}
 
-	f, err := keras.Open(path)
+	f, err := openModel(path)
 	if err != nil {
-		if f != nil {
-			f.Close()
-		}
 		return err
 	}
 	defer f.Close()
@@ -134,7 +130,7 @@ func writeCheckText(w io.Writer, d checkDoc) {
 	if d.KerasVersion != "" {
 		fmt.Fprintf(w, ", Keras %s", d.KerasVersion)
 	}
-	fmt.Fprintf(w, ", %d layers, %s parameters\n", d.Layers, thousands(d.Params))
+	fmt.Fprintf(w, ", %s, %s parameters\n", plural(d.Layers, "layer"), keras.Thousands(d.Params))
 	for _, p := range d.Problems {
 		fmt.Fprintf(w, "%s: %s\n", p.Severity, p.Message)
 	}
@@ -142,17 +138,5 @@ func writeCheckText(w io.Writer, d checkDoc) {
 	if !d.OK {
 		status = "FAILED"
 	}
-	fmt.Fprintf(w, "%s: %d errors, %d warnings\n", status, d.Errors, d.Warnings)
-}
-
-func thousands(n int64) string {
-	s := fmt.Sprint(n)
-	var b strings.Builder
-	for i, c := range s {
-		if i > 0 && (len(s)-i)%3 == 0 {
-			b.WriteByte(',')
-		}
-		b.WriteRune(c)
-	}
-	return b.String()
+	fmt.Fprintf(w, "%s: %s, %s\n", status, plural(d.Errors, "error"), plural(d.Warnings, "warning"))
 }

@@ -32,7 +32,7 @@ func TestCheckCorpus(t *testing.T) {
 		code := run([]string{"check", "--json", path}, &out, &errb)
 		switch {
 		case strings.Contains(e.Notes, "DUPLICATE zip member"):
-			if code != exitError || !strings.Contains(errb.String(), "two members named") {
+			if code != exitNotKeras || !strings.Contains(errb.String(), "two members named") {
 				t.Errorf("exit %d, stderr %q; want the duplicate members refused", code, errb.String())
 			}
 		case e.Format == "other":

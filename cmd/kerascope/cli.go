@@ -21,8 +21,9 @@ const (
 	exitNotKeras = 3
 )
 
-// usageError marks errors in the command line itself.
-type usageError struct{ msg string }
+// usageError marks errors in the command line itself. cmd names the
+// command whose help the hint points to ("" for the top level).
+type usageError struct{ msg, cmd string }
 
 func (e *usageError) Error() string { return e.msg }
 
@@ -30,58 +31,42 @@ func usagef(format string, args ...any) error {
 	return &usageError{msg: fmt.Sprintf(format, args...)}
 }
 
-const usage = `kerascope inspects saved Keras models (.h5, .keras) without Python.
+// helpRequest is what parsing -h or --help gives: the command's help,
+// printed on stdout with exit code 0, as gh and go do.
+type helpRequest struct{ cmd string }
 
-Usage:
-  kerascope summary [flags] FILE   print model.summary() as Keras prints it
-  kerascope check [flags] FILE     validate the weights against the architecture (CI)
-  kerascope graph [flags] FILE     draw the layer graph, or every unit and weight (--units)
-  kerascope explain [flags] FILE   show the arithmetic behind each layer's parameter count
-  kerascope predict [flags] FILE --input PATH...
-                                   run the model on inputs (.npy, JSON, CSV)
-  kerascope weights [flags] FILE [LAYER...]
-                                   list every stored tensor with its statistics
-  kerascope serve [flags] --model NAME=PATH...
-                                   serve models over TensorFlow Serving's REST API
-  kerascope version                print the version
-  kerascope help [COMMAND]         show help
+func (e *helpRequest) Error() string { return e.cmd + ": help requested" }
 
-Run 'kerascope help summary' for a command's flags.
-`
-
-// version is set at build time with -ldflags "-X main.version=...".
-var version = "dev"
+// version is the version this binary reports; a release build may set it
+// with -ldflags "-X main.version=v1.2.3", else it comes from the build
+// information (see version.go).
+var version = ""
 
 // run is the whole command line tool; main only exits with its result.
 func run(args []string, stdout, stderr io.Writer) int {
 	if len(args) == 0 {
-		fmt.Fprint(stderr, usage)
+		fmt.Fprint(stderr, usageText())
 		return exitUsage
 	}
 	var err error
-	switch cmd, rest := args[0], args[1:]; cmd {
-	case "summary":
-		err = runSummary(rest, stdout, stderr)
-	case "weights":
-		err = runWeights(rest, stdout, stderr)
-	case "check":
-		err = runCheck(rest, stdout, stderr)
-	case "graph":
-		err = runGraph(rest, stdout, stderr)
-	case "explain":
-		err = runExplain(rest, stdout, stderr)
-	case "predict":
-		err = runPredict(rest, stdout, stderr)
-	case "serve":
-		err = runServe(rest, stdout, stderr)
-	case "version", "--version":
-		fmt.Fprintf(stdout, "kerascope %s\n", version)
-	case "help", "-h", "--help":
-		err = runHelp(rest, stdout)
+	switch name, rest := args[0], args[1:]; name {
+	case "-h", "--help":
+		err = runHelp(rest, stdout, stderr)
+	case "--version":
+		err = runVersion(rest, stdout, stderr)
 	default:
-		err = usagef("unknown command %q", cmd)
+		c := lookup(name)
+		if c == nil {
+			err = usagef("unknown command %q", name)
+			break
+		}
+		err = c.run(rest, stdout, stderr)
+		var ue *usageError
+		if errors.As(err, &ue) && ue.cmd == "" && c.name != "help" {
+			ue.cmd = c.name
+		}
 	}
-	return report(err, stderr)
+	return report(err, stdout, stderr)
 }
 
 // silentError ends a command with an exit code after the command has
@@ -90,9 +75,17 @@ type silentError struct{ code int }
 
 func (e *silentError) Error() string { return "check failed" }
 
-// report prints err as one line and picks the exit code.
-func report(err error, stderr io.Writer) int {
-	if err == nil || errors.Is(err, pflag.ErrHelp) {
+// report prints err as one line and picks the exit code. A usage error
+// gets a second line: where to read the usage.
+func report(err error, stdout, stderr io.Writer) int {
+	var hr *helpRequest
+	if errors.As(err, &hr) {
+		if _, err := io.WriteString(stdout, commandUsage(lookup(hr.cmd))); err != nil {
+			return exitError
+		}
+		return exitOK
+	}
+	if err == nil {
 		return exitOK
 	}
 	var se *silentError
@@ -104,40 +97,16 @@ func report(err error, stderr io.Writer) int {
 	var ue *usageError
 	switch {
 	case errors.As(err, &ue):
-		fmt.Fprintf(stderr, "kerascope: hint: run 'kerascope help' for usage\n")
+		if ue.cmd != "" {
+			fmt.Fprintf(stderr, "kerascope: hint: run 'kerascope %s --help' for usage\n", ue.cmd)
+		} else {
+			fmt.Fprintf(stderr, "kerascope: hint: run 'kerascope help' for usage\n")
+		}
 		return exitUsage
 	case errors.Is(err, keras.ErrNotKeras):
 		return exitNotKeras
 	}
 	return exitError
-}
-
-// commandHelp gives, per command, its usage line, its description and its
-// flags, for `kerascope help COMMAND`.
-var commandHelp = map[string]struct {
-	usage, help string
-	flags       func(io.Writer) *pflag.FlagSet
-}{
-	"summary": {"summary [flags] FILE", summaryHelp, func(w io.Writer) *pflag.FlagSet { fs, _ := summaryFlags(w); return fs }},
-	"check":   {"check [flags] FILE", checkHelp, func(w io.Writer) *pflag.FlagSet { fs, _ := checkFlags(w); return fs }},
-	"explain": {"explain [flags] FILE", explainHelp, func(w io.Writer) *pflag.FlagSet { fs, _ := explainFlags(w); return fs }},
-	"graph":   {"graph [flags] FILE", graphHelp, func(w io.Writer) *pflag.FlagSet { fs, _ := graphFlags(w); return fs }},
-	"weights": {"weights [flags] FILE [LAYER...]", weightsHelp, func(w io.Writer) *pflag.FlagSet { fs, _ := weightsFlags(w); return fs }},
-	"predict": {"predict [flags] FILE --input PATH...", predictHelp, func(w io.Writer) *pflag.FlagSet { fs, _ := predictFlags(w); return fs }},
-	"serve":   {"serve [flags] --model NAME=PATH... | --model-base-path DIR", serveHelp, func(w io.Writer) *pflag.FlagSet { fs, _ := serveFlags(w); return fs }},
-}
-
-func runHelp(args []string, stdout io.Writer) error {
-	if len(args) == 0 {
-		fmt.Fprint(stdout, usage)
-		return nil
-	}
-	c, ok := commandHelp[args[0]]
-	if !ok {
-		return usagef("no help for %q", args[0])
-	}
-	fmt.Fprintf(stdout, "Usage: kerascope %s\n\n%s\n\nFlags:\n%s", c.usage, c.help, c.flags(stdout).FlagUsages())
-	return nil
 }
 
 // newFlagSet returns a flag set that reports errors instead of exiting.
@@ -151,12 +120,11 @@ func newFlagSet(name string, out io.Writer) *pflag.FlagSet {
 
 type pflagSet = pflag.FlagSet
 
-// flagError turns a flag parsing error into a usage error, or prints the
-// command's flags for --help.
+// flagError turns a flag parsing error into a usage error, or -h and
+// --help into a request for the command's help.
 func flagError(fs *pflag.FlagSet, err error) error {
 	if errors.Is(err, pflag.ErrHelp) {
-		fmt.Fprintf(fs.Output(), "Usage: kerascope %s [flags] FILE\n\nFlags:\n%s", fs.Name(), fs.FlagUsages())
-		return err
+		return &helpRequest{cmd: fs.Name()}
 	}
 	return usagef("%s: %v", fs.Name(), err)
 }
@@ -209,3 +177,46 @@ func writeOutput(stdout io.Writer, asJSON bool, v any, text func(io.Writer)) err
 	_, err := stdout.Write(buf.Bytes())
 	return err
 }
+
+// openModel opens a model file for a command that needs its architecture;
+// for a weights-only file it says which command reads those.
+func openModel(path string) (*keras.File, error) {
+	f, err := keras.Open(path)
+	if err != nil {
+		if errors.Is(err, keras.ErrNoArchitecture) {
+			f.Close()
+		}
+		return nil, weightsHint(err, path)
+	}
+	return f, nil
+}
+
+// weightsHint adds to an error about a weights-only file the command that
+// reads those.
+func weightsHint(err error, path string) error {
+	if errors.Is(err, keras.ErrNoArchitecture) {
+		return fmt.Errorf("%w; run 'kerascope weights %s' to list its weights", err, shellQuote(path))
+	}
+	return err
+}
+
+// shellQuote quotes s for a POSIX shell when it needs quoting, so that a
+// hint can be pasted as it is.
+func shellQuote(s string) string {
+	if s != "" && strings.IndexFunc(s, func(r rune) bool {
+		return !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("-_./+,:@%=", r))
+	}) < 0 {
+		return s
+	}
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+}
+
+// orList joins words as "a, b or c".
+func orList(words []string) string {
+	if len(words) < 2 {
+		return strings.Join(words, "")
+	}
+	return strings.Join(words[:len(words)-1], ", ") + " or " + words[len(words)-1]
+}
+
+type pflagFlag = pflag.Flag

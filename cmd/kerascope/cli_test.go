@@ -47,9 +47,9 @@ func TestBadInput(t *testing.T) {
 		{"text", write("notes.h5", []byte("just some text\n")), exitNotKeras, "neither an HDF5 file nor a .keras archive"},
 		{"pickle", write("model.h5", []byte("\x80\x04\x95\x1a\x00\x00")), exitNotKeras, "pickle"},
 		{"truncated h5", write("truncated.h5", h5file[:len(h5file)/2]), exitError, "truncated"},
-		{"truncated keras", write("truncated.keras", kerasFile[:len(kerasFile)/2]), exitNotKeras, "zip archive"},
+		{"truncated keras", write("truncated.keras", kerasFile[:len(kerasFile)/2]), exitError, "truncated or corrupt archive"},
 		{"zip without config", write("other.keras", notKeras.Bytes()), exitNotKeras, "no config.json"},
-		{"hdf5 without model_config", "../../h5/testdata/attrs.h5", exitNotKeras, "without model_config"},
+		{"plain hdf5", "../../h5/testdata/attrs.h5", exitNotKeras, "not one Keras saved"},
 		{"bad json", write("bad.keras", zipOf(t, map[string]string{"config.json": "{not json"})), exitError, "not valid JSON"},
 	}
 	for _, tt := range tests {

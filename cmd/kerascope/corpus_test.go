@@ -72,8 +72,8 @@ func TestCorpusCLI(t *testing.T) {
 		code := run([]string{"summary", path}, &out, &errb)
 		switch {
 		case strings.Contains(e.Notes, "DUPLICATE zip member"):
-			if code != exitError || !strings.Contains(errb.String(), "two members named") {
-				t.Errorf("summary: exit %d, stderr %q; want exit 1 refusing the duplicate members", code, errb.String())
+			if code != exitNotKeras || !strings.Contains(errb.String(), "two members named") {
+				t.Errorf("summary: exit %d, stderr %q; want exit 3 refusing the duplicate members", code, errb.String())
 			}
 		case e.Format == "h5-full" || e.Format == "keras-zip":
 			if code != exitOK || out.Len() == 0 {

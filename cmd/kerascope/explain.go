@@ -1,11 +1,8 @@
 package main
 
 import (
-	"errors"
 	"fmt"
 	"io"
-	"strconv"
-	"strings"
 
 	"github.com/kerascope/kerascope/keras"
 )
@@ -64,12 +61,8 @@ func runExplain(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	f, err := keras.Open(path)
+	f, err := openModel(path)
 	if err != nil {
-		if errors.Is(err, keras.ErrNoArchitecture) {
-			f.Close()
-			return fmt.Errorf("%w; there is no model to explain", err)
-		}
 		return err
 	}
 	defer f.Close()
@@ -129,26 +122,9 @@ func writeExplanation(w io.Writer, layers []keras.Explanation, p explainParams) 
 		}
 	}
 	write(layers, "")
-	line := "Total params: " + explainCommas(p.Trainable) + " trainable + " + explainCommas(p.NonTrainable) + " non-trainable"
+	line := "Total params: " + keras.Thousands(p.Trainable) + " trainable + " + keras.Thousands(p.NonTrainable) + " non-trainable"
 	if p.Optimizer != nil {
-		line += " + " + explainCommas(*p.Optimizer) + " optimizer"
+		line += " + " + keras.Thousands(*p.Optimizer) + " optimizer"
 	}
-	fmt.Fprintf(w, "%s = %s\n", line, explainCommas(p.Total))
-}
-
-// explainCommas formats n with comma thousands separators, as Keras does.
-func explainCommas(n int64) string {
-	s := strconv.FormatInt(n, 10)
-	var b strings.Builder
-	if strings.HasPrefix(s, "-") {
-		b.WriteByte('-')
-		s = s[1:]
-	}
-	for i, c := range s {
-		if i > 0 && (len(s)-i)%3 == 0 {
-			b.WriteByte(',')
-		}
-		b.WriteRune(c)
-	}
-	return b.String()
+	fmt.Fprintf(w, "%s = %s\n", line, keras.Thousands(p.Total))
 }

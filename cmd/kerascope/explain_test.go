@@ -102,7 +102,7 @@ func (s formulaSources) add(t *testing.T, where string, e keras.Explanation) {
 		t.Errorf("%s %q: terms add up to %d, trainable %d + non-trainable %d, total %d",
 			where, e.Layer, sum, e.Trainable, e.NonTrainable, e.Total)
 	}
-	if e.Total > 0 && !strings.Contains(e.Formula, explainCommas(e.Total)) {
+	if e.Total > 0 && !strings.Contains(e.Formula, keras.Thousands(e.Total)) {
 		t.Errorf("%s %q: formula %q does not show the total %d", where, e.Layer, e.Formula, e.Total)
 	}
 	for _, inner := range e.Layers {

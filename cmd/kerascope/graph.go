@@ -7,9 +7,9 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 
-	"github.com/kerascope/kerascope/keras"
 	"github.com/kerascope/kerascope/summary/graph"
 	"golang.org/x/term"
 )
@@ -27,9 +27,12 @@ the previous step are dashed and red. --unroll draws a recurrent layer once
 per time step, which shows what return_sequences changes.
 
 The format is --format, else the extension of -o (.dot, .gv, .mmd, .svg,
-.png), else dot. dot and mermaid go to stdout without -o. svg and png are
-rendered inside kerascope (Graphviz compiled to WebAssembly, no install
-needed); they are never written to a terminal.`
+.png; any other is refused), else dot. dot and mermaid go to stdout
+without -o. svg and png are rendered inside kerascope (Graphviz compiled to
+WebAssembly, no install needed); they are never written to a terminal. A
+PNG past 16384 pixels on a side or 16 Mpixels is refused: write SVG.
+Layers without weights that keep their input's shape (Dropout, Activation)
+are drawn through in the unit view.`
 
 type graphOptions struct {
 	format, rankdir, output    string
@@ -40,13 +43,18 @@ func graphFlags(out io.Writer) (*pflagSet, *graphOptions) {
 	opts := &graphOptions{}
 	fs := newFlagSet("graph", out)
 	fs.StringVar(&opts.format, "format", "", "dot, mermaid, svg or png (default: from -o's extension, else dot)")
-	fs.StringVar(&opts.rankdir, "rankdir", "", "direction: TB or LR (default TB; LR with --units; BT, time left to right, with --unroll)")
+	fs.StringVar(&opts.rankdir, "rankdir", "", "direction: TB, LR, BT or RL (default TB; LR with --units; BT, time left to right, with --unroll)")
 	fs.BoolVar(&opts.expandNested, "expand-nested", false, "draw nested models as clusters of their layers")
 	fs.BoolVar(&opts.units, "units", false, "draw every unit and weight of a small Dense/RNN model")
 	fs.BoolVar(&opts.unrol, "unroll", false, "draw recurrent layers once per time step (implies --units)")
 	fs.StringVarP(&opts.output, "output", "o", "", "write to `FILE` instead of stdout")
 	return fs, opts
 }
+
+var (
+	graphFormats = []string{"dot", "mermaid", "svg", "png"}
+	rankDirs     = []string{"TB", "LR", "BT", "RL"}
+)
 
 // formatByExt maps -o's extension to a format.
 var formatByExt = map[string]string{
@@ -64,10 +72,8 @@ func runGraph(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	rankdir := strings.ToUpper(opts.rankdir)
-	switch rankdir {
-	case "", "TB", "LR", "BT", "RL":
-	default:
-		return usagef("graph: --rankdir %q: want TB or LR", opts.rankdir)
+	if rankdir != "" && !slices.Contains(rankDirs, rankdir) {
+		return usagef("graph: --rankdir %q: want %s", opts.rankdir, orList(rankDirs))
 	}
 	if opts.unrol {
 		opts.units = true
@@ -76,12 +82,8 @@ func runGraph(args []string, stdout, stderr io.Writer) error {
 		return usagef("graph: --expand-nested is for the layer view; --units draws no nested models")
 	}
 
-	f, err := keras.Open(path)
+	f, err := openModel(path)
 	if err != nil {
-		if errors.Is(err, keras.ErrNoArchitecture) {
-			f.Close()
-			return fmt.Errorf("%w; there is no graph to draw", err)
-		}
 		return err
 	}
 	defer f.Close()
@@ -102,7 +104,15 @@ func runGraph(args []string, stdout, stderr io.Writer) error {
 	case "mermaid":
 		out = []byte(g.Mermaid())
 	default:
-		if out, err = graph.Render(context.Background(), g.DOT(), format); err != nil {
+		// Laying out and painting a large model takes seconds.
+		p := startProgress(stderr, "rendering "+strings.ToUpper(format))
+		out, err = graph.Render(context.Background(), g.DOT(), format)
+		p.stop()
+		var tl *graph.TooLargeError
+		if errors.As(err, &tl) {
+			return fmt.Errorf("%s: %w (-o %s)", path, err, svgName(opts.output))
+		}
+		if err != nil {
 			return fmt.Errorf("%s: %w", path, err)
 		}
 	}
@@ -127,7 +137,7 @@ func graphFormat(opts *graphOptions, stdout io.Writer) (string, error) {
 	default:
 		ext := strings.ToLower(filepath.Ext(opts.output))
 		if format = formatByExt[ext]; format == "" {
-			return "", usagef("graph: cannot tell the format from %q; use --format dot|mermaid|svg|png", opts.output)
+			return "", usagef("graph: -o %q: unknown extension %q; name the file .dot, .gv, .mmd, .svg or .png, or give --format %s", opts.output, ext, strings.Join(graphFormats, "|"))
 		}
 	}
 	switch format {
@@ -137,7 +147,15 @@ func graphFormat(opts *graphOptions, stdout io.Writer) (string, error) {
 			return "", usagef("graph: not writing %s to a terminal; use -o FILE or redirect stdout", strings.ToUpper(format))
 		}
 	default:
-		return "", usagef("graph: --format %q: want dot, mermaid, svg or png", opts.format)
+		return "", usagef("graph: --format %q: want %s", opts.format, orList(graphFormats))
 	}
 	return format, nil
+}
+
+// svgName is the SVG file a refused PNG could be instead.
+func svgName(output string) string {
+	if output == "" {
+		return "graph.svg"
+	}
+	return strings.TrimSuffix(output, filepath.Ext(output)) + ".svg"
 }

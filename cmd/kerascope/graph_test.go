@@ -338,7 +338,7 @@ func TestGraphErrors(t *testing.T) {
 		want string
 	}{
 		{[]string{"--format", "jpeg", rnn}, exitUsage, `--format "jpeg"`},
-		{[]string{"-o", "graph.txt", rnn}, exitUsage, "cannot tell the format"},
+		{[]string{"-o", "graph.txt", rnn}, exitUsage, "unknown extension \".txt\""},
 		{[]string{"--rankdir", "XY", rnn}, exitUsage, "--rankdir"},
 		{[]string{"--units", "--expand-nested", rnn}, exitUsage, "--expand-nested"},
 		{[]string{"--units", filepath.Join(modelsDir, "act_seq", "k3.keras")}, exitError, "which the unit view does not draw"},

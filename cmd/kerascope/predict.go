@@ -30,7 +30,8 @@ Formats, from --input-format, else the file's extension, else its content:
          a header; a row holds one sample flattened in row-major order, so
          CSV also feeds inputs of rank 3 and more whose sample size is known
 
-Outputs (--format, else --output's extension, else json):
+Outputs (--format, else --output's extension, which must be one of these,
+else json on stdout):
   json   one object keyed by output name: {"dense": [[0.1, 0.9], ...]}
   npy    float32 arrays; several outputs need --output with {name}
   csv    one sample per row, flattened; several outputs need {name}
@@ -92,12 +93,20 @@ func runPredict(args []string, stdout, stderr io.Writer) error {
 	// Everything the command line alone decides is checked before the
 	// model is read.
 	format := opts.format
-	if format == "" {
-		if format = formatOfExt(opts.output); format == "" {
-			format = "json"
+	switch {
+	case format != "":
+		if !isTensorFormat(format) {
+			return usagef("predict: --format %q: want json, npy or csv", format)
 		}
-	} else if !isTensorFormat(format) {
-		return usagef("predict: --format %q: want json, npy or csv", format)
+	case opts.output == "" || opts.output == "-":
+		format = "json"
+	default:
+		// As graph does: an extension that names no format is refused
+		// rather than guessed, so p.xml never quietly holds JSON.
+		if format = formatOfExt(strings.ReplaceAll(opts.output, "{name}", "")); format == "" {
+			return usagef("predict: --output %q: unknown extension %q; name the file .json, .npy or .csv, or give --format json|npy|csv",
+				opts.output, filepath.Ext(opts.output))
+		}
 	}
 	if opts.inputFormat != "" && !isTensorFormat(opts.inputFormat) {
 		return usagef("predict: --input-format %q: want npy, json or csv", opts.inputFormat)
@@ -126,7 +135,7 @@ func runPredict(args []string, stdout, stderr io.Writer) error {
 	// A model that cannot run refuses here, before any input is read.
 	net, err := keras.Load(path)
 	if err != nil {
-		return err
+		return weightsHint(err, path)
 	}
 	ports := net.Inputs()
 	outPorts := net.Outputs()
@@ -139,7 +148,11 @@ func runPredict(args []string, stdout, stderr io.Writer) error {
 	}
 	files, err := bindInputs(opts.inputs, ports)
 	if err != nil {
-		return err
+		var ue *usageError
+		if errors.As(err, &ue) {
+			return err
+		}
+		return fmt.Errorf("%s: %w", path, err)
 	}
 	inputs := make([]*keras.Tensor, len(ports))
 	for i, file := range files {
@@ -150,7 +163,9 @@ func runPredict(args []string, stdout, stderr io.Writer) error {
 			return fmt.Errorf("%s: %s, but %s has %d", displayName(file), plural(inputs[i].Shape[0], "sample"), displayName(files[0]), inputs[0].Shape[0])
 		}
 	}
-	outs, err := predictBatches(net, inputs, opts.batchSize)
+	p := startProgress(stderr, "predicting "+plural(inputs[0].Shape[0], "sample"))
+	outs, err := predictBatches(net, inputs, opts.batchSize, p)
+	p.stop()
 	if err != nil {
 		var ie *keras.InputError
 		if errors.As(err, &ie) {
@@ -402,7 +417,7 @@ func fitsPort(got []int, want keras.Shape) bool {
 
 // predictBatches runs the model on chunks of size samples (all at once for
 // size 0) and joins the chunks' outputs.
-func predictBatches(net *keras.Net, in []*keras.Tensor, size int) ([]*keras.Tensor, error) {
+func predictBatches(net *keras.Net, in []*keras.Tensor, size int, p *progress) ([]*keras.Tensor, error) {
 	n := in[0].Shape[0]
 	if size == 0 || size >= n {
 		return net.Predict(in...)
@@ -417,6 +432,7 @@ func predictBatches(net *keras.Net, in []*keras.Tensor, size int) ([]*keras.Tens
 			per := len(t.Data) / n
 			chunk[i] = &keras.Tensor{Shape: append([]int{to - from}, t.Shape[1:]...), Data: t.Data[from*per : to*per]}
 		}
+		p.set(int64(from), int64(n))
 		part, err := net.Predict(chunk...)
 		if err != nil {
 			return nil, fmt.Errorf("samples %d to %d: %w", from, to-1, err)

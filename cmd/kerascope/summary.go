@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 
-	"github.com/kerascope/kerascope/keras"
 	"github.com/kerascope/kerascope/summary"
 	"github.com/spf13/pflag"
 )
@@ -52,15 +51,11 @@ func runSummary(args []string, stdout, stderr io.Writer) error {
 		return usagef("summary: --explain has no JSON form here; run kerascope explain --json")
 	}
 	if fs.Changed("line-length") && opts.lineLength < 10 {
-		return usagef("summary: --line-length %d is too small", opts.lineLength)
+		return usagef("summary: --line-length %d is too narrow; a table needs at least 10 columns", opts.lineLength)
 	}
 
-	f, err := keras.Open(path)
+	f, err := openModel(path)
 	if err != nil {
-		if errors.Is(err, keras.ErrNoArchitecture) {
-			f.Close()
-			return fmt.Errorf("%w; there is no model to summarize", err)
-		}
 		return err
 	}
 	defer f.Close()
@@ -106,6 +101,10 @@ func runSummary(args []string, stdout, stderr io.Writer) error {
 			return err
 		}
 	} else if err := summary.Write(&buf, f.Model, o); err != nil {
+		var ne *summary.NarrowError
+		if errors.As(err, &ne) && fs.Changed("line-length") {
+			return usagef("summary: --line-length %d is too narrow for this model's table", opts.lineLength)
+		}
 		return fmt.Errorf("%s: %w", path, err)
 	}
 	if opts.explain {

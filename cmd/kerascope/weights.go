@@ -167,7 +167,7 @@ func writeWeightsText(w io.Writer, d weightsDoc) {
 		}
 		writeColumns(w, rows, 4)
 	}
-	fmt.Fprintf(w, "\nTotal: %d tensors, %d elements, %s\n", d.Tensors, d.Elements, humanBytes(d.Bytes))
+	fmt.Fprintf(w, "\nTotal: %s, %s elements, %s\n", plural(d.Tensors, "tensor"), keras.Thousands(d.Elements), humanBytes(d.Bytes))
 }
 
 // writeColumns prints rows as aligned columns, indented by two spaces: the

@@ -319,7 +319,7 @@ func (r *Report) checkExpectations(f *keras.File, opt Options) {
 		}
 	}
 	if opt.MaxParams > 0 && r.Params > opt.MaxParams {
-		r.add(SeverityError, "max-params", "", "", "", "%d parameters, more than the %d allowed", r.Params, opt.MaxParams)
+		r.add(SeverityError, "max-params", "", "", "", "%s parameters, more than the %s allowed", keras.Thousands(r.Params), keras.Thousands(opt.MaxParams))
 	}
 	if v := opt.KerasVersion; v != "" && f.KerasVersion != v && !strings.HasPrefix(f.KerasVersion, v+".") {
 		r.add(SeverityError, "keras-version", "", "", "", "saved by Keras %q, want %s", f.KerasVersion, v)

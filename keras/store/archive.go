@@ -43,7 +43,7 @@ func readArchive(r *zip.Reader) (*archive, error) {
 	a := &archive{}
 	for _, f := range r.File {
 		if seen[f.Name] {
-			return nil, Formatf("archive has two members named %q", f.Name)
+			return nil, Formatf("archive has two members named %q, which Keras and other readers resolve differently: %w", f.Name, ErrNotKeras)
 		}
 		seen[f.Name] = true
 		switch f.Name {

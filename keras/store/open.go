@@ -155,7 +155,10 @@ func (c *Container) openArchive(path string, size int64) error {
 	c.archive = zr // Close closes it: model.weights.h5 is read from it in place
 	z, err := zip.NewReader(zr, size)
 	if err != nil && !errors.Is(err, zip.ErrInsecurePath) {
-		return fmt.Errorf("zip archive: %w: %w", err, ErrNotKeras)
+		// The file starts as a zip does, so it is one that lost its end
+		// (the central directory): a broken download or copy, not a file
+		// of another kind.
+		return &FormatError{Msg: "truncated or corrupt archive", Err: err}
 	}
 	a, err := readArchive(z)
 	if err != nil {

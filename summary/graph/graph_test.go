@@ -2,6 +2,7 @@ package graph
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"testing"
@@ -105,7 +106,7 @@ func TestUnitsRefusals(t *testing.T) {
 		want string
 	}{
 		{sequential(t, "[null, 4]", layer("Dense", "wide", `, "units": 33`)), UnitOptions{}, "at most 32"},
-		{sequential(t, "[null, 4]", layer("Dropout", "drop", `, "rate": 0.5`)), UnitOptions{}, "class Dropout"},
+		{sequential(t, "[null, 2, 2]", layer("Flatten", "flat", ``)), UnitOptions{}, "class Flatten"},
 		{sequential(t, "[null, null, 2]", layer("SimpleRNN", "rnn", `, "units": 2`)), UnitOptions{Unroll: true}, "time steps"},
 		{sequential(t, "[null, 4]", layer("Dense", "d", `, "units": 2`)), UnitOptions{Unroll: true}, "no recurrent layer"},
 		{sequential(t, "[null, 3, 2]", layer("LSTM", "lstm", `, "units": 2, "return_state": true`)), UnitOptions{}, "outputs"},
@@ -180,5 +181,74 @@ func TestXdotScanner(t *testing.T) {
 	}
 	if _, err := rasterize(&xdotDoc{BB: "bogus"}, 2); err == nil {
 		t.Error("a bad bounding box is accepted")
+	}
+}
+
+// TestUnitsThroughWeightless checks that the unit view draws through
+// layers without weights that keep their input's shape, as the summary
+// lists them with 0 parameters, and still refuses layers that change the
+// shape. compiled_fn is Keras's own file: Dense(8), Dropout, Dense(1).
+func TestUnitsThroughWeightless(t *testing.T) {
+	f, err := keras.Open("../../testdata/models/compiled_fn/k3.keras")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	synthetic := sequential(t, "[null, 3, 2]",
+		layer("SimpleRNN", "rnn", `, "units": 3, "return_sequences": true`),
+		layer("GaussianNoise", "noise", `, "stddev": 0.1`),
+		layer("LSTM", "lstm", `, "units": 2`),
+		layer("Dropout", "drop", `, "rate": 0.5`),
+		layer("Dense", "out", `, "units": 1`),
+		layer("Activation", "act", `, "activation": "sigmoid"`))
+	for _, m := range []*keras.Model{f.Model, synthetic} {
+		g, err := Units(m, UnitOptions{})
+		if err != nil {
+			t.Fatalf("%s: %v", m.Name, err)
+		}
+		var total int64
+		for _, l := range m.Layers {
+			got := g.Count(l.Name, Weight, Recurrent, Bias)
+			if int64(got) != l.Params() {
+				t.Errorf("%s (%s): %d edges, %d params", l.Name, l.Class, got, l.Params())
+			}
+			total += l.Params()
+			if l.Params() == 0 && l.Class != "InputLayer" && !strings.Contains(g.DOT(), "then "+l.Name+" ("+l.Class+")") {
+				t.Errorf("%s: the picture does not name %s", m.Name, l.Name)
+			}
+		}
+		if total == 0 || int64(g.Count("", Weight, Recurrent, Bias)) != total {
+			t.Errorf("%s: %d edges in all, want %d", m.Name, g.Count("", Weight, Recurrent, Bias), total)
+		}
+	}
+	// The output of a drawn-through layer is the model's output.
+	g, _ := Units(synthetic, UnitOptions{})
+	if !strings.Contains(g.DOT(), "y1") {
+		t.Errorf("the last Dense's units are not drawn as outputs")
+	}
+	reshape := sequential(t, "[null, 4]",
+		layer("Dense", "d", `, "units": 4`),
+		layer("Reshape", "r", `, "target_shape": [2, 2]`))
+	if _, err := Units(reshape, UnitOptions{}); err == nil || !strings.Contains(err.Error(), "Reshape") {
+		t.Errorf("Reshape: got %v, want a refusal naming the class", err)
+	}
+}
+
+// TestPNGTooLarge checks that a picture past the PNG bounds is refused,
+// naming its size, after the first layout and before any painting.
+func TestPNGTooLarge(t *testing.T) {
+	var b strings.Builder
+	b.WriteString("digraph g {\n")
+	for i := range 400 {
+		fmt.Fprintf(&b, "n%d -> n%d;\n", i, i+1)
+	}
+	b.WriteString("}\n")
+	_, err := Render(context.Background(), b.String(), "png")
+	var tl *TooLargeError
+	if !errors.As(err, &tl) || tl.Height <= maxSide || !strings.Contains(err.Error(), "write SVG instead") {
+		t.Fatalf("got %v, want a *TooLargeError taller than %d pixels", err, maxSide)
+	}
+	if _, err := Render(context.Background(), b.String(), "svg"); err != nil {
+		t.Errorf("svg: %v", err)
 	}
 }

@@ -24,17 +24,11 @@ import (
 // compiled in, so the image is the same on every machine; a span wider
 // than Graphviz's estimate is shrunk to fit the width Graphviz laid out.
 func rasterize(d *xdotDoc, scale float64) ([]byte, error) {
-	var llx, lly, urx, ury float64
-	if _, err := fmt.Sscanf(d.BB, "%g,%g,%g,%g", &llx, &lly, &urx, &ury); err != nil {
-		return nil, fmt.Errorf("graphviz: bounding box %q: %v", d.BB, err)
+	w, h, llx, ury, err := pngSize(d.BB, scale)
+	if err != nil {
+		return nil, err
 	}
-	const pad = 4 // points, Graphviz's default pad
-	w := int(math.Ceil((urx - llx + 2*pad) * scale))
-	h := int(math.Ceil((ury - lly + 2*pad) * scale))
-	if w <= 0 || h <= 0 || w*h > maxPixels {
-		return nil, fmt.Errorf("the picture would be %dx%d pixels, too large for a PNG; write SVG instead (--format svg)", w, h)
-	}
-	p := newPainter(w, h, scale, llx-pad, ury+pad)
+	p := newPainter(w, h, scale, llx-pngPad, ury+pngPad)
 	for _, s := range d.layers() {
 		if err := p.run(s); err != nil {
 			return nil, err
@@ -48,8 +42,40 @@ func rasterize(d *xdotDoc, scale float64) ([]byte, error) {
 	return buf.Bytes(), nil
 }
 
-// maxPixels bounds a PNG's size: 32 Mpixels take 128 MB to paint.
-const maxPixels = 32 << 20
+const pngPad = 4 // points, Graphviz's default pad
+
+// pngSize returns the pixel size of the PNG of a layout whose bounding box
+// is bb ("llx,lly,urx,ury" in points), and its left and top edges, or a
+// *TooLargeError.
+func pngSize(bb string, scale float64) (w, h int, llx, ury float64, err error) {
+	var lly, urx float64
+	if _, err := fmt.Sscanf(bb, "%g,%g,%g,%g", &llx, &lly, &urx, &ury); err != nil {
+		return 0, 0, 0, 0, fmt.Errorf("graphviz: bounding box %q: %v", bb, err)
+	}
+	w = int(math.Ceil((urx - llx + 2*pngPad) * scale))
+	h = int(math.Ceil((ury - lly + 2*pngPad) * scale))
+	if w <= 0 || h <= 0 || w > maxSide || h > maxSide || w*h > maxPixels {
+		return 0, 0, 0, 0, &TooLargeError{Width: w, Height: h}
+	}
+	return w, h, llx, ury, nil
+}
+
+// A PNG's size is bounded: 16 Mpixels take 64 MB to paint, and past 16384
+// pixels on a side image viewers give up or shrink the picture unreadably,
+// where an SVG stays sharp at any zoom.
+const (
+	maxPixels = 16 << 20
+	maxSide   = 16384
+)
+
+// A TooLargeError refuses a PNG too large to paint or to view; SVG draws
+// the same picture at any size.
+type TooLargeError struct{ Width, Height int }
+
+func (e *TooLargeError) Error() string {
+	return fmt.Sprintf("the picture would be %d×%d pixels, more than a PNG holds here (%d on a side, %d Mpixels); write SVG instead",
+		e.Width, e.Height, maxSide, maxPixels>>20)
+}
 
 type faceKey struct {
 	style int // xdot font flags: 1 bold, 2 italic

@@ -4,12 +4,19 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"sync"
 
 	"github.com/goccy/go-graphviz"
+	"github.com/kerascope/kerascope/summary/graph/internal/gvcache"
 )
+
+// go-graphviz's init has run by now, with the compilation cache in the
+// user's own directory (see gvcache); the rest of the program sees TMPDIR
+// as it was.
+func init() { gvcache.Restore() }
 
 // PNGScale is the pixels per point of rendered PNGs: 1.5 is 108 dpi,
 // sharp on screens yet small enough for a README.
@@ -50,6 +57,12 @@ func Render(ctx context.Context, dot string, format string) ([]byte, error) {
 		// attributes, where the json0 output then finds them.
 		if err := gv.Render(ctx, g, "xdot", io.Discard); err != nil {
 			return nil, fmt.Errorf("graphviz: %w", err)
+		}
+		// The layout's size is known now: refuse an oversized picture
+		// before laying it out a second time for json0.
+		var tl *TooLargeError
+		if _, _, _, _, err := pngSize(g.GetStr("bb"), PNGScale); errors.As(err, &tl) {
+			return nil, err
 		}
 	}
 	var buf bytes.Buffer

@@ -46,6 +46,9 @@ type unitLayer struct {
 	output    bool // the layer's output is a model output
 	seq       bool // its output has a time axis
 	steps     int  // length of that axis, -1 if unknown
+	// then lists the weightless layers drawn through after this one
+	// ("dropout (Dropout)"): they pass each unit on unchanged in shape.
+	then []string
 }
 
 func (u *unitLayer) params() int {
@@ -68,9 +71,10 @@ func planUnits(m *keras.Model) ([]*unitLayer, error) {
 		outputs[r.Layer] = true
 	}
 	type call struct {
-		l     *keras.Layer
-		n     *keras.Node
-		depth int
+		l       *keras.Layer
+		n       *keras.Node
+		depth   int
+		through bool // a weightless layer that keeps its input's shape
 	}
 	var calls []call
 	all := m.Layers
@@ -92,9 +96,14 @@ func planUnits(m *keras.Model) ([]*unitLayer, error) {
 		case l.Model != nil:
 			return nil, fmt.Errorf("layer %q is a nested model (%s); the unit view draws only %s", l.Name, l.Class, strings.Join(UnitClasses, ", "))
 		case l.Class != "InputLayer" && gateCount[l.Class] == 0:
-			return nil, fmt.Errorf("layer %q is of class %s, which the unit view does not draw; it draws %s", l.Name, l.Class, strings.Join(UnitClasses, ", "))
+			if passThrough(l, mine[0]) {
+				calls = append(calls, call{l, mine[0], depths[mine[0]], true})
+				continue
+			}
+			return nil, fmt.Errorf("layer %q is of class %s, which the unit view does not draw; it draws %s, and draws through layers without weights that keep their input's shape (Dropout, Activation)",
+				l.Name, l.Class, strings.Join(UnitClasses, ", "))
 		}
-		calls = append(calls, call{l, mine[0], depths[mine[0]]})
+		calls = append(calls, call{l, mine[0], depths[mine[0]], false})
 	}
 	// Deeper calls come first: a layer's inputs are always deeper.
 	sort.SliceStable(calls, func(i, j int) bool { return calls[i].depth > calls[j].depth })
@@ -102,6 +111,18 @@ func planUnits(m *keras.Model) ([]*unitLayer, error) {
 	byLayer := map[*keras.Layer]*unitLayer{}
 	var plan []*unitLayer
 	for _, c := range calls {
+		if c.through {
+			// Drawn through, as the summary lists it with 0 parameters:
+			// the next layer's weights start from the same units.
+			src := byLayer[c.n.Inputs[0].Layer]
+			if src == nil {
+				return nil, fmt.Errorf("layer %q: its input %q is not drawn", c.l.Name, c.n.Inputs[0].Layer.Name)
+			}
+			src.then = append(src.then, fmt.Sprintf("%s (%s)", c.l.Name, c.l.Class))
+			src.output = src.output || outputs[c.l]
+			byLayer[c.l] = src
+			continue
+		}
 		u, err := planLayer(c.l, c.n, byLayer)
 		if err != nil {
 			return nil, err
@@ -111,6 +132,21 @@ func planUnits(m *keras.Model) ([]*unitLayer, error) {
 		plan = append(plan, u)
 	}
 	return plan, nil
+}
+
+// passThrough reports whether the unit view can draw through l: it has no
+// weights and maps one input to one output of the same shape, so every
+// unit goes on to the next layer as it came (Dropout, Activation,
+// GaussianNoise).
+func passThrough(l *keras.Layer, n *keras.Node) bool {
+	if l.Model != nil || !l.Built || l.Params() != 0 || len(l.Weights) != 0 {
+		return false
+	}
+	if len(n.Inputs) != 1 || len(n.Outputs) != 1 || n.Outputs[0] == nil {
+		return false
+	}
+	in := n.Inputs[0].Shape()
+	return in != nil && in.Equal(n.Outputs[0])
 }
 
 func planLayer(l *keras.Layer, n *keras.Node, byLayer map[*keras.Layer]*unitLayer) (*unitLayer, error) {

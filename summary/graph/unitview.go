@@ -59,6 +59,9 @@ func Units(m *keras.Model, opt UnitOptions) (*Graph, error) {
 			biases = append(biases, b.node(nil, in, id, text, BiasNode, name))
 		}
 		head := []string{fmt.Sprintf("%s: %s(%d)", name, u.l.Class, u.units), formula(u)}
+		for _, t := range u.then {
+			head = append(head, "then "+t+": no weights, each unit passes on")
+		}
 		switch {
 		case u.recurrent && u.seq:
 			head = append(head, "return_sequences=True: h goes on at every step")

@@ -478,7 +478,7 @@ def bad_duplicate_member_keras(b):
         broken="appended a second member named model.weights.h5 (the same weights with "
                "dense's kernel[2, 5] = NaN): Python's zipfile (Keras) reads the last one, "
                "readers that take the first see the clean weights",
-        check_exit=1, summary_exit=1, problems=[],
+        check_exit=3, summary_exit=3, problems=[],
         error='two members named "model.weights.h5"')
 
 
@@ -538,7 +538,7 @@ def notkeras_plain_h5(b):
         name="notkeras_plain.h5", base=None, data=data,
         broken="a fresh HDF5 file (h5py) with a title attribute and one float32 dataset "
                "data/values: no model_config, no layer_names, no Keras groups",
-        check_exit=3, summary_exit=3, problems=[], error="without model_config")
+        check_exit=3, summary_exit=3, problems=[], error="not one Keras saved")
 
 
 # Junk standing in for a marshalled code object. It is not Python bytecode:
