@@ -29,12 +29,15 @@ var (
 	MaxMetadataBytes int64 = 256 << 20
 )
 
+// maxSteps bounds the loop iterations (records, messages, blocks, chunks)
+// of one call; a variable so that the fuzz targets can make calls cheap.
+var maxSteps = 1 << 20
+
 const (
 	maxElements = 1 << 31 // per dataset or attribute, whatever the limits say
 	maxChildren = 1 << 20 // members listed by one Children call
 	maxNameLen  = 1 << 16 // bytes in one link name
 	maxRank     = 32      // H5S_MAX_RANK
-	maxSteps    = 1 << 20 // loop iterations (records, messages, blocks) of one call
 	maxDepth    = 64      // nesting of B-trees, heaps, continuation chains
 )
 

@@ -80,9 +80,11 @@ func kerasMember(path string) []byte {
 func smallLimits(t testing.TB) {
 	repanic = true // a recovered panic would hide the bug from the fuzzer
 	t.Cleanup(func() { repanic = false })
-	old := [...]int64{MaxReadBytes, MaxAttrBytes, MaxMetadataBytes, MaxFillBytes}
-	MaxReadBytes, MaxAttrBytes, MaxMetadataBytes, MaxFillBytes = 8<<20, 1<<20, 16<<20, 1<<20
-	t.Cleanup(func() { MaxReadBytes, MaxAttrBytes, MaxMetadataBytes, MaxFillBytes = old[0], old[1], old[2], old[3] })
+	old := [...]int64{MaxReadBytes, MaxAttrBytes, MaxMetadataBytes, MaxFillBytes, int64(maxSteps)}
+	MaxReadBytes, MaxAttrBytes, MaxMetadataBytes, MaxFillBytes, maxSteps = 1<<20, 1<<20, 4<<20, 1<<20, 1<<14
+	t.Cleanup(func() {
+		MaxReadBytes, MaxAttrBytes, MaxMetadataBytes, MaxFillBytes, maxSteps = old[0], old[1], old[2], old[3], int(old[4])
+	})
 }
 
 func FuzzOpen(f *testing.F) {
