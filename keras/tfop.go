@@ -243,7 +243,9 @@ func argShape(a tfArg, in []Shape) (Shape, error) {
 	return constShape(a.value)
 }
 
-func constShape(v gjson.Result) (Shape, error) {
+func constShape(v gjson.Result) (Shape, error) { return constShapeAt(v, 0) }
+
+func constShapeAt(v gjson.Result, depth int) (Shape, error) {
 	switch {
 	case v.Type == gjson.Number, v.Type == gjson.True, v.Type == gjson.False:
 		return Shape{}, nil
@@ -252,7 +254,10 @@ func constShape(v gjson.Result) (Shape, error) {
 		if len(a) == 0 {
 			return Shape{0}, nil
 		}
-		inner, err := constShape(a[0])
+		if depth > maxNesting {
+			return nil, formatErrorf("constant nested more than %d deep", maxNesting)
+		}
+		inner, err := constShapeAt(a[0], depth+1)
 		if err != nil {
 			return nil, err
 		}

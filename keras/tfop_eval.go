@@ -143,6 +143,12 @@ func tfTensor(a tfArg, in []*Tensor) (*Tensor, error) {
 	if err != nil {
 		return nil, err
 	}
+	// A constant's shape comes from its first elements: allocate only
+	// once its elements, counted, fill it (no larger than the file).
+	leaves := countLeaves(a.value, 0)
+	if n, ok := s.Size(); !ok || n != int64(leaves) {
+		return nil, fmt.Errorf("constant %s is not rectangular", short(a.value.Raw))
+	}
 	t := NewTensor(s...)
 	i := 0
 	var fill func(v gjson.Result)
@@ -168,6 +174,25 @@ func tfTensor(a tfArg, in []*Tensor) (*Tensor, error) {
 		return nil, fmt.Errorf("constant %s is not rectangular", short(a.value.Raw))
 	}
 	return t, nil
+}
+
+// countLeaves counts the numbers in a constant, nested lists included.
+func countLeaves(v gjson.Result, depth int) int {
+	if !v.IsArray() {
+		return 1
+	}
+	if depth > maxNesting {
+		return -1
+	}
+	n := 0
+	for _, e := range v.Array() {
+		c := countLeaves(e, depth+1)
+		if c < 0 {
+			return -1
+		}
+		n += c
+	}
+	return n
 }
 
 func tfSameShape(c *tfCall, in []Shape) ([]Shape, error) {

@@ -258,13 +258,18 @@ func getitemEval(c *tfCall, in []*Tensor) ([]*Tensor, error) {
 	return []*Tensor{out}, nil
 }
 
+// maxSplits bounds the number of outputs of a tf.split.
+const maxSplits = 1 << 16
+
 // splitSizes reads num_or_size_splits for a dimension of size d (None:
 // sizes stay unknown where they depend on it).
 func splitSizes(c *tfCall, d int) ([]int, error) {
 	v := c.arg("num_or_size_splits").value
 	if v.Type == gjson.Number {
 		n, ok := intValue(v)
-		if !ok || n <= 0 {
+		// Bounded by the dimension it splits, or by maxSplits when that
+		// is unknown: the count sizes an allocation.
+		if !ok || n <= 0 || n > maxSplits || (d != None && n > d) {
 			return nil, formatErrorf("num_or_size_splits %s", short(v.Raw))
 		}
 		if d != None && d%n != 0 {
