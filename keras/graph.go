@@ -337,20 +337,35 @@ func readInboundNodes(r gjson.Result) ([][]rawRef, error) {
 				err = collectKwargs(n.Get("kwargs"), &refs, false)
 			}
 		case n.IsArray():
-			for j, t := range n.Array() {
+			// A node is the structure of the call's first argument with
+			// a [layer, node, tensor, kwargs] entry for each tensor in
+			// it: a list of entries, nested lists for TF ops taking
+			// lists (tf.concat), or, for a TF op called on one tensor,
+			// the entry itself (TFOpLambda keeps the argument's
+			// structure). Constants in it are ["_CONSTANT_VALUE", -1,
+			// value, kwargs].
+			var leaves []gjson.Result
+			if err := nodeLeaves(n, &leaves, 0); err != nil {
+				return nil, fmt.Errorf("inbound_nodes[%d]: %w", i, err)
+			}
+			for _, t := range leaves {
+				// Keras 2 repeats the call's keyword arguments on every
+				// entry; tensors among them (MultiHeadAttention's value, an
+				// RNN's initial_state, y of 2.0 * y) are inputs of the
+				// node too, after the first argument's.
+				if isConstantEntry(t) {
+					continue
+				}
 				ref, ok := legacyRef(t)
 				if !ok {
 					return nil, formatErrorf("inbound_nodes[%d]: got %s, want [layer, node, tensor, kwargs]", i, short(t.Raw))
 				}
 				ref.legacy = true
 				refs = append(refs, ref)
-				// Keras 2 repeats the call's keyword arguments on every
-				// entry; tensors among them (MultiHeadAttention's value, an
-				// RNN's initial_state) are inputs of the node too.
-				if j == 0 {
-					if err := collectKwargs(t.Get("3"), &refs, true); err != nil {
-						return nil, fmt.Errorf("inbound_nodes[%d]: %w", i, err)
-					}
+			}
+			if len(leaves) > 0 {
+				if err := collectKwargs(leaves[0].Get("3"), &refs, true); err != nil {
+					return nil, fmt.Errorf("inbound_nodes[%d]: %w", i, err)
 				}
 			}
 		default:
@@ -362,6 +377,48 @@ func readInboundNodes(r gjson.Result) ([][]rawRef, error) {
 		nodes = append(nodes, refs)
 	}
 	return nodes, nil
+}
+
+// nodeEntry reports whether a Keras 2 node's list is one entry, [layer,
+// node, tensor] with optional kwargs, rather than a list of them.
+func nodeEntry(r gjson.Result) bool {
+	a := r.Array()
+	return r.IsArray() && (len(a) == 3 || len(a) == 4) && a[0].Type == gjson.String && a[1].Type == gjson.Number
+}
+
+// isConstantEntry reports a constant in a TF op's first argument.
+func isConstantEntry(r gjson.Result) bool {
+	return nodeEntry(r) && r.Get("0").Str == constantValue
+}
+
+// constantValue marks a constant where a Keras 2 node lists its tensors.
+const constantValue = "_CONSTANT_VALUE"
+
+// nodeLeaves appends the entries of a Keras 2 node's structure in the
+// order tf.nest.flatten visits them.
+func nodeLeaves(r gjson.Result, out *[]gjson.Result, depth int) error {
+	if depth > maxNesting {
+		return formatErrorf("node arguments nested more than %d deep", maxNesting)
+	}
+	switch {
+	case nodeEntry(r):
+		*out = append(*out, r)
+	case r.IsArray():
+		for _, e := range r.Array() {
+			if err := nodeLeaves(e, out, depth+1); err != nil {
+				return err
+			}
+		}
+	case r.IsObject():
+		for _, e := range sortedValues(r) {
+			if err := nodeLeaves(e, out, depth+1); err != nil {
+				return err
+			}
+		}
+	default:
+		return formatErrorf("got %s, want [layer, node, tensor, kwargs]", short(r.Raw))
+	}
+	return nil
 }
 
 // collectKerasTensors appends, in order, every __keras_tensor__ found in a

@@ -14,6 +14,12 @@ type layerKind interface {
 	outputShapes(in []Shape) ([]Shape, error)
 }
 
+// A nodeShaper is a layer kind whose output shapes depend on the call's
+// recorded arguments, not only on its inputs' shapes (TF ops).
+type nodeShaper interface {
+	nodeOutputShapes(n *Node, in []Shape) ([]Shape, error)
+}
+
 // infer computes the output shapes of every node and builds every layer
 // from its first call, in dependency order, so layers may appear in the
 // config before the layers they consume (as shared layers do).
@@ -152,7 +158,13 @@ func (n *Node) run() error {
 			l.Built = false
 		}
 	}
-	out, err := l.impl.outputShapes(in)
+	var out []Shape
+	var err error
+	if ns, ok := l.impl.(nodeShaper); ok {
+		out, err = ns.nodeOutputShapes(n, in)
+	} else {
+		out, err = l.impl.outputShapes(in)
+	}
 	if err != nil {
 		return err
 	}

@@ -213,10 +213,19 @@ func runReason(l *Layer) string {
 		return "a TensorFlow operation recorded by tf.keras, which kerascope does not run"
 	case l.Op:
 		return "a Keras operation kerascope has no native implementation of"
+	case stringPreprocessing[l.Class]:
+		return "a built-in preprocessing layer; not supported for prediction yet: string inputs"
 	case !knownClass(l.Class):
 		return "a custom class: only its Python code defines what it computes"
 	}
 	return "no native forward pass yet"
+}
+
+// stringPreprocessing lists Keras's built-in preprocessing layers that
+// take or give strings, which kerascope's float tensors cannot carry.
+var stringPreprocessing = map[string]bool{
+	"TextVectorization": true, "StringLookup": true, "Hashing": true,
+	"HashedCrossing": true, "IntegerLookup": true,
 }
 
 func knownClass(class string) bool {

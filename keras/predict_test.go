@@ -136,6 +136,16 @@ func TestPredictFixtures(t *testing.T) {
 			})
 		}
 	}
+	// The files tf.keras 2.13, 2.15 and tf-keras 2.21 wrote (gen_tf2.py).
+	tfk := readTFKManifests(t)
+	for _, name := range sortedKeys(tfk) {
+		t.Run("tfk/"+name, func(t *testing.T) {
+			if m := runTFKFixture(t, name, tfk[name]); m != nil && !t.Failed() {
+				markClasses(m, covered)
+				compared++
+			}
+		})
+	}
 	t.Logf("%d fixture files predicted; worst absolute error %.3g (%s), worst relative error %.3g", compared, worstAbs, worstAt, worstRel)
 	if compared == 0 {
 		t.Fatal("no fixture has outputs to compare")

@@ -154,6 +154,10 @@ var registry = map[string]func(*decoder) (layerKind, error){
 	"SimpleRNNCell":   newSimpleRNNCell,
 	"StackedRNNCells": newStackedRNNCells,
 
+	// tfop.go
+	"SlicingOpLambda": newTFOp,
+	"TFOpLambda":      newTFOp,
+
 	// wrappers.go
 	"Bidirectional":   newBidirectional,
 	"TimeDistributed": newTimeDistributed,

@@ -16,6 +16,9 @@ import (
 const corpusDir = "../../../shared/corpus"
 
 type corpusEntry struct {
+	// Dir is where the file is, under corpusDir: "files", or
+	// "incoming/files" for the kinds incoming/README.md describes.
+	Dir             string   `json:"-"`
 	File            string   `json:"file"`
 	Format          string   `json:"format"`
 	NWeightElements *int64   `json:"n_weight_elements"`
@@ -27,8 +30,20 @@ type corpusEntry struct {
 
 func readCorpus(t *testing.T) []corpusEntry {
 	t.Helper()
-	f, err := os.Open(filepath.Join(corpusDir, "manifest.jsonl"))
+	entries := readCorpusManifest(t, "manifest.jsonl", "files", true)
+	return append(entries, readCorpusManifest(t, "incoming/manifest.jsonl", "incoming/files", false)...)
+}
+
+// readCorpusManifest reads one corpus manifest; a missing main corpus skips the
+// test, a missing incoming set adds nothing.
+func readCorpusManifest(t *testing.T, name, dir string, main bool) []corpusEntry {
+	t.Helper()
+	f, err := os.Open(filepath.Join(corpusDir, name))
 	if errors.Is(err, os.ErrNotExist) {
+		if !main {
+			t.Logf("no %s in the corpus", name)
+			return nil
+		}
 		t.Skipf("no real-file corpus at %s (it is not part of the repository)", corpusDir)
 	}
 	if err != nil {
@@ -39,11 +54,14 @@ func readCorpus(t *testing.T) []corpusEntry {
 	sc := bufio.NewScanner(f)
 	sc.Buffer(nil, 1<<24)
 	for sc.Scan() {
-		var e corpusEntry
+		e := corpusEntry{Dir: dir}
 		if err := json.Unmarshal(sc.Bytes(), &e); err != nil {
 			t.Fatal(err)
 		}
 		entries = append(entries, e)
+	}
+	if err := sc.Err(); err != nil {
+		t.Fatal(err)
 	}
 	return entries
 }
@@ -55,7 +73,7 @@ func forEachCorpusFile(t *testing.T, test func(t *testing.T, e corpusEntry, path
 	entries := readCorpus(t)
 	passed := 0
 	for _, e := range entries {
-		if t.Run(e.File, func(t *testing.T) { test(t, e, filepath.Join(corpusDir, "files", e.File)) }) {
+		if t.Run(e.File, func(t *testing.T) { test(t, e, filepath.Join(corpusDir, e.Dir, e.File)) }) {
 			passed++
 		}
 	}
@@ -80,6 +98,14 @@ func TestCorpusCLI(t *testing.T) {
 				t.Errorf("summary: exit %d, stderr %q", code, errb.String())
 			}
 			checkCorpusWeightNames(t, e, path)
+			// The incoming kinds (tf.keras 2.13-2.15 archives, TF ops)
+			// check clean: every weight bound where its saver put it.
+			if e.Dir != "files" {
+				var cout, cerr bytes.Buffer
+				if code := run([]string{"check", path}, &cout, &cerr); code != exitOK || !strings.Contains(cout.String(), "ok: 0 errors") {
+					t.Errorf("check: exit %d, stdout %q, stderr %q", code, cout.String(), cerr.String())
+				}
+			}
 		case e.Format == "h5-weights-only":
 			if code != exitError || !strings.Contains(errb.String(), "weights only") {
 				t.Errorf("summary: exit %d, stderr %q; want exit 1 saying the file holds weights only", code, errb.String())

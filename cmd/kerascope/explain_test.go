@@ -281,6 +281,9 @@ var classCases = []classCase{
 	{"GaussianDropout", `{"rate": 0.1}`, [][]int{{4}}, "no weights"},
 	{"GaussianNoise", `{"stddev": 0.1}`, [][]int{{4}}, "no weights"},
 	{"Identity", `{}`, [][]int{{4}}, "no weights"},
+	{"TFOpLambda", `{"function": "math.abs"}`, [][]int{{4}}, "no weights (the TensorFlow function math.abs)"},
+	// The case has no slice_spec to give a getitem: any op explains alike.
+	{"SlicingOpLambda", `{"function": "math.negative"}`, [][]int{{4}}, "no weights (the TensorFlow function math.negative)"},
 	{"SpatialDropout1D", `{"rate": 0.1}`, [][]int{{4, 3}}, "no weights"},
 	{"SpatialDropout2D", `{"rate": 0.1}`, [][]int{{4, 4, 3}}, "no weights"},
 	{"SpatialDropout3D", `{"rate": 0.1}`, [][]int{{4, 4, 4, 3}}, "no weights"},
@@ -466,7 +469,7 @@ func TestExplainCorpus(t *testing.T) {
 		if e.Format != "h5-full" && e.Format != "keras-zip" {
 			continue
 		}
-		f, err := keras.Open(filepath.Join(corpusDir, "files", e.File))
+		f, err := keras.Open(filepath.Join(corpusDir, e.Dir, e.File))
 		if err != nil {
 			continue // TestCorpusCLI says which files open
 		}

@@ -143,11 +143,25 @@ func Bind(s store.Store, layout Layout, layers []*Layer, saver Saver) (*Binding,
 		}
 		return b, nil
 	}
-	groups, err := Groups(s, layout)
+	var groups []Group
+	var t *tree
+	var err error
+	if layout.Legacy() {
+		groups, err = legacyGroups(s, layout.root())
+	} else {
+		groups, t, err = storeGroups(s)
+	}
 	if err != nil {
 		return nil, err
 	}
-	keys := layerKeys(layers, layout)
+	container := ""
+	if t != nil {
+		container = t.container("")
+	}
+	// tf.keras 2.13 counted a layer with weights twice when naming the
+	// groups; 2.14 skipped layers it had saved before counting them.
+	doubled := strings.HasPrefix(saver.KerasVersion, "2.13.")
+	keys := layerKeys(layers, layout, container, doubled)
 	if !layout.Legacy() {
 		// HDF5 lists groups by name; put them in the model's layer order.
 		rank := make(map[string]int, len(keys))
@@ -185,7 +199,7 @@ func Bind(s store.Store, layout Layout, layers []*Layer, saver Saver) (*Binding,
 		case layout.Legacy():
 			b.bindLegacy(bd, legacy1, saver.Backend)
 		default:
-			if err := b.bindSaved(s, bd); err != nil {
+			if err := b.bindSaved(t, container, keys[i], doubled, bd); err != nil {
 				return nil, err
 			}
 		}
@@ -205,9 +219,9 @@ func (b *Binding) missingLayer(l *Layer) {
 }
 
 // layerKeys gives the key each layer's group has: its name in a legacy
-// file; in a store, the group Keras 3 names after its class, numbered
-// per class in the order of model.layers.
-func layerKeys(layers []*Layer, layout Layout) []string {
+// file; in a store, the group its saver named after its class, numbered
+// per class as that saver counted (storeNames).
+func layerKeys(layers []*Layer, layout Layout, container string, doubled bool) []string {
 	var keys []string
 	if layout.Legacy() {
 		keys = make([]string, len(layers))
@@ -215,7 +229,7 @@ func layerKeys(layers []*Layer, layout Layout) []string {
 			keys[i] = l.Name
 		}
 	} else {
-		keys = ListNames(classes(layers))
+		keys = storeNames(layers, container, doubled)
 	}
 	for i, l := range layers {
 		if l.Key != "" {
@@ -223,6 +237,20 @@ func layerKeys(layers []*Layer, layout Layout) []string {
 		}
 	}
 	return keys
+}
+
+// storeNames names a model's layers as the saver that wrote the store
+// did: by ListNames, except tf.keras 2.13's (doubled), which named the
+// layers under _layer_checkpoint_dependencies/ by CheckpointNames.
+func storeNames(layers []*Layer, container string, doubled bool) []string {
+	if container != checkpointDeps || !doubled {
+		return ListNames(classes(layers))
+	}
+	weighted := make([]bool, len(layers))
+	for i, l := range layers {
+		weighted[i] = len(l.Weights) > 0 || l.Unknown
+	}
+	return CheckpointNames(classes(layers), weighted)
 }
 
 func classes(layers []*Layer) []string {
@@ -249,7 +277,8 @@ func fromFile(g Group) []Weight {
 // weight_names without the layer's own name and TensorFlow's ":0"
 // ("kernel", "lstm_cell/recurrent_kernel").
 func (g Group) storedName(v Var) string {
-	name := strings.TrimPrefix(strings.TrimPrefix(v.Path, g.Path), "/")
+	// A Windows-written store joins the group's path with backslashes.
+	name := strings.TrimPrefix(strings.ReplaceAll(strings.TrimPrefix(v.Path, g.Path), `\`, "/"), "/")
 	name = strings.TrimSuffix(name, ":0")
 	if rest, ok := strings.CutPrefix(name, g.Name+"/"); ok && rest != "" {
 		name = rest
@@ -379,9 +408,13 @@ func legacyIndex(l *Layer) []int {
 // bindSaved binds a layer of a store, which keeps a layer's own variables
 // under vars/0, vars/1, ... and its sublayers' in groups named after
 // their attributes, and a nested model's layers under its own layers/.
-func (b *Binding) bindSaved(s store.Store, bd *Bound) error {
+func (b *Binding) bindSaved(t *tree, container, key string, doubled bool, bd *Bound) error {
 	l := bd.Layer
-	got, err := savedVars(s, bd.Group.Path, l, 0)
+	prefix := "/" + key
+	if container != "" {
+		prefix = "/" + container + prefix
+	}
+	got, err := savedVars(t, prefix, l, doubled, 0)
 	if err != nil {
 		return fmt.Errorf("layer %q (%s): %w", l.Name, l.Class, err)
 	}
@@ -418,20 +451,24 @@ func (b *Binding) bindPositions(bd *Bound, want []Spec, got []Var, idx []int) {
 	}
 }
 
-// savedVars lists a layer's variables in a store in the order of its
-// Weights.
-func savedVars(s store.Store, group string, l *Layer, depth int) ([]Var, error) {
+// savedVars lists the variables of the layer at a logical path of a store
+// in the order of its Weights.
+func savedVars(t *tree, prefix string, l *Layer, doubled bool, depth int) ([]Var, error) {
 	if depth > maxDepth {
-		return nil, store.Formatf("%s: models nested too deep", group)
+		return nil, store.Formatf("%s: models nested too deep", prefix)
 	}
 	if len(l.Layers) > 0 {
 		var vars []Var
-		keys := ListNames(classes(l.Layers))
+		c := t.container(prefix)
+		if c == "" {
+			c = "layers"
+		}
+		keys := storeNames(l.Layers, c, doubled)
 		for i, inner := range l.Layers {
 			if len(inner.Weights) == 0 {
 				continue
 			}
-			v, err := savedVars(s, group+"/layers/"+keys[i], inner, depth+1)
+			v, err := savedVars(t, prefix+"/"+c+"/"+keys[i], inner, doubled, depth+1)
 			if err != nil {
 				return nil, fmt.Errorf("layer %q (%s): %w", inner.Name, inner.Class, err)
 			}
@@ -439,16 +476,16 @@ func savedVars(s store.Store, group string, l *Layer, depth int) ([]Var, error) 
 		}
 		return vars, nil
 	}
-	var vars []Var
-	if err := walkVars(s, group, &vars, 0); err != nil {
-		return nil, err
-	}
+	vars, at := t.varsUnder(prefix)
 	if order := l.Sublayers; len(order) > 0 {
-		rank := func(v Var) int {
-			rel := strings.TrimPrefix(v.Path, group+"/")
-			if strings.HasPrefix(rel, "vars/") {
-				return -1
+		rank := func(i int) int {
+			rel := strings.TrimPrefix(at[i], prefix)
+			if rel == "" {
+				return -1 // the layer's own variables
 			}
+			// tf.keras 2.13 and 2.14 named sublayer groups after their
+			// private attributes (_query_dense).
+			rel = strings.TrimPrefix(rel[1:], "_")
 			for i, p := range order {
 				if rel == p || strings.HasPrefix(rel, p+"/") {
 					return i
@@ -456,7 +493,16 @@ func savedVars(s store.Store, group string, l *Layer, depth int) ([]Var, error) 
 			}
 			return len(order)
 		}
-		sort.SliceStable(vars, func(i, j int) bool { return rank(vars[i]) < rank(vars[j]) })
+		idx := make([]int, len(vars))
+		for i := range idx {
+			idx[i] = i
+		}
+		sort.SliceStable(idx, func(i, j int) bool { return rank(idx[i]) < rank(idx[j]) })
+		sorted := make([]Var, len(vars))
+		for k, i := range idx {
+			sorted[k] = vars[i]
+		}
+		vars = sorted
 	}
 	return vars, nil
 }

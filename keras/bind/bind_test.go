@@ -117,38 +117,71 @@ func TestBindFixtures(t *testing.T) {
 	}
 }
 
-// windowsStore presents a Keras 3 store as an archive written on Windows
-// stores it: the groups under /layers appear at the root, named
-// `layers\<name>`.
+// windowsStore presents a store as an archive written on Windows stores
+// it: Keras joined each group's path with os.path.join, so every group
+// below the root (layers/lstm/cell, or
+// _layer_checkpoint_dependencies/dense) is a group of the root named by
+// its whole path with backslashes, holding its vars/.
 type windowsStore struct{ store.Store }
 
+// real maps a path of the Windows store to the original one.
 func (w windowsStore) real(p string) string {
-	if rest, ok := strings.CutPrefix(p, `/layers\`); ok {
-		return "/layers/" + rest
+	if p == "/" {
+		return p
+	}
+	rest := strings.TrimPrefix(p, "/")
+	group, tail, _ := strings.Cut(rest, "/")
+	p = "/" + strings.ReplaceAll(group, `\`, "/")
+	if tail != "" {
+		p += "/" + tail
 	}
 	return p
 }
 
 func (w windowsStore) Children(group string) ([]string, []string, error) {
-	groups, ds, err := w.Store.Children(w.real(group))
-	if err != nil || group != "/" {
-		return groups, ds, err
+	if group != "/" {
+		// Below a flattened group only its vars/ remains a subgroup.
+		groups, ds, err := w.Store.Children(w.real(group))
+		if err != nil || strings.Contains(strings.TrimPrefix(group, "/"), "/") {
+			return groups, ds, err
+		}
+		var keep []string
+		for _, g := range groups {
+			if g == "vars" {
+				keep = append(keep, g)
+			}
+		}
+		return keep, ds, nil
 	}
 	var out []string
-	for _, g := range groups {
-		if g != "layers" {
-			out = append(out, g)
-			continue
-		}
-		inner, _, err := w.Store.Children("/layers")
+	var walk func(p, name string, depth int) error
+	walk = func(p, name string, depth int) error {
+		groups, _, err := w.Store.Children(p)
 		if err != nil {
-			return nil, nil, err
+			return err
 		}
-		for _, l := range inner {
-			out = append(out, `layers\`+l)
+		if name != "" {
+			out = append(out, name)
 		}
+		for _, g := range groups {
+			if g == "vars" || depth > 32 {
+				continue
+			}
+			child := g
+			if name != "" {
+				child = name + `\` + g
+			}
+			if err := walk(strings.TrimSuffix(p, "/")+"/"+g, child, depth+1); err != nil {
+				return err
+			}
+		}
+		return nil
 	}
-	return out, ds, nil
+	if err := walk("/", "", 0); err != nil {
+		return nil, nil, err
+	}
+	_, ds, err := w.Store.Children("/")
+	return out, ds, err
 }
 
 func (w windowsStore) HasAttr(obj, name string) (bool, error) {
@@ -167,13 +200,15 @@ func (w windowsStore) ReadFloat32(p string, want []int) ([]float32, error) {
 	return w.Store.ReadFloat32(w.real(p), want)
 }
 
-// TestBindWindowsArchive binds Keras 3 archives as Windows would have
-// written them and requires the same binding: every weight bound to the
+// TestBindWindowsArchive binds Keras 3 and tf.keras 2.13 and 2.15
+// archives as Windows would have written them and requires the same binding: every weight bound to the
 // same tensor, the group named with its backslash.
 func TestBindWindowsArchive(t *testing.T) {
-	for _, file := range []string{"conv1d_seq/k3.keras", "nested_fn/k3.keras", "attention_fn/k3.keras", "rnn_cells_fn/k3.keras"} {
+	for _, file := range []string{"models/conv1d_seq/k3.keras", "models/nested_fn/k3.keras", "models/attention_fn/k3.keras",
+		"models/rnn_cells_fn/k3.keras", "tfk/cnn_seq/tf213.keras", "tfk/rnn_fn/tf213.keras", "tfk/nested_fn/tf213.keras",
+		"tfk/tfops_dense_fn/tf213.keras", "tfk/mobilenet_fn/tf213.keras", "tfk/rnn_fn/tf215.keras"} {
 		t.Run(file, func(t *testing.T) {
-			f, err := keras.Open(filepath.Join(modelsDir, file))
+			f, err := keras.Open(filepath.Join(modelsDir, "..", file))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -201,7 +236,10 @@ func TestBindWindowsArchive(t *testing.T) {
 				}
 				for j := range bd.Weights {
 					g, h := bd.Weights[j], w.Weights[j]
-					if g.Name != h.Name || strings.Replace(g.Path, `/layers\`, "/layers/", 1) != h.Path {
+					if !strings.Contains(g.Path, `\`) {
+						t.Errorf("layer %s: weight %d bound at %s, not in a Windows-named group", bd.Layer.Name, j, g.Path)
+					}
+					if g.Name != h.Name || (windowsStore{}).real(g.Path) != h.Path {
 						t.Errorf("layer %s: weight %d is %s at %s, want %s at %s", bd.Layer.Name, j, g.Name, g.Path, h.Name, h.Path)
 					}
 				}

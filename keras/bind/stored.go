@@ -4,7 +4,6 @@ import (
 	"errors"
 	"io/fs"
 	"path"
-	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -48,7 +47,9 @@ func Detect(s store.Store) (Layout, error) {
 		return 0, err
 	}
 	for _, g := range groups {
-		if g == "layers" || g == "vars" || g == checkpointDeps {
+		// A store written on Windows names its groups `layers\dense`.
+		switch strings.SplitN(strings.ReplaceAll(g, `\`, "/"), "/", 2)[0] {
+		case "layers", "vars", checkpointDeps:
 			return Saved, nil
 		}
 	}
@@ -110,7 +111,8 @@ func Groups(s store.Store, layout Layout) ([]Group, error) {
 	if layout.Legacy() {
 		return legacyGroups(s, layout.root())
 	}
-	return storeGroups(s)
+	g, _, err := storeGroups(s)
+	return g, err
 }
 
 // legacyGroups reads the layer_names / weight_names lists of a legacy
@@ -142,92 +144,44 @@ func legacyGroups(s store.Store, root string) ([]Group, error) {
 	return groups, nil
 }
 
-// storeGroups walks a store: one Group per group under layers/ (or
-// _layer_checkpoint_dependencies/), each with every variable in its
-// subtree.
-func storeGroups(s store.Store) ([]Group, error) {
-	top, _, err := s.Children("/")
+// storeGroups lists a store's groups: one Group per layer under layers/
+// (or _layer_checkpoint_dependencies/), each with every variable in its
+// subtree; for a subclassed model, whose layers are attributes, one per
+// top-level group.
+func storeGroups(s store.Store) ([]Group, *tree, error) {
+	t, err := readTree(s)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
+	}
+	prefix := ""
+	if c := t.container(""); c != "" {
+		prefix = "/" + c
 	}
 	var groups []Group
-	for _, t := range []string{"layers", checkpointDeps} {
-		if !slices.Contains(top, t) {
-			continue
+	for _, k := range t.children(prefix + "/") {
+		p := prefix + "/" + k
+		g := Group{Name: k, Path: t.realPath(p), Key: k}
+		if tg := t.group(p); tg != nil && tg.name != "" {
+			g.Name = tg.name
 		}
-		children, _, err := s.Children("/" + t)
-		if err != nil {
-			return nil, err
-		}
-		for _, c := range children {
-			g, err := storeGroup(s, "/"+t+"/"+c, c)
-			if err != nil {
-				return nil, err
-			}
-			groups = append(groups, g)
-		}
-		return groups, nil
-	}
-	// Files written on Windows name the groups `layers\dense` at the root;
-	// subclassed models keep their layers under their attribute names.
-	for _, t := range top {
-		if t == "optimizer" || t == "vars" {
-			continue
-		}
-		key := strings.TrimPrefix(strings.TrimPrefix(t, `layers\`), checkpointDeps+`\`)
-		g, err := storeGroup(s, "/"+t, strings.ReplaceAll(key, `\`, "/"))
-		if err != nil {
-			return nil, err
-		}
+		g.Vars, _ = t.varsUnder(p)
 		groups = append(groups, g)
 	}
-	return groups, nil
+	return groups, t, nil
 }
 
-func storeGroup(s store.Store, group, key string) (Group, error) {
-	g := Group{Name: key, Path: group, Key: key}
-	if name, err := s.StringAttr(group+"/vars", "name"); err == nil && name != "" {
-		g.Name = name
-	}
-	err := walkVars(s, group, &g.Vars, 0)
-	return g, err
-}
-
-// maxDepth bounds the nesting of groups walked in a store, against files
-// whose groups nest without end.
-const maxDepth = 128
-
-// walkVars collects the datasets of every vars group in a subtree, a
-// group's own variables first, in numeric order.
-func walkVars(s store.Store, group string, vars *[]Var, depth int) error {
-	if depth > maxDepth {
-		return store.Formatf("%s: groups nested too deep", group)
-	}
-	groups, _, err := s.Children(group)
-	if err != nil {
-		return err
-	}
-	if slices.Contains(groups, "vars") {
-		_, ds, err := s.Children(group + "/vars")
-		if err != nil {
-			return err
-		}
-		sortNumerically(ds)
-		v, err := statAll(s, group+"/vars", ds)
-		if err != nil {
-			return err
-		}
-		*vars = append(*vars, v...)
-	}
-	for _, g := range groups {
-		if g == "vars" {
-			continue
-		}
-		if err := walkVars(s, group+"/"+g, vars, depth+1); err != nil {
-			return err
+// container tells where the model at a logical path keeps its layers:
+// layers/ (Keras 3, tf.keras 2.15 and later), or
+// _layer_checkpoint_dependencies/ (tf.keras 2.13 and 2.14, whose saver
+// walked the model's attributes in dir() order, where that one sorts
+// before layers); "" for neither, a subclassed model's attributes.
+func (t *tree) container(model string) string {
+	for _, c := range []string{"layers", checkpointDeps} {
+		if t.has(model + "/" + c) {
+			return c
 		}
 	}
-	return nil
+	return ""
 }
 
 func statAll(s store.Store, group string, names []string) ([]Var, error) {

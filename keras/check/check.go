@@ -174,7 +174,12 @@ func (r *Report) checkClasses(config []byte) {
 				case class.Str == "Lambda":
 					r.add(SeverityWarning, "lambda", name, class.Str, "", "carries Python code (%s); kerascope never runs it, so the layer cannot run natively", lambdaKind(cfg.Get("function"), cfg.Get("function_type")))
 				case class.Str == "TFOpLambda" || class.Str == "SlicingOpLambda":
-					r.add(SeverityWarning, "tf-op", name, class.Str, "", "calls the TensorFlow function %s, which kerascope does not run", cfg.Get("function").String())
+					fn := cfg.Get("function").String()
+					if keras.TFOpRuns(fn) {
+						r.add(SeverityNote, "tf-op", name, class.Str, "", "the TensorFlow op tf.%s, which kerascope runs natively", fn)
+					} else {
+						r.add(SeverityWarning, "tf-op", name, class.Str, "", "the TensorFlow op tf.%s, which kerascope has no native implementation of: predict refuses it", fn)
+					}
 				case !keras.KnownClass(class.Str) && !knownNonLayer(class.Str, v):
 					r.add(SeverityWarning, "unknown-class", name, class.Str, "", "class %s is not a built-in Keras layer kerascope knows (custom or unsupported): its weights are counted from the file", class.Str)
 				}
