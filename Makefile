@@ -40,11 +40,14 @@ test: deps
 bench: deps
 	$(GO) test $(TAGS) -run '^$$' -bench . -benchmem ./keras ./cmd/kerascope
 
-# Keras and kerascope side by side on the same models and inputs, alternating;
-# needs the fixture venv (bash testdata/gen/setup.sh).
+# kerascope, ONNX Runtime, compiled and eager Keras side by side on the same
+# models and inputs, alternating (docs/performance.md). Makes the fixture
+# venv plus the benchmark's packages (testdata/gen/setup-bench.sh) and the
+# large models, in the git-ignored testdata/gen/.bench, the first time.
 bench-keras: deps
+	bash testdata/gen/setup-bench.sh
 	$(GO) build $(TAGS) -o bin/kerascope-bench ./cmd/kerascope-bench
-	testdata/gen/.venv/bin/python testdata/gen/bench_keras.py --go-worker bin/kerascope-bench
+	testdata/gen/.venv/bin/python testdata/gen/bench_keras.py --go-worker bin/kerascope-bench $(BENCH_ARGS)
 
 demo: build
 	@echo "$$ kerascope summary $(DEMO_MODEL)"

@@ -186,10 +186,7 @@ func (l *conv) forward(c *call) error {
 		if err := wantWeight(c.w, 0, kl*outCh, "kernel"); err != nil {
 			return err
 		}
-		inLen, oLen := w.InLen()*ch, w.OutLen()*outCh
-		for b := 0; b < n; b++ {
-			kernel.DepthwiseConv(out.Data[b*oLen:(b+1)*oLen], x.Data[b*inLen:(b+1)*inLen], c.w[0].Data, &w, ch, l.depthMultiplier)
-		}
+		depthwise(out.Data, x.Data, c.w[0].Data, n, &w, ch, l.depthMultiplier)
 		bias = 1
 	case separableConv:
 		mid := ch * l.depthMultiplier
@@ -264,6 +261,28 @@ func convolve(out, x, k []float32, n int, w *kernel.ConvWindow, channels, filter
 		}
 	})
 }
+
+// depthwise sets out (n × OutLen × channels·mult) to the depthwise
+// convolution of x (n × InLen × channels) with k, split by rows of output
+// positions over spare CPUs when there is enough work.
+func depthwise(out, x, k []float32, n int, w *kernel.ConvWindow, channels, mult int) {
+	rows := w.Out[0] * w.Out[1]
+	inLen, oLen := w.InLen()*channels, w.OutLen()*channels*mult
+	perRow := max(1, w.Out[2]*w.KLen()*channels*mult)
+	kernel.Parallel(n*rows, max(1, minParallelMACs/perRow), func(lo, hi int) {
+		for r := lo; r < hi; {
+			b := r / rows
+			end := min(hi, (b+1)*rows)
+			kernel.DepthwiseConvRows(out[b*oLen:(b+1)*oLen], x[b*inLen:(b+1)*inLen], k, w, channels, mult, r-b*rows, end-b*rows)
+			r = end
+		}
+	})
+}
+
+// minParallelMACs is the least work (multiply-adds) of one part of a loop
+// split over CPUs outside BLAS: tens of microseconds, against the few it
+// costs to start and join a goroutine.
+const minParallelMACs = 1 << 17
 
 // convolveTranspose sets out (n × w.InLen × filters) to the transposed
 // convolution of x (n × w.OutLen × channels) with k (KLen × filters ×

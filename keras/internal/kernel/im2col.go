@@ -139,52 +139,6 @@ func Col2Im(dst, col []float32, w *ConvWindow, cn int) {
 	}
 }
 
-// DepthwiseConv sets dst (OutLen × channels·mult) to the depthwise
-// convolution of one sample x (InLen × channels) with kernel k
-// (KLen × channels × mult): output channel c·mult+m sees only input
-// channel c.
-func DepthwiseConv(dst, x, k []float32, w *ConvWindow, channels, mult int) {
-	cm := channels * mult
-	p := 0
-	for o0 := 0; o0 < w.Out[0]; o0++ {
-		for o1 := 0; o1 < w.Out[1]; o1++ {
-			for o2 := 0; o2 < w.Out[2]; o2++ {
-				d := dst[p*cm : (p+1)*cm]
-				clear(d)
-				t := 0
-				for k0 := 0; k0 < w.K[0]; k0++ {
-					for k1 := 0; k1 < w.K[1]; k1++ {
-						for k2 := 0; k2 < w.K[2]; k2++ {
-							s := w.source(o0, o1, o2, k0, k1, k2)
-							if s >= 0 {
-								xs := x[s*channels : (s+1)*channels]
-								ks := k[t*cm : (t+1)*cm]
-								if mult == 1 {
-									ks = ks[:len(xs)]
-									d := d[:len(xs)]
-									for c, v := range xs {
-										d[c] += v * ks[c]
-									}
-								} else {
-									for c, v := range xs {
-										dc := d[c*mult : (c+1)*mult]
-										kc := ks[c*mult : (c+1)*mult]
-										for m := range dc {
-											dc[m] += v * kc[m]
-										}
-									}
-								}
-							}
-							t++
-						}
-					}
-				}
-				p++
-			}
-		}
-	}
-}
-
 // TransposeInner sets dst (n × b × a) to the batched transpose of src
 // (n × a × b): how channels_first data becomes channels-last and back.
 func TransposeInner(dst, src []float32, n, a, b int) {

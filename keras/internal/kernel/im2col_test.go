@@ -3,6 +3,7 @@ package kernel
 import (
 	"math"
 	"math/rand/v2"
+	"slices"
 	"testing"
 )
 
@@ -151,15 +152,23 @@ func TestDepthwiseConv(t *testing.T) {
 	r := rand.New(rand.NewPCG(5, 6))
 	for _, tc := range convWindowCases {
 		w := tc.w
-		for _, mult := range []int{1, 2} {
-			const channels = 3
+		for _, cm := range [][2]int{{3, 1}, {3, 2}, {19, 1}, {8, 1}, {5, 3}} {
+			channels, mult := cm[0], cm[1]
 			x := convRand(r, w.InLen()*channels)
 			k := convRand(r, w.KLen()*channels*mult)
 			got := make([]float32, w.OutLen()*channels*mult)
 			for i := range got {
 				got[i] = float32(math.NaN())
 			}
-			DepthwiseConv(got, x, k, &w, channels, mult)
+			// In two parts of rows, as Parallel may split it.
+			rows := w.Out[0] * w.Out[1]
+			DepthwiseConvRows(got, x, k, &w, channels, mult, rows/2, rows)
+			DepthwiseConvRows(got, x, k, &w, channels, mult, 0, rows/2)
+			whole := make([]float32, len(got))
+			DepthwiseConv(whole, x, k, &w, channels, mult)
+			if !slices.Equal(whole, got) {
+				t.Errorf("%s: DepthwiseConv differs from its rows computed in parts", tc.name)
+			}
 			want := make([]float64, len(got))
 			for c := 0; c < channels; c++ {
 				// Channel c's kernel (KLen × 1 × mult).
