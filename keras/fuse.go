@@ -42,16 +42,68 @@ type fusedCall struct {
 	impl forwarder
 	w    []*Tensor
 	relu *reluLayer
+	// epilogue, when set, adds bias and applies relu in one pass after
+	// impl, which then runs without its bias (and activation).
+	epilogue epilogueKind
+	bias     []float32
 }
+
+type epilogueKind int
+
+const (
+	noEpilogue    epilogueKind = iota
+	biasRelu                   // the relu activation (kernel.Relu)
+	biasReluLayer              // the ReLU layer without slope or threshold
+)
 
 func (f *fusedCall) forward(c *call) error {
 	if err := f.impl.forward(c); err != nil {
 		return err
 	}
-	if f.relu != nil {
-		kernel.KerasRelu(c.out[0].Data, f.relu.slope, f.relu.maxValue, f.relu.hasMax, f.relu.threshold)
+	out := c.out[0].Data
+	switch f.epilogue {
+	case biasRelu:
+		kernel.BiasRelu(out, f.bias)
+	case biasReluLayer:
+		kernel.BiasReluCap(out, f.bias, f.relu.maxValue, f.relu.hasMax)
+	default:
+		if f.relu != nil {
+			kernel.KerasRelu(out, f.relu.slope, f.relu.maxValue, f.relu.hasMax, f.relu.threshold)
+		}
 	}
 	return nil
+}
+
+// setEpilogue moves the bias and a relu of f into one pass after the
+// product, when f's product has a bias and relu follows it.
+func (f *fusedCall) setEpilogue() {
+	var useBias *bool
+	var activation *string
+	at := 1 // index of the bias among the weights
+	switch k := f.impl.(type) {
+	case *conv:
+		useBias, activation = &k.useBias, &k.activation
+		if k.kind == separableConv {
+			at = 2
+		}
+	case *dense:
+		useBias, activation = &k.useBias, &k.activation
+	default:
+		return
+	}
+	if !*useBias || at >= len(f.w) || f.w[at] == nil {
+		return
+	}
+	switch {
+	case f.relu != nil && f.relu.slope == 0 && f.relu.threshold == 0 && linearName(*activation):
+		f.epilogue = biasReluLayer
+	case f.relu == nil && *activation == "relu":
+		f.epilogue, *activation = biasRelu, "linear"
+	default:
+		return
+	}
+	*useBias = false
+	f.bias = f.w[at].Data
 }
 
 // optimize plans the rewrites of net's model and the models inside it.
@@ -59,6 +111,9 @@ func (net *Net) optimize() {
 	p := &plan{over: make(map[*Node]*fusedCall), alias: make(map[*Node]*Node), folded: make(map[string]int)}
 	for m := range net.order {
 		p.optimizeModel(net, m)
+	}
+	for _, f := range p.over {
+		f.setEpilogue()
 	}
 	net.plan = p
 }
@@ -79,6 +134,14 @@ func (p *plan) optimizeModel(net *Net, m *Model) {
 		readers[r.Layer.Nodes[r.Node]]++
 	}
 	for _, n := range net.order[m] {
+		// A product with its own relu gets the one-pass epilogue too.
+		if p.over[n] == nil {
+			if f := p.epilogue(net, n); f == nil {
+				if f := reluProduct(net, n); f != nil {
+					p.over[n] = f
+				}
+			}
+		}
 		if len(n.Inputs) != 1 || n.arg(0) != "" || n.Inputs[0].Tensor != 0 {
 			continue
 		}
@@ -168,6 +231,27 @@ func (p *plan) epilogue(net *Net, n *Node) *fusedCall {
 		return &fusedCall{impl: &k, w: net.weights[n.Layer]}
 	case *dense:
 		if !linearName(l.activation) {
+			return nil
+		}
+		k := *l
+		return &fusedCall{impl: &k, w: net.weights[n.Layer]}
+	}
+	return nil
+}
+
+// reluProduct returns a replacement of a channels-last convolution or
+// Dense call with the relu activation (which setEpilogue then fuses with
+// its bias), or nil.
+func reluProduct(net *Net, n *Node) *fusedCall {
+	switch l := n.Layer.impl.(type) {
+	case *conv:
+		if l.channelsFirst || l.kind == transposeConv || l.activation != "relu" {
+			return nil
+		}
+		k := *l
+		return &fusedCall{impl: &k, w: net.weights[n.Layer]}
+	case *dense:
+		if l.activation != "relu" {
 			return nil
 		}
 		k := *l

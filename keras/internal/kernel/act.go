@@ -178,3 +178,37 @@ func AddBias(x, bias []float32) {
 		}
 	}
 }
+
+// BiasRelu adds bias (n) to every row of x (rows×n) and applies Relu, in
+// one pass: the epilogue of a product followed by relu, the same bits as
+// AddBias then Relu.
+func BiasRelu(x, bias []float32) {
+	n := len(bias)
+	for i := 0; i+n <= len(x); i += n {
+		row := x[i : i+n]
+		for j, b := range bias {
+			v := math.Float32bits(row[j] + b)
+			v &^= uint32(int32(v) >> 31)
+			row[j] = math.Float32frombits(v)
+		}
+	}
+}
+
+// BiasReluCap adds bias to every row of x and applies KerasRelu without
+// slope or threshold (the ReLU layer, ReLU(maxValue) when hasMax), in one
+// pass: the same bits as AddBias then KerasRelu.
+func BiasReluCap(x, bias []float32, maxValue float32, hasMax bool) {
+	n := len(bias)
+	for i := 0; i+n <= len(x); i += n {
+		row := x[i : i+n]
+		if hasMax {
+			for j, b := range bias {
+				row[j] = min(max(row[j]+b, 0), maxValue)
+			}
+			continue
+		}
+		for j, b := range bias {
+			row[j] = max(row[j]+b, 0)
+		}
+	}
+}

@@ -209,3 +209,26 @@ func TestTransposeInner(t *testing.T) {
 		}
 	}
 }
+
+// TestIm2ColRows checks that blocks of rows spanning samples are the rows
+// of each sample's own patch matrix.
+func TestIm2ColRows(t *testing.T) {
+	r := rand.New(rand.NewPCG(7, 8))
+	for _, tc := range convWindowCases {
+		w := tc.w
+		const n, channels, c0, cn = 3, 4, 1, 2
+		x := convRand(r, n*w.InLen()*channels)
+		row, pOut := w.KLen()*cn, w.OutLen()
+		want := make([]float32, n*pOut*row)
+		for b := 0; b < n; b++ {
+			Im2Col(want[b*pOut*row:(b+1)*pOut*row], x[b*w.InLen()*channels:(b+1)*w.InLen()*channels], &w, channels, c0, cn)
+		}
+		got := make([]float32, len(want))
+		for _, cut := range [][2]int{{0, pOut/2 + 1}, {pOut/2 + 1, 2*pOut + 1}, {2*pOut + 1, n * pOut}} {
+			Im2ColRows(got[cut[0]*row:cut[1]*row], x, &w, channels, c0, cn, cut[0], cut[1])
+		}
+		if !slices.Equal(got, want) {
+			t.Errorf("%s: rows in blocks differ from each sample's patches", tc.name)
+		}
+	}
+}
