@@ -13,7 +13,8 @@ For every NAME it writes OUTDIR/NAME/ with
   * input.npy    the input batch (the fixture's, or random);
   * model.onnx   the same model converted by tf2onnx (opset 17) from a
                  tf.function with a fixed input signature (tf2onnx does not
-                 take Keras 3 models directly);
+                 take Keras 3 models directly), the constants the function
+                 captures made initializers;
   * meta.json    the batch size, multiply-adds per sample of the convolutions,
                  products and attention (2 FLOPs each), weight bytes and the
                  two largest activations of one sample.
@@ -166,9 +167,33 @@ def to_onnx(model, x, path):
     import tensorflow as tf
     import tf2onnx
 
+    import numpy as np
+
     spec = (tf.TensorSpec((None,) + tuple(x.shape[1:]), tf.as_dtype(x.dtype), name="x"),)
     fn = tf.function(lambda t: model(t, training=False))
-    tf2onnx.convert.from_function(fn, input_signature=spec, opset=17, output_path=str(path))
+    proto, _ = tf2onnx.convert.from_function(fn, input_signature=spec, opset=17,
+                                             output_path=str(path))
+    # Constants the function captures (Normalization's mean and variance in
+    # EfficientNet) come out as graph inputs: make them the initializers
+    # (constants) they are.
+    cf = fn.get_concrete_function(*spec)
+    names = {i.name for i in proto.graph.input} - {"x:0", "x"}
+    if not names:
+        return
+    import onnx
+    from onnx import numpy_helper
+
+    found = set()
+    for ph, val in zip(cf.graph.internal_captures, cf.captured_inputs):
+        if ph.name in names and val.dtype != tf.resource:
+            proto.graph.initializer.append(numpy_helper.from_array(np.asarray(val.numpy()), ph.name))
+            found.add(ph.name)
+    if names - found:
+        raise SystemExit(f"tf2onnx left inputs it did not freeze: {sorted(names - found)}")
+    keep = [i for i in proto.graph.input if i.name not in found]
+    del proto.graph.input[:]
+    proto.graph.input.extend(keep)
+    onnx.save(proto, str(path))
 
 
 def make(outdir, name):

@@ -173,8 +173,8 @@ func AddBias(x, bias []float32) {
 	n := len(bias)
 	for i := 0; i+n <= len(x); i += n {
 		row := x[i : i+n]
-		for j, b := range bias {
-			row[j] += b
+		for j := addVec(row, bias); j < n; j++ {
+			row[j] += bias[j]
 		}
 	}
 }
@@ -186,8 +186,8 @@ func BiasRelu(x, bias []float32) {
 	n := len(bias)
 	for i := 0; i+n <= len(x); i += n {
 		row := x[i : i+n]
-		for j, b := range bias {
-			v := math.Float32bits(row[j] + b)
+		for j := biasReluVec(row, bias); j < n; j++ {
+			v := math.Float32bits(row[j] + bias[j])
 			v &^= uint32(int32(v) >> 31)
 			row[j] = math.Float32frombits(v)
 		}
@@ -201,14 +201,15 @@ func BiasReluCap(x, bias []float32, maxValue float32, hasMax bool) {
 	n := len(bias)
 	for i := 0; i+n <= len(x); i += n {
 		row := x[i : i+n]
+		j := biasReluCapVec(row, bias, maxValue, hasMax)
 		if hasMax {
-			for j, b := range bias {
-				row[j] = min(max(row[j]+b, 0), maxValue)
+			for ; j < n; j++ {
+				row[j] = min(max(row[j]+bias[j], 0), maxValue)
 			}
 			continue
 		}
-		for j, b := range bias {
-			row[j] = max(row[j]+b, 0)
+		for ; j < n; j++ {
+			row[j] = max(row[j]+bias[j], 0)
 		}
 	}
 }

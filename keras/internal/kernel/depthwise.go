@@ -76,7 +76,7 @@ func tapRange(o, n, k, stride, dil, pad int) (lo, hi int) {
 func mulAdd(d, a, b []float32) {
 	n := len(d)
 	a, b = a[:n], b[:n]
-	i := 0
+	i := mulAddVec(d, a, b)
 	for ; i+8 <= n; i += 8 {
 		dd, aa, bb := d[i:i+8:i+8], a[i:i+8:i+8], b[i:i+8:i+8]
 		dd[0] += aa[0] * bb[0]

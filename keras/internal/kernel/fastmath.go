@@ -31,7 +31,9 @@ func exp32(x float32) float32 {
 }
 
 // FastSigmoid is 1/(1+e^-x) in float32, in place.
-func FastSigmoid(x []float32) {
+func FastSigmoid(x []float32) { sigmoidScalar(x[sigmoidVec(x):]) }
+
+func sigmoidScalar(x []float32) {
 	for i, v := range x {
 		if v != v { // NaN stays NaN
 			continue
@@ -47,7 +49,9 @@ func FastSigmoid(x []float32) {
 }
 
 // FastTanh is tanh in float32, in place.
-func FastTanh(x []float32) {
+func FastTanh(x []float32) { tanhScalar(x[tanhVec(x):]) }
+
+func tanhScalar(x []float32) {
 	for i, v := range x {
 		a := v
 		if a < 0 {

@@ -1,0 +1,150 @@
+//go:build goexperiment.simd && amd64
+
+package kernel
+
+import "simd/archsimd"
+
+// AVX2 versions of the element-wise kernels, built with GOEXPERIMENT=simd
+// (the Makefile sets it). Each handles the longest prefix of whole
+// 8-float vectors and returns its length; the scalar loop finishes the
+// tail, and runs alone on CPUs without AVX2 and in builds without the
+// experiment (simd_generic.go). They do the scalar loops' float32 steps in
+// the same order without fusing multiply and add, so the results are the
+// same bits (tested), except mulAddVec, which fuses them.
+
+var haveAVX2 = archsimd.X86.AVX2() && archsimd.X86.FMA()
+
+// SIMD names the vector extension the element-wise kernels use, if any.
+var SIMD = func() string {
+	if haveAVX2 {
+		return "AVX2"
+	}
+	return ""
+}()
+
+func mulAddVec(d, a, b []float32) int {
+	if !haveAVX2 {
+		return 0
+	}
+	n := len(d) &^ 7
+	a, b = a[:len(d)], b[:len(d)]
+	for i := 0; i < n; i += 8 {
+		dv := archsimd.LoadFloat32x8Slice(d[i : i+8])
+		av := archsimd.LoadFloat32x8Slice(a[i : i+8])
+		bv := archsimd.LoadFloat32x8Slice(b[i : i+8])
+		av.MulAdd(bv, dv).StoreSlice(d[i : i+8])
+	}
+	return n
+}
+
+func addVec(d, b []float32) int {
+	if !haveAVX2 {
+		return 0
+	}
+	n := len(d) &^ 7
+	b = b[:len(d)]
+	for i := 0; i < n; i += 8 {
+		dv := archsimd.LoadFloat32x8Slice(d[i : i+8])
+		dv.Add(archsimd.LoadFloat32x8Slice(b[i : i+8])).StoreSlice(d[i : i+8])
+	}
+	return n
+}
+
+// biasReluVec is one row of BiasRelu.
+func biasReluVec(row, bias []float32) int {
+	if !haveAVX2 {
+		return 0
+	}
+	n := len(row) &^ 7
+	bias = bias[:len(row)]
+	for i := 0; i < n; i += 8 {
+		y := archsimd.LoadFloat32x8Slice(row[i : i+8]).Add(archsimd.LoadFloat32x8Slice(bias[i : i+8]))
+		bits := y.AsInt32x8()
+		bits.AndNot(bits.ShiftAllRight(31)).AsFloat32x8().StoreSlice(row[i : i+8])
+	}
+	return n
+}
+
+// biasReluCapVec is one row of BiasReluCap: Go's max(y, 0) and
+// min(y, cap), NaN and signed zeros included, by comparisons.
+func biasReluCapVec(row, bias []float32, maxValue float32, hasMax bool) int {
+	if !haveAVX2 {
+		return 0
+	}
+	n := len(row) &^ 7
+	bias = bias[:len(row)]
+	zero := archsimd.BroadcastFloat32x8(0)
+	capv := archsimd.BroadcastFloat32x8(maxValue)
+	for i := 0; i < n; i += 8 {
+		y := archsimd.LoadFloat32x8Slice(row[i : i+8]).Add(archsimd.LoadFloat32x8Slice(bias[i : i+8]))
+		nan := y.IsNaN()
+		r := y.Merge(zero, y.Greater(zero).Or(nan))
+		if hasMax {
+			r = r.Merge(capv, r.LessEqual(capv).Or(nan))
+		}
+		r.StoreSlice(row[i : i+8])
+	}
+	return n
+}
+
+// exp32Vec is exp32 on 8 values.
+func exp32Vec(x archsimd.Float32x8) archsimd.Float32x8 {
+	magic := archsimd.BroadcastFloat32x8(roundMagic)
+	n := x.Mul(archsimd.BroadcastFloat32x8(log2e)).Add(magic).Sub(magic)
+	r := x.Sub(n.Mul(archsimd.BroadcastFloat32x8(ln2Hi))).Sub(n.Mul(archsimd.BroadcastFloat32x8(ln2Lo)))
+	p := archsimd.BroadcastFloat32x8(1.0 / 720)
+	for _, c := range [...]float32{1.0 / 120, 1.0 / 24, 1.0 / 6, 1.0 / 2, 1, 1} {
+		p = archsimd.BroadcastFloat32x8(c).Add(r.Mul(p))
+	}
+	scale := n.ConvertToInt32().Add(archsimd.BroadcastInt32x8(127)).ShiftAllLeft(23).AsFloat32x8()
+	return p.Mul(scale)
+}
+
+func sigmoidVec(x []float32) int {
+	if !haveAVX2 {
+		return 0
+	}
+	n := len(x) &^ 7
+	one := archsimd.BroadcastFloat32x8(1)
+	hi, lo := archsimd.BroadcastFloat32x8(expMax), archsimd.BroadcastFloat32x8(expMin)
+	zero := archsimd.BroadcastFloat32x8(0)
+	for i := 0; i < n; i += 8 {
+		v := archsimd.LoadFloat32x8Slice(x[i : i+8])
+		m := zero.Sub(v)
+		m = m.Merge(hi, m.LessEqual(hi))
+		m = m.Merge(lo, m.GreaterEqual(lo))
+		y := one.Div(one.Add(exp32Vec(m)))
+		y.Merge(v, v.Equal(v)).StoreSlice(x[i : i+8])
+	}
+	return n
+}
+
+func tanhVec(x []float32) int {
+	if !haveAVX2 {
+		return 0
+	}
+	n := len(x) &^ 7
+	one := archsimd.BroadcastFloat32x8(1)
+	zero := archsimd.BroadcastFloat32x8(0)
+	sign := archsimd.BroadcastInt32x8(-1 << 31)
+	for i := 0; i < n; i += 8 {
+		v := archsimd.LoadFloat32x8Slice(x[i : i+8])
+		a := v.AsInt32x8().AndNot(sign).AsFloat32x8()
+		// |x| < 0.125: the odd series.
+		s := v.Mul(v)
+		p := archsimd.BroadcastFloat32x8(-17.0 / 315)
+		p = archsimd.BroadcastFloat32x8(2.0 / 15).Add(s.Mul(p))
+		p = archsimd.BroadcastFloat32x8(-1.0 / 3).Add(s.Mul(p))
+		small := v.Mul(one.Add(s.Mul(p)))
+		// |x| > 9: ±1.
+		big := v.AsInt32x8().And(sign).Or(one.AsInt32x8()).AsFloat32x8()
+		// Otherwise (1 - e)/(1 + e), e = exp(-2|x|), with x's sign.
+		e := exp32Vec(archsimd.BroadcastFloat32x8(-2).Mul(a))
+		t := one.Sub(e).Div(one.Add(e))
+		t = t.Merge(zero.Sub(t), v.GreaterEqual(zero))
+		t = t.Merge(big, a.LessEqual(archsimd.BroadcastFloat32x8(9)))
+		t = t.Merge(small, a.GreaterEqual(archsimd.BroadcastFloat32x8(0.125)))
+		t.Merge(v, v.Equal(v)).StoreSlice(x[i : i+8])
+	}
+	return n
+}
