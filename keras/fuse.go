@@ -106,8 +106,15 @@ func (f *fusedCall) setEpilogue() {
 	f.bias = f.w[at].Data
 }
 
+// planAtLoad turns the planning off, for tests that compare with the
+// graph as decoded.
+var planAtLoad = true
+
 // optimize plans the rewrites of net's model and the models inside it.
 func (net *Net) optimize() {
+	if !planAtLoad {
+		return
+	}
 	p := &plan{over: make(map[*Node]*fusedCall), alias: make(map[*Node]*Node), folded: make(map[string]int)}
 	for m := range net.order {
 		p.optimizeModel(net, m)
@@ -116,6 +123,24 @@ func (net *Net) optimize() {
 		f.setEpilogue()
 	}
 	net.plan = p
+	// The weights of layers whose every call was folded or rewritten are
+	// read no more (a folded kernel is a new copy): let them go, so that
+	// a model's weights are in memory once.
+	for l := range net.weights {
+		if len(l.Nodes) == 0 {
+			continue
+		}
+		unused := true
+		for _, n := range l.Nodes {
+			if _, ok := p.alias[n]; !ok && p.over[n] == nil {
+				unused = false
+				break
+			}
+		}
+		if unused {
+			delete(net.weights, l)
+		}
+	}
 }
 
 func (p *plan) optimizeModel(net *Net, m *Model) {

@@ -51,8 +51,15 @@ func TestFusedMatchesUnfused(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				plain := *net
-				plain.plan = nil
+				planAtLoad = false
+				plain, err := Load(filepath.Join(dir, file))
+				planAtLoad = true
+				if err != nil {
+					t.Fatal(err)
+				}
+				if plain.plan != nil {
+					t.Fatal("planAtLoad = false still planned")
+				}
 				want, err := plain.Predict(in...)
 				if err != nil {
 					t.Fatal(err)
