@@ -198,18 +198,20 @@ func BiasRelu(x, bias []float32) {
 // slope or threshold (the ReLU layer, ReLU(maxValue) when hasMax), in one
 // pass: the same bits as AddBias then KerasRelu.
 func BiasReluCap(x, bias []float32, maxValue float32, hasMax bool) {
+	if biasReluCapVec(x, bias, maxValue, hasMax) {
+		return
+	}
 	n := len(bias)
 	for i := 0; i+n <= len(x); i += n {
 		row := x[i : i+n]
-		j := biasReluCapVec(row, bias, maxValue, hasMax)
 		if hasMax {
-			for ; j < n; j++ {
-				row[j] = min(max(row[j]+bias[j], 0), maxValue)
+			for j, b := range bias {
+				row[j] = min(max(row[j]+b, 0), maxValue)
 			}
 			continue
 		}
-		for ; j < n; j++ {
-			row[j] = max(row[j]+bias[j], 0)
+		for j, b := range bias {
+			row[j] = max(row[j]+b, 0)
 		}
 	}
 }

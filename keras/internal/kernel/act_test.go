@@ -163,9 +163,15 @@ func TestAxisKernels(t *testing.T) {
 // TestBiasRelu checks the one-pass epilogues against AddBias followed by the
 // activation, bit for bit, NaN, infinities and signed zeros included.
 func TestBiasRelu(t *testing.T) {
+	for _, n := range []int{7, 16} { // a scalar tail, whole vectors
+		testBiasRelu(t, n)
+	}
+}
+
+func testBiasRelu(t *testing.T, n int) {
 	specials := []float32{float32(math.NaN()), float32(math.Inf(1)), float32(math.Inf(-1)), 0, float32(math.Copysign(0, -1)), 5.5, 6, 7, -1e-30}
 	r := rand.New(rand.NewPCG(9, 10))
-	const rows, n = 5, 7
+	const rows = 5
 	x := make([]float32, rows*n)
 	for i := range x {
 		if i < len(specials) {
@@ -174,7 +180,10 @@ func TestBiasRelu(t *testing.T) {
 			x[i] = float32(r.NormFloat64() * 4)
 		}
 	}
-	bias := []float32{0, float32(math.Copysign(0, -1)), 1, -1, 2.5, -0.5, 3}
+	bias := make([]float32, n)
+	for i := range bias {
+		bias[i] = []float32{0, float32(math.Copysign(0, -1)), 1, -1, 2.5, -0.5, 3}[i%7]
+	}
 	same := func(name string, got, want []float32) {
 		for i := range want {
 			if math.Float32bits(got[i]) != math.Float32bits(want[i]) {

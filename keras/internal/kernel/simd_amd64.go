@@ -65,26 +65,30 @@ func biasReluVec(row, bias []float32) int {
 	return n
 }
 
-// biasReluCapVec is one row of BiasReluCap: Go's max(y, 0) and
-// min(y, cap), NaN and signed zeros included, by comparisons.
-func biasReluCapVec(row, bias []float32, maxValue float32, hasMax bool) int {
-	if !haveAVX2 {
-		return 0
+// biasReluCapVec is BiasReluCap over all of x when the rows are whole
+// vectors (it reports whether it ran): Go's max(y, 0) and min(y, cap), NaN
+// and signed zeros included, by comparisons. The constants are broadcast
+// once for the whole tensor, which costs more than a row's arithmetic.
+func biasReluCapVec(x, bias []float32, maxValue float32, hasMax bool) bool {
+	n := len(bias)
+	if !haveAVX2 || n%8 != 0 || n == 0 {
+		return false
 	}
-	n := len(row) &^ 7
-	bias = bias[:len(row)]
 	zero := archsimd.BroadcastFloat32x8(0)
 	capv := archsimd.BroadcastFloat32x8(maxValue)
-	for i := 0; i < n; i += 8 {
-		y := archsimd.LoadFloat32x8Slice(row[i : i+8]).Add(archsimd.LoadFloat32x8Slice(bias[i : i+8]))
-		nan := y.IsNaN()
-		r := y.Merge(zero, y.Greater(zero).Or(nan))
-		if hasMax {
-			r = r.Merge(capv, r.LessEqual(capv).Or(nan))
+	for r := 0; r+n <= len(x); r += n {
+		row := x[r : r+n]
+		for i := 0; i < n; i += 8 {
+			y := archsimd.LoadFloat32x8Slice(row[i : i+8]).Add(archsimd.LoadFloat32x8Slice(bias[i : i+8]))
+			nan := y.IsNaN()
+			v := y.Merge(zero, y.Greater(zero).Or(nan))
+			if hasMax {
+				v = v.Merge(capv, v.LessEqual(capv).Or(nan))
+			}
+			v.StoreSlice(row[i : i+8])
 		}
-		r.StoreSlice(row[i : i+8])
 	}
-	return n
+	return true
 }
 
 // exp32Vec is exp32 on 8 values.

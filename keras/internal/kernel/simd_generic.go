@@ -8,9 +8,9 @@ package kernel
 // SIMD names the vector extension the element-wise kernels use, if any.
 const SIMD = ""
 
-func mulAddVec(d, a, b []float32) int                                       { return 0 }
-func addVec(d, b []float32) int                                             { return 0 }
-func biasReluVec(row, bias []float32) int                                   { return 0 }
-func biasReluCapVec(row, bias []float32, maxValue float32, hasMax bool) int { return 0 }
-func sigmoidVec(x []float32) int                                            { return 0 }
-func tanhVec(x []float32) int                                               { return 0 }
+func mulAddVec(d, a, b []float32) int                                      { return 0 }
+func addVec(d, b []float32) int                                            { return 0 }
+func biasReluVec(row, bias []float32) int                                  { return 0 }
+func biasReluCapVec(x, bias []float32, maxValue float32, hasMax bool) bool { return false }
+func sigmoidVec(x []float32) int                                           { return 0 }
+func tanhVec(x []float32) int                                              { return 0 }
