@@ -76,3 +76,25 @@ func tanhScalar(x []float32) {
 		}
 	}
 }
+
+// FastSwish is x·sigmoid(x) in float32, in place, sigmoid as FastSigmoid
+// computes it (through a stack buffer: no allocation).
+func FastSwish(x []float32) {
+	var buf [2048]float32
+	for len(x) > 0 {
+		n := min(len(x), len(buf))
+		s := buf[:n]
+		copy(s, x[:n])
+		FastSigmoid(s)
+		for i, v := range s {
+			if x[i] < -math.MaxFloat32 {
+				// -Inf·sigmoid(-Inf) is -Inf·0: NaN, where the clamped
+				// float32 sigmoid would give -Inf.
+				x[i] = float32(math.NaN())
+				continue
+			}
+			x[i] *= v
+		}
+		x = x[n:]
+	}
+}

@@ -91,63 +91,98 @@ func biasReluCapVec(x, bias []float32, maxValue float32, hasMax bool) bool {
 	return true
 }
 
-// exp32Vec is exp32 on 8 values.
-func exp32Vec(x archsimd.Float32x8) archsimd.Float32x8 {
-	magic := archsimd.BroadcastFloat32x8(roundMagic)
-	n := x.Mul(archsimd.BroadcastFloat32x8(log2e)).Add(magic).Sub(magic)
-	r := x.Sub(n.Mul(archsimd.BroadcastFloat32x8(ln2Hi))).Sub(n.Mul(archsimd.BroadcastFloat32x8(ln2Lo)))
-	p := archsimd.BroadcastFloat32x8(1.0 / 720)
-	for _, c := range [...]float32{1.0 / 120, 1.0 / 24, 1.0 / 6, 1.0 / 2, 1, 1} {
-		p = archsimd.BroadcastFloat32x8(c).Add(r.Mul(p))
+// expConsts are exp32Vec's constants, broadcast once per kernel call
+// (broadcasting costs more than the arithmetic inside the loop); a value,
+// so that it stays on the stack.
+type expConsts struct {
+	log2e, magic, ln2Hi, ln2Lo, c720 archsimd.Float32x8
+	c120, c24, c6, c2, c1            archsimd.Float32x8
+	bias                             archsimd.Int32x8
+}
+
+func newExpConsts() expConsts {
+	return expConsts{
+		log2e: archsimd.BroadcastFloat32x8(log2e),
+		magic: archsimd.BroadcastFloat32x8(roundMagic),
+		ln2Hi: archsimd.BroadcastFloat32x8(ln2Hi),
+		ln2Lo: archsimd.BroadcastFloat32x8(ln2Lo),
+		c720:  archsimd.BroadcastFloat32x8(1.0 / 720),
+		c120:  archsimd.BroadcastFloat32x8(1.0 / 120),
+		c24:   archsimd.BroadcastFloat32x8(1.0 / 24),
+		c6:    archsimd.BroadcastFloat32x8(1.0 / 6),
+		c2:    archsimd.BroadcastFloat32x8(1.0 / 2),
+		c1:    archsimd.BroadcastFloat32x8(1),
+		bias:  archsimd.BroadcastInt32x8(127),
 	}
-	scale := n.ConvertToInt32().Add(archsimd.BroadcastInt32x8(127)).ShiftAllLeft(23).AsFloat32x8()
+}
+
+// exp32Vec is exp32 on 8 values.
+func exp32Vec(x archsimd.Float32x8, e *expConsts) archsimd.Float32x8 {
+	n := x.Mul(e.log2e).Add(e.magic).Sub(e.magic)
+	r := x.Sub(n.Mul(e.ln2Hi)).Sub(n.Mul(e.ln2Lo))
+	p := e.c120.Add(r.Mul(e.c720))
+	p = e.c24.Add(r.Mul(p))
+	p = e.c6.Add(r.Mul(p))
+	p = e.c2.Add(r.Mul(p))
+	p = e.c1.Add(r.Mul(p))
+	p = e.c1.Add(r.Mul(p))
+	scale := n.ConvertToInt32().Add(e.bias).ShiftAllLeft(23).AsFloat32x8()
 	return p.Mul(scale)
 }
 
+// minExpVec is the shortest slice worth the vector sigmoid and tanh: their
+// constants take a dozen broadcasts, which on shorter slices (a recurrent
+// step's gates, row by row) cost more than the scalar loop (measured on
+// bench_lstm).
+const minExpVec = 1024
+
 func sigmoidVec(x []float32) int {
-	if !haveAVX2 {
+	if !haveAVX2 || len(x) < minExpVec {
 		return 0
 	}
 	n := len(x) &^ 7
 	one := archsimd.BroadcastFloat32x8(1)
 	hi, lo := archsimd.BroadcastFloat32x8(expMax), archsimd.BroadcastFloat32x8(expMin)
 	zero := archsimd.BroadcastFloat32x8(0)
+	e := newExpConsts()
 	for i := 0; i < n; i += 8 {
 		v := archsimd.LoadFloat32x8Slice(x[i : i+8])
 		m := zero.Sub(v)
 		m = m.Merge(hi, m.LessEqual(hi))
 		m = m.Merge(lo, m.GreaterEqual(lo))
-		y := one.Div(one.Add(exp32Vec(m)))
+		y := one.Div(one.Add(exp32Vec(m, &e)))
 		y.Merge(v, v.Equal(v)).StoreSlice(x[i : i+8])
 	}
 	return n
 }
 
 func tanhVec(x []float32) int {
-	if !haveAVX2 {
+	if !haveAVX2 || len(x) < minExpVec {
 		return 0
 	}
 	n := len(x) &^ 7
 	one := archsimd.BroadcastFloat32x8(1)
 	zero := archsimd.BroadcastFloat32x8(0)
 	sign := archsimd.BroadcastInt32x8(-1 << 31)
+	c17, c2, c1 := archsimd.BroadcastFloat32x8(-17.0/315), archsimd.BroadcastFloat32x8(2.0/15), archsimd.BroadcastFloat32x8(-1.0/3)
+	minus2, nine, eighth := archsimd.BroadcastFloat32x8(-2), archsimd.BroadcastFloat32x8(9), archsimd.BroadcastFloat32x8(0.125)
+	ec := newExpConsts()
 	for i := 0; i < n; i += 8 {
 		v := archsimd.LoadFloat32x8Slice(x[i : i+8])
 		a := v.AsInt32x8().AndNot(sign).AsFloat32x8()
 		// |x| < 0.125: the odd series.
 		s := v.Mul(v)
-		p := archsimd.BroadcastFloat32x8(-17.0 / 315)
-		p = archsimd.BroadcastFloat32x8(2.0 / 15).Add(s.Mul(p))
-		p = archsimd.BroadcastFloat32x8(-1.0 / 3).Add(s.Mul(p))
+		p := c2.Add(s.Mul(c17))
+		p = c1.Add(s.Mul(p))
 		small := v.Mul(one.Add(s.Mul(p)))
 		// |x| > 9: ±1.
 		big := v.AsInt32x8().And(sign).Or(one.AsInt32x8()).AsFloat32x8()
 		// Otherwise (1 - e)/(1 + e), e = exp(-2|x|), with x's sign.
-		e := exp32Vec(archsimd.BroadcastFloat32x8(-2).Mul(a))
+		e := exp32Vec(minus2.Mul(a), &ec)
 		t := one.Sub(e).Div(one.Add(e))
 		t = t.Merge(zero.Sub(t), v.GreaterEqual(zero))
-		t = t.Merge(big, a.LessEqual(archsimd.BroadcastFloat32x8(9)))
-		t = t.Merge(small, a.GreaterEqual(archsimd.BroadcastFloat32x8(0.125)))
+		t = t.Merge(big, a.LessEqual(nine))
+		t = t.Merge(small, a.GreaterEqual(eighth))
 		t.Merge(v, v.Equal(v)).StoreSlice(x[i : i+8])
 	}
 	return n
