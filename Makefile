@@ -22,6 +22,17 @@ LDFLAGS := $(if $(VERSION),-ldflags "-X main.version=$(VERSION)")
 # $GOPATH/bin (~/go/bin by default).
 GOBIN_DIR = $(or $(shell $(GO) env GOBIN),$(shell $(GO) env GOPATH)/bin)
 
+# The element-wise kernels (activations, bias epilogues, depthwise
+# convolutions) have AVX2 versions in Go's simd experiment
+# (keras/internal/kernel/simd_amd64.go); FAST builds with it, and the
+# scalar loops stay what a plain `go build` compiles. SIMD=0 leaves it out.
+SIMD ?= 1
+ifeq ($(SIMD),1)
+FAST := GOEXPERIMENT=simd $(GO)
+else
+FAST := $(GO)
+endif
+
 .PHONY: all build install test bench bench-keras loadtest fuzz mutate demo fixtures deps clean
 
 all: build
@@ -30,12 +41,12 @@ deps:
 	@bash scripts/install-deps
 
 build: deps
-	$(GO) build $(TAGS) $(LDFLAGS) -o $(BIN) ./cmd/kerascope
+	$(FAST) build $(TAGS) $(LDFLAGS) -o $(BIN) ./cmd/kerascope
 
 # Installs kerascope where go install puts commands, and says whether that
 # directory is on the PATH.
 install: deps
-	$(GO) install $(TAGS) $(LDFLAGS) ./cmd/kerascope
+	$(FAST) install $(TAGS) $(LDFLAGS) ./cmd/kerascope
 	@echo "installed $(GOBIN_DIR)/kerascope"
 	@case ":$$PATH:" in *":$(GOBIN_DIR):"*) ;; \
 	*) echo "$(GOBIN_DIR) is not on your PATH; add it: export PATH=\"\$$PATH:$(GOBIN_DIR)\"";; esac
@@ -43,29 +54,35 @@ install: deps
 test: deps
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go' -not -path './testdata/gen/.venv/*')); \
 	if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
-	$(GO) vet $(TAGS) ./...
+	$(FAST) vet $(TAGS) ./...
 	$(GO) vet -tags libhdf5 ./h5/...
-	$(GO) test $(TAGS) ./...
+	$(FAST) test $(TAGS) ./...
 	@# The pure-Go HDF5 reader against libhdf5 (its oracle), on every fixture
 	@# and corpus file: groups, attributes and tensors must be identical.
 	$(GO) test -tags libhdf5 -count=1 ./h5/...
-	@# The pure-Go BLAS path too (kernels and every fixture's prediction), and
-	@# the worst difference from Keras's outputs on both paths.
-	$(GO) test -run 'Test.*(Kernel|Gemm|Activation|Predict)' ./keras/...
+	@# The pure-Go path too (gonum's BLAS and the scalar loops: kernels and
+	@# every fixture's prediction), and the worst difference from Keras's
+	@# outputs on both paths.
+	$(GO) vet ./keras/...
+	$(GO) test -run 'Test.*(Kernel|Gemm|Activation|Predict|Vector|Fused|Depthwise|Im2Col|Bias)' ./keras/...
 	@for tags in "$(TAGS)" ""; do \
-		out=$$($(GO) test $$tags -count=1 -v -run 'TestPredictFixtures$$' ./keras 2>&1) || { echo "$$out" | tail -40; exit 1; }; \
+		if [ -n "$$tags" ]; then go="$(FAST)"; else go="$(GO)"; fi; \
+		out=$$(env $$go test $$tags -count=1 -v -run 'TestPredictFixtures$$' ./keras 2>&1) || { echo "$$out" | tail -40; exit 1; }; \
 		echo "$$out" | grep -o '[0-9]* fixture files predicted.*' | sed "s/^/predict ($${tags:-pure Go}): /"; \
 	done
 
 # Go benchmarks of prediction (and of the summary).
 bench: deps
-	$(GO) test $(TAGS) -run '^$$' -bench . -benchmem ./keras ./cmd/kerascope
+	$(FAST) test $(TAGS) -run '^$$' -bench . -benchmem ./keras ./cmd/kerascope
 
-# Keras and kerascope side by side on the same models and inputs, alternating;
-# needs the fixture venv (bash testdata/gen/setup.sh).
+# kerascope, ONNX Runtime, compiled and eager Keras side by side on the same
+# models and inputs, alternating (docs/performance.md). Makes the fixture
+# venv plus the benchmark's packages (testdata/gen/setup-bench.sh) and the
+# large models, in the git-ignored testdata/gen/.bench, the first time.
 bench-keras: deps
-	$(GO) build $(TAGS) -o bin/kerascope-bench ./cmd/kerascope-bench
-	testdata/gen/.venv/bin/python testdata/gen/bench_keras.py --go-worker bin/kerascope-bench
+	bash testdata/gen/setup-bench.sh
+	$(FAST) build $(TAGS) -o bin/kerascope-bench ./cmd/kerascope-bench
+	testdata/gen/.venv/bin/python testdata/gen/bench_keras.py --go-worker bin/kerascope-bench $(BENCH_ARGS)
 
 # kerascope serve under concurrent clients on 127.0.0.1 only, each run
 # bounded in requests and time: throughput, p50/p99 latency, memory, with

@@ -90,7 +90,9 @@ func activationFn(name string, legacy bool) actFn {
 	case "softsign":
 		return elem(func(v float64) float64 { return v / (1 + math.Abs(v)) })
 	case "silu", "swish":
-		return elem(func(v float64) float64 { return v * kernel.FnSigmoid(v) })
+		// TensorFlow computes x·sigmoid(x) in float32 (EfficientNet runs it
+		// after every convolution); float32 exp and sigmoid, as the gates.
+		return func(x []float32, _ int) { kernel.FastSwish(x) }
 	case "gelu":
 		return elem(func(v float64) float64 { return 0.5 * v * (1 + math.Erf(v/math.Sqrt2)) })
 	case "mish":

@@ -2,6 +2,7 @@ package keras
 
 import (
 	"fmt"
+	"os"
 	"path/filepath"
 	"testing"
 )
@@ -48,4 +49,36 @@ func tileBatch(x *Tensor, n int) *Tensor {
 		copy(t.Data[i*per:(i+1)*per], x.Data[j*per:(j+1)*per])
 	}
 	return t
+}
+
+// BenchmarkPredictLarge times the large models `make bench-keras` makes
+// (testdata/gen/.bench, git-ignored: MobileNetV2, ResNet50, ...) when they
+// are there, on one sample and on the batch it benchmarks.
+func BenchmarkPredictLarge(b *testing.B) {
+	dir := filepath.Join("..", "testdata", "gen", ".bench")
+	for _, name := range []string{"mobilenetv2", "resnet50", "efficientnetb0", "seq_lstm_gru", "transformer"} {
+		b.Run(name, func(b *testing.B) {
+			path := filepath.Join(dir, name, "model.keras")
+			if _, err := os.Stat(path); err != nil {
+				b.Skipf("%s is not there (make bench-keras makes it)", path)
+			}
+			net, err := Load(path)
+			if err != nil {
+				b.Fatal(err)
+			}
+			x := readNPYFile(b, filepath.Join(dir, name, "input.npy"))
+			for _, n := range []int{1, x.Shape[0]} {
+				in := tileBatch(x, n)
+				b.Run(fmt.Sprintf("batch=%d", n), func(b *testing.B) {
+					b.ReportAllocs()
+					for b.Loop() {
+						if _, err := net.Predict(in); err != nil {
+							b.Fatal(err)
+						}
+					}
+					b.ReportMetric(float64(n)*float64(b.N)/b.Elapsed().Seconds(), "samples/s")
+				})
+			}
+		})
+	}
 }

@@ -209,10 +209,7 @@ func (l *conv) forward(c *call) error {
 		if err := wantWeight(c.w, 0, kl*outCh, "kernel"); err != nil {
 			return err
 		}
-		inLen, oLen := w.InLen()*ch, w.OutLen()*outCh
-		for b := 0; b < n; b++ {
-			kernel.DepthwiseConv(out.Data[b*oLen:(b+1)*oLen], x.Data[b*inLen:(b+1)*inLen], c.w[0].Data, &w, ch, l.depthMultiplier)
-		}
+		depthwise(out.Data, x.Data, c.w[0].Data, n, &w, ch, l.depthMultiplier)
 		bias = 1
 	case separableConv:
 		mid := ch * l.depthMultiplier
@@ -275,18 +272,54 @@ func convolve(out, x, k []float32, n int, w *kernel.ConvWindow, channels, filter
 	}
 	cg, fg := channels/groups, filters/groups
 	row := kl * cg
-	per := pOut * row
-	inChunks(n, per, func(s []float32, b0, m int) {
-		o := out[b0*pOut*filters:]
-		for g := 0; g < groups; g++ {
-			for b := 0; b < m; b++ {
-				xs := x[(b0+b)*pIn*channels : (b0+b+1)*pIn*channels]
-				kernel.Im2Col(s[b*per:(b+1)*per], xs, w, channels, g*cg, cg)
+	// The patch matrix of the whole batch (n·OutLen rows) is built and
+	// multiplied one block of rows at a time, each block at most
+	// maxScratch values so that it stays in cache between im2col and the
+	// product. The blocks split over spare CPUs, im2col included, when
+	// each part has enough work.
+	rows := n * pOut
+	block := max(1, maxScratch/row)
+	grain := max(1, parallelConvMACs/max(1, row*filters))
+	kernel.Parallel(rows, grain, func(lo, hi int) {
+		sp := getScratch(min(block, hi-lo) * row)
+		defer putScratch(sp)
+		for r0 := lo; r0 < hi; r0 += block {
+			r1 := min(hi, r0+block)
+			s := (*sp)[:(r1-r0)*row]
+			for g := 0; g < groups; g++ {
+				kernel.Im2ColRows(s, x, w, channels, g*cg, cg, r0, r1)
+				kernel.Gemm(false, false, r1-r0, fg, row, s, row, k[g*fg:], filters, out[r0*filters+g*fg:], filters, false)
 			}
-			kernel.Gemm(false, false, m*pOut, fg, row, s, row, k[g*fg:], filters, o[g*fg:], filters, false)
 		}
 	})
 }
+
+// parallelConvMACs is the least work (multiply-adds) of one part of a
+// convolution split over CPUs: the part's product must stay large enough
+// for BLAS to run near its peak.
+const parallelConvMACs = 1 << 22
+
+// depthwise sets out (n × OutLen × channels·mult) to the depthwise
+// convolution of x (n × InLen × channels) with k, split by rows of output
+// positions over spare CPUs when there is enough work.
+func depthwise(out, x, k []float32, n int, w *kernel.ConvWindow, channels, mult int) {
+	rows := w.Out[0] * w.Out[1]
+	inLen, oLen := w.InLen()*channels, w.OutLen()*channels*mult
+	perRow := max(1, w.Out[2]*w.KLen()*channels*mult)
+	kernel.Parallel(n*rows, max(1, minParallelMACs/perRow), func(lo, hi int) {
+		for r := lo; r < hi; {
+			b := r / rows
+			end := min(hi, (b+1)*rows)
+			kernel.DepthwiseConvRows(out[b*oLen:(b+1)*oLen], x[b*inLen:(b+1)*inLen], k, w, channels, mult, r-b*rows, end-b*rows)
+			r = end
+		}
+	})
+}
+
+// minParallelMACs is the least work (multiply-adds) of one part of a loop
+// split over CPUs outside BLAS: tens of microseconds, against the few it
+// costs to start and join a goroutine.
+const minParallelMACs = 1 << 17
 
 // convolveTranspose sets out (n × w.InLen × filters) to the transposed
 // convolution of x (n × w.OutLen × channels) with k (KLen × filters ×

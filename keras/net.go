@@ -32,6 +32,8 @@ type Net struct {
 	release map[*Model][][]*Node
 	inputs  []Port
 	outputs []Port
+
+	plan *plan // load-time rewrites of the graph (fuse.go); nil runs it as decoded
 }
 
 // A Port is one of a model's inputs or outputs: its name (the InputLayer's
@@ -126,6 +128,7 @@ func NewNet(f *File) (*Net, error) {
 	if net.weights, err = f.readWeights(); err != nil {
 		return nil, err
 	}
+	net.optimize() // fuse.go
 	for _, r := range m.Inputs {
 		net.inputs = append(net.inputs, Port{Name: r.Layer.Name, Shape: r.Shape().Clone()})
 	}

@@ -90,16 +90,34 @@ func (l *batchNorm) forward(c *call) error {
 	if err != nil {
 		return err
 	}
-	w := c.w
+	scale, shift, err := l.scaleShift(c.w, n)
+	if err != nil {
+		return err
+	}
+	c.out = []*Tensor{featureApply(x, axes, func(dst, src []float32, outer, _, inner int) {
+		kernel.ScaleShift(dst, src, scale, shift, outer, inner)
+	})}
+	return nil
+}
+
+// scaleShift folds the layer's weights over n features into the scale and
+// shift of x·scale + shift; load-time folding (fuse.go) uses the same.
+func (l *batchNorm) scaleShift(w []*Tensor, n int) (scale, shift []float32, err error) {
 	var gamma, beta *Tensor
 	if l.scale {
+		if len(w) < 1 {
+			return nil, nil, fmt.Errorf("missing gamma")
+		}
 		gamma, w = w[0], w[1:]
 	}
 	if l.center {
+		if len(w) < 1 {
+			return nil, nil, fmt.Errorf("missing beta")
+		}
 		beta, w = w[0], w[1:]
 	}
 	if len(w) < 2 {
-		return fmt.Errorf("missing moving statistics")
+		return nil, nil, fmt.Errorf("missing moving statistics")
 	}
 	mean, variance := w[0], w[1]
 	for _, p := range []struct {
@@ -108,12 +126,12 @@ func (l *batchNorm) forward(c *call) error {
 	}{{"gamma", gamma}, {"beta", beta}, {"moving_mean", mean}, {"moving_variance", variance}} {
 		if p.t != nil || p.name == "moving_mean" || p.name == "moving_variance" {
 			if err := wantLen(p.name, p.t, n); err != nil {
-				return err
+				return nil, nil, err
 			}
 		}
 	}
-	scale := make([]float32, n)
-	shift := make([]float32, n)
+	scale = make([]float32, n)
+	shift = make([]float32, n)
 	for i := range scale {
 		inv := 1 / math.Sqrt(float64(variance.Data[i])+float64(float32(l.epsilon)))
 		if gamma != nil {
@@ -125,10 +143,7 @@ func (l *batchNorm) forward(c *call) error {
 		}
 		scale[i], shift[i] = float32(inv), float32(s)
 	}
-	c.out = []*Tensor{featureApply(x, axes, func(dst, src []float32, outer, _, inner int) {
-		kernel.ScaleShift(dst, src, scale, shift, outer, inner)
-	})}
-	return nil
+	return scale, shift, nil
 }
 
 func (*batchNorm) passesMask() bool { return true }

@@ -2,8 +2,10 @@ package keras
 
 import (
 	"fmt"
-	"runtime"
+	"slices"
 	"sync"
+
+	"github.com/kerascope/kerascope/keras/internal/kernel"
 )
 
 // minPartSamples is the smallest part of a batch worth a goroutine of its
@@ -11,36 +13,45 @@ import (
 // second core.
 const minPartSamples = 8
 
-// runSplit runs the model on a batch split into parts, one per available
-// CPU, in parallel, and joins the parts' outputs. No layer mixes samples at
-// inference (normalization uses stored statistics), so the parts are
-// independent; the element-wise work between matrix products (pooling,
-// activations, recurrent gates, im2col), which runs on one core within a
-// call, then uses every core.
+// runSplit runs the model on a batch split into parts, one per spare CPU
+// (kernel.Parallel), in parallel, and joins the parts' outputs. No layer
+// mixes samples at inference (normalization uses stored statistics), so
+// the parts are independent; the element-wise work between matrix products
+// (pooling, activations, recurrent gates, im2col), which runs on one core
+// within a call, then uses every core. The parts hold the spare CPUs while
+// they run, so their products do not split again; a batch too small to
+// split leaves them to the products and convolutions of its layers.
 func (net *Net) runSplit(inputs []*Tensor, batch int) ([]*Tensor, error) {
-	parts := min(runtime.GOMAXPROCS(0), batch/minPartSamples)
-	if parts <= 1 {
-		out, _, err := net.runModel(net.Model, inputs, nil)
-		return out, err
+	type part struct {
+		lo  int
+		out []*Tensor
+		err error
 	}
-	outs := make([][]*Tensor, parts)
-	errs := make([]error, parts)
-	var wg sync.WaitGroup
-	for p := range parts {
-		lo, hi := p*batch/parts, (p+1)*batch/parts
-		wg.Go(func() {
-			in := make([]*Tensor, len(inputs))
+	var mu sync.Mutex
+	var parts []part
+	kernel.Parallel(batch, minPartSamples, func(lo, hi int) {
+		in := inputs
+		if lo != 0 || hi != batch {
+			in = make([]*Tensor, len(inputs))
 			for i, t := range inputs {
 				in[i] = t.View(lo, hi)
 			}
-			outs[p], _, errs[p] = net.runModel(net.Model, in, nil)
-		})
-	}
-	wg.Wait()
-	for _, err := range errs {
-		if err != nil {
-			return nil, err
 		}
+		out, _, err := net.runModel(net.Model, in, nil)
+		mu.Lock()
+		parts = append(parts, part{lo, out, err})
+		mu.Unlock()
+	})
+	slices.SortFunc(parts, func(a, b part) int { return a.lo - b.lo })
+	outs := make([][]*Tensor, len(parts))
+	for i, p := range parts {
+		if p.err != nil {
+			return nil, p.err
+		}
+		outs[i] = p.out
+	}
+	if len(outs) == 1 {
+		return outs[0], nil
 	}
 	return joinBatches(outs)
 }

@@ -39,6 +39,9 @@ type call struct {
 	// outMasks, when the kind sets it, gives its outputs' masks.
 	outMasks []mask
 	net      *Net
+	// impl, when set, runs instead of the layer's own kind: a call the
+	// load-time plan rewrote (fuse.go).
+	impl forwarder
 }
 
 // kwarg returns the tensors passed as a keyword argument.
@@ -80,7 +83,18 @@ func (net *Net) runModel(m *Model, in []*Tensor, inMasks []mask) ([]*Tensor, []m
 		if n.Layer.Class == "InputLayer" {
 			return nil, nil, fmt.Errorf("input layer %q is not one of the model's inputs", n.Layer.Name)
 		}
+		if src, ok := net.plan.aliasOf(n); ok {
+			// Folded into the call that computed src (fuse.go).
+			vals[n] = vals[src]
+			for _, done := range release[step] {
+				delete(vals, done)
+			}
+			continue
+		}
 		c := &call{layer: n.Layer, node: n, w: net.weights[n.Layer], net: net}
+		if f := net.plan.override(n); f != nil {
+			c.impl, c.w = f, f.w
+		}
 		var explicitMask []*Tensor
 		for i, r := range n.Inputs {
 			src := vals[r.Layer.Nodes[r.Node]]
@@ -133,6 +147,9 @@ func (net *Net) runModel(m *Model, in []*Tensor, inMasks []mask) ([]*Tensor, []m
 // forward runs one call and settles its output masks.
 func (net *Net) forward(c *call) error {
 	f, ok := c.layer.impl.(forwarder)
+	if c.impl != nil {
+		f, ok = c.impl, true
+	}
 	if !ok {
 		return fmt.Errorf("layer %q (%s): %w", c.layer.Name, c.layer.Class, errNotRunnable)
 	}

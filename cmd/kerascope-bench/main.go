@@ -5,17 +5,19 @@
 //
 // Usage:
 //
-//	kerascope-bench MODEL INPUT.npy
+//	kerascope-bench MODEL INPUT.npy [BATCH]
 //
 // It reads commands from stdin, one per line, and answers each with one
 // JSON line on stdout:
 //
 //	single N   N predictions of the input's first sample: {"ns": [t1, ...]}
-//	batch N    N predictions of a batch of 64 samples:   {"ns": [t1, ...]}
+//	batch N    N predictions of a batch of BATCH samples: {"ns": [t1, ...]}
 //	rss        peak resident memory:                      {"maxrss_kb": K}
+//	dump PATH  the batch's first output, written to PATH as .npy: {"ok": true}
 //	quit       exit
 //
-// A batch repeats the input's samples when it holds fewer than 64.
+// BATCH is 64 unless given. A batch repeats the input's samples when it
+// holds fewer than BATCH.
 package main
 
 import (
@@ -33,20 +35,29 @@ import (
 	"github.com/kerascope/kerascope/keras/tensor"
 )
 
-const batchSize = 64
+const defaultBatch = 64
 
 func main() {
-	if len(os.Args) != 3 {
-		fmt.Fprintln(os.Stderr, "usage: kerascope-bench MODEL INPUT.npy")
+	batchSize := defaultBatch
+	if len(os.Args) == 4 {
+		n, err := strconv.Atoi(os.Args[3])
+		if err != nil || n < 1 {
+			fmt.Fprintf(os.Stderr, "kerascope-bench: bad batch size %q\n", os.Args[3])
+			os.Exit(2)
+		}
+		batchSize = n
+	}
+	if len(os.Args) != 3 && len(os.Args) != 4 {
+		fmt.Fprintln(os.Stderr, "usage: kerascope-bench MODEL INPUT.npy [BATCH]")
 		os.Exit(2)
 	}
-	if err := run(os.Args[1], os.Args[2], os.Stdin, os.Stdout); err != nil {
+	if err := run(os.Args[1], os.Args[2], batchSize, os.Stdin, os.Stdout); err != nil {
 		fmt.Fprintln(os.Stderr, "kerascope-bench:", err)
 		os.Exit(1)
 	}
 }
 
-func run(modelPath, inputPath string, stdin io.Reader, stdout io.Writer) error {
+func run(modelPath, inputPath string, batchSize int, stdin io.Reader, stdout io.Writer) error {
 	net, err := keras.Load(modelPath)
 	if err != nil {
 		return err
@@ -107,6 +118,18 @@ func run(modelPath, inputPath string, stdin io.Reader, stdout io.Writer) error {
 				return err
 			}
 			reply = map[string]any{"maxrss_kb": ru.Maxrss}
+		case "dump":
+			if len(fields) != 2 {
+				return fmt.Errorf("bad dump command %q", sc.Text())
+			}
+			out, err := net.Predict(batch)
+			if err != nil {
+				return err
+			}
+			if err := writeNPY(fields[1], out[0]); err != nil {
+				return err
+			}
+			reply = map[string]any{"ok": true}
 		case "quit":
 			return nil
 		default:
@@ -117,6 +140,18 @@ func run(modelPath, inputPath string, stdin io.Reader, stdout io.Writer) error {
 		out.Flush()
 	}
 	return sc.Err()
+}
+
+func writeNPY(path string, t *keras.Tensor) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	if err := tensor.WriteNPY(f, t); err != nil {
+		f.Close()
+		return fmt.Errorf("%s: %w", path, err)
+	}
+	return f.Close()
 }
 
 // tile returns a batch of n samples, repeating x's samples in order.

@@ -3,8 +3,12 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/kerascope/kerascope/keras/tensor"
 )
 
 // TestProtocol drives the worker as bench_keras.py does and checks each
@@ -12,13 +16,14 @@ import (
 func TestProtocol(t *testing.T) {
 	dir := "../../testdata/models/rnn_1unit/"
 	var out bytes.Buffer
-	in := strings.NewReader("single 3\nbatch 2\nrss\nquit\nsingle 1\n")
-	if err := run(dir+"k3.keras", dir+"input.npy", in, &out); err != nil {
+	dump := filepath.Join(t.TempDir(), "out.npy")
+	in := strings.NewReader("single 3\nbatch 2\nrss\ndump " + dump + "\nquit\nsingle 1\n")
+	if err := run(dir+"k3.keras", dir+"input.npy", 5, in, &out); err != nil {
 		t.Fatal(err)
 	}
 	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
-	if len(lines) != 3 {
-		t.Fatalf("got %d reply lines, want 3 (nothing after quit):\n%s", len(lines), out.String())
+	if len(lines) != 4 {
+		t.Fatalf("got %d reply lines, want 4 (nothing after quit):\n%s", len(lines), out.String())
 	}
 	for i, want := range []int{3, 2} {
 		var r struct{ NS []int64 }
@@ -37,12 +42,25 @@ func TestProtocol(t *testing.T) {
 	if err := json.Unmarshal([]byte(lines[2]), &rss); err != nil || rss.MaxRSS <= 0 {
 		t.Errorf("rss reply %q", lines[2])
 	}
+	// The dump holds the batch's output: 5 samples of rnn_1unit's one unit.
+	f, err := os.Open(dump)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	y, err := tensor.ReadNPY(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(y.Shape) != 2 || y.Shape[0] != 5 || y.Shape[1] != 1 {
+		t.Errorf("dumped output has shape %v, want [5 1]", y.Shape)
+	}
 }
 
 func TestBadCommand(t *testing.T) {
 	dir := "../../testdata/models/rnn_1unit/"
-	for _, cmd := range []string{"jump\n", "single x\n", "batch 0\n"} {
-		if err := run(dir+"k3.keras", dir+"input.npy", strings.NewReader(cmd), &bytes.Buffer{}); err == nil {
+	for _, cmd := range []string{"jump\n", "single x\n", "batch 0\n", "dump\n"} {
+		if err := run(dir+"k3.keras", dir+"input.npy", 64, strings.NewReader(cmd), &bytes.Buffer{}); err == nil {
 			t.Errorf("%q: no error", cmd)
 		}
 	}

@@ -173,8 +173,45 @@ func AddBias(x, bias []float32) {
 	n := len(bias)
 	for i := 0; i+n <= len(x); i += n {
 		row := x[i : i+n]
+		for j := addVec(row, bias); j < n; j++ {
+			row[j] += bias[j]
+		}
+	}
+}
+
+// BiasRelu adds bias (n) to every row of x (rows×n) and applies Relu, in
+// one pass: the epilogue of a product followed by relu, the same bits as
+// AddBias then Relu.
+func BiasRelu(x, bias []float32) {
+	n := len(bias)
+	for i := 0; i+n <= len(x); i += n {
+		row := x[i : i+n]
+		for j := biasReluVec(row, bias); j < n; j++ {
+			v := math.Float32bits(row[j] + bias[j])
+			v &^= uint32(int32(v) >> 31)
+			row[j] = math.Float32frombits(v)
+		}
+	}
+}
+
+// BiasReluCap adds bias to every row of x and applies KerasRelu without
+// slope or threshold (the ReLU layer, ReLU(maxValue) when hasMax), in one
+// pass: the same bits as AddBias then KerasRelu.
+func BiasReluCap(x, bias []float32, maxValue float32, hasMax bool) {
+	if biasReluCapVec(x, bias, maxValue, hasMax) {
+		return
+	}
+	n := len(bias)
+	for i := 0; i+n <= len(x); i += n {
+		row := x[i : i+n]
+		if hasMax {
+			for j, b := range bias {
+				row[j] = min(max(row[j]+b, 0), maxValue)
+			}
+			continue
+		}
 		for j, b := range bias {
-			row[j] += b
+			row[j] = max(row[j]+b, 0)
 		}
 	}
 }

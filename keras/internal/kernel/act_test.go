@@ -3,6 +3,8 @@ package kernel
 import (
 	"fmt"
 	"math"
+	"math/rand/v2"
+	"slices"
 	"sort"
 	"testing"
 )
@@ -155,5 +157,52 @@ func TestAxisKernels(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestBiasRelu checks the one-pass epilogues against AddBias followed by the
+// activation, bit for bit, NaN, infinities and signed zeros included.
+func TestBiasRelu(t *testing.T) {
+	for _, n := range []int{7, 16} { // a scalar tail, whole vectors
+		testBiasRelu(t, n)
+	}
+}
+
+func testBiasRelu(t *testing.T, n int) {
+	specials := []float32{float32(math.NaN()), float32(math.Inf(1)), float32(math.Inf(-1)), 0, float32(math.Copysign(0, -1)), 5.5, 6, 7, -1e-30}
+	r := rand.New(rand.NewPCG(9, 10))
+	const rows = 5
+	x := make([]float32, rows*n)
+	for i := range x {
+		if i < len(specials) {
+			x[i] = specials[i]
+		} else {
+			x[i] = float32(r.NormFloat64() * 4)
+		}
+	}
+	bias := make([]float32, n)
+	for i := range bias {
+		bias[i] = []float32{0, float32(math.Copysign(0, -1)), 1, -1, 2.5, -0.5, 3}[i%7]
+	}
+	same := func(name string, got, want []float32) {
+		for i := range want {
+			if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
+				t.Fatalf("%s: element %d: got %v, want %v", name, i, got[i], want[i])
+			}
+		}
+	}
+	want := slices.Clone(x)
+	AddBias(want, bias)
+	Relu(want)
+	got := slices.Clone(x)
+	BiasRelu(got, bias)
+	same("BiasRelu", got, want)
+	for _, hasMax := range []bool{false, true} {
+		want := slices.Clone(x)
+		AddBias(want, bias)
+		KerasRelu(want, 0, 6, hasMax, 0)
+		got := slices.Clone(x)
+		BiasReluCap(got, bias, 6, hasMax)
+		same(fmt.Sprintf("BiasReluCap hasMax=%v", hasMax), got, want)
 	}
 }

@@ -31,7 +31,9 @@ func exp32(x float32) float32 {
 }
 
 // FastSigmoid is 1/(1+e^-x) in float32, in place.
-func FastSigmoid(x []float32) {
+func FastSigmoid(x []float32) { sigmoidScalar(x[sigmoidVec(x):]) }
+
+func sigmoidScalar(x []float32) {
 	for i, v := range x {
 		if v != v { // NaN stays NaN
 			continue
@@ -47,7 +49,9 @@ func FastSigmoid(x []float32) {
 }
 
 // FastTanh is tanh in float32, in place.
-func FastTanh(x []float32) {
+func FastTanh(x []float32) { tanhScalar(x[tanhVec(x):]) }
+
+func tanhScalar(x []float32) {
 	for i, v := range x {
 		a := v
 		if a < 0 {
@@ -70,5 +74,27 @@ func FastTanh(x []float32) {
 			}
 			x[i] = t
 		}
+	}
+}
+
+// FastSwish is x·sigmoid(x) in float32, in place, sigmoid as FastSigmoid
+// computes it (through a stack buffer: no allocation).
+func FastSwish(x []float32) {
+	var buf [2048]float32
+	for len(x) > 0 {
+		n := min(len(x), len(buf))
+		s := buf[:n]
+		copy(s, x[:n])
+		FastSigmoid(s)
+		for i, v := range s {
+			if x[i] < -math.MaxFloat32 {
+				// -Inf·sigmoid(-Inf) is -Inf·0: NaN, where the clamped
+				// float32 sigmoid would give -Inf.
+				x[i] = float32(math.NaN())
+				continue
+			}
+			x[i] *= v
+		}
+		x = x[n:]
 	}
 }

@@ -2,6 +2,7 @@ package kernel
 
 import (
 	"math"
+	"slices"
 	"testing"
 )
 
@@ -62,5 +63,71 @@ func BenchmarkFastSigmoid(b *testing.B) {
 			x[i] = float32(i%200-100) * 0.03
 		}
 		FastSigmoid(x)
+	}
+}
+
+// TestVectorMatchesScalar checks that the vector kernels (simd_amd64.go,
+// in builds with GOEXPERIMENT=simd on AVX2 machines) give the scalar
+// loops' bits, on values spanning every branch and the specials.
+func TestVectorMatchesScalar(t *testing.T) {
+	var x []float32
+	for v := -20.0; v <= 20; v += 0.0137 { // longer than minExpVec
+		x = append(x, float32(v))
+	}
+	for _, v := range []float64{0, math.Copysign(0, -1), math.NaN(), -math.NaN(), math.Inf(1), math.Inf(-1), 0.125, -0.125, 9, -9, 88, -88, 100, -100, 1e-30, -1e-30, 3e38, -3e38} {
+		x = append(x, float32(v))
+	}
+	x = append(x, 0.5, 0.25, 0.75) // a tail past whole vectors
+	for _, k := range []struct {
+		name        string
+		fast, plain func([]float32)
+	}{{"sigmoid", FastSigmoid, sigmoidScalar}, {"tanh", FastTanh, tanhScalar}} {
+		got, want := slices.Clone(x), slices.Clone(x)
+		k.fast(got)
+		k.plain(want)
+		for i := range want {
+			if math.Float32bits(got[i]) != math.Float32bits(want[i]) && !(got[i] != got[i] && want[i] != want[i]) {
+				t.Errorf("%s(%v): vector %v, scalar %v", k.name, x[i], got[i], want[i])
+			}
+		}
+	}
+	// AddBias against its loop written out, over rows of 19 values.
+	const n = 19
+	rows := x[:len(x)/n*n]
+	bias := slices.Clone(x[:n])
+	got := slices.Clone(rows)
+	AddBias(got, bias)
+	for i, v := range rows {
+		want := v + bias[i%n]
+		if math.Float32bits(got[i]) != math.Float32bits(want) && !(got[i] != got[i] && want != want) {
+			t.Fatalf("AddBias element %d: got %v, want %v", i, got[i], want)
+		}
+	}
+}
+
+// TestFastSwish checks x·sigmoid(x) against float64 math, NaN and the
+// infinities included, over more values than one block of the loop.
+func TestFastSwish(t *testing.T) {
+	var x []float32
+	for v := -100.0; v <= 100; v += 0.0137 {
+		x = append(x, float32(v))
+	}
+	x = append(x, 0, float32(math.NaN()), float32(math.Inf(-1)), 1e30, -1e30)
+	got := slices.Clone(x)
+	FastSwish(got)
+	for i, v := range x {
+		want := float64(v) / (1 + math.Exp(-float64(v)))
+		if math.IsInf(float64(v), -1) {
+			want = math.NaN() // -Inf · 0, as TensorFlow
+		}
+		g := float64(got[i])
+		switch {
+		case math.IsNaN(want) || math.IsNaN(g):
+			if math.IsNaN(want) != math.IsNaN(g) {
+				t.Errorf("swish(%v) = %v, want %v", v, g, want)
+			}
+		case math.Abs(g-want) > 1e-6*(1+math.Abs(want)):
+			t.Errorf("swish(%v) = %v, want %v", v, g, want)
+		}
 	}
 }

@@ -39,6 +39,54 @@ func Gemm(transA, transB bool, m, n, k int, a []float32, lda int, b []float32, l
 		smallGemm(transA, transB, m, n, k, a, lda, b, ldb, dst, ldc, add)
 		return
 	}
+	if m*n*k >= parallelWork {
+		// A large product splits over spare CPUs: by rows of dst when
+		// there are enough for each part to keep BLAS's blocking
+		// efficient, else by columns (one sample through a wide layer).
+		switch {
+		case m >= 64:
+			Parallel(m, 32, func(lo, hi int) {
+				ao := lo * lda
+				if transA {
+					ao = lo
+				}
+				blasGemm(transA, transB, hi-lo, n, k, beta, a[ao:], lda, b, ldb, dst[lo*ldc:], ldc)
+			})
+			return
+		case n >= 128:
+			Parallel(n, 64, func(lo, hi int) {
+				bo := lo
+				if transB {
+					bo = lo * ldb
+				}
+				blasGemm(transA, transB, m, hi-lo, k, beta, a, lda, b[bo:], ldb, dst[lo:], ldc)
+			})
+			return
+		}
+	}
+	blasGemm(transA, transB, m, n, k, beta, a, lda, b, ldb, dst, ldc)
+}
+
+// gemv sets the row dst (n) to the row a (k) times op(b) (+ dst when beta
+// is 1): a product with one row is a matrix-vector product, which BLAS
+// runs without packing its operands.
+func gemv(transB bool, n, k int, a, b []float32, ldb int, dst []float32, beta float32) {
+	x := blas32.Vector{N: k, Inc: 1, Data: a[:k]}
+	y := blas32.Vector{N: n, Inc: 1, Data: dst[:n]}
+	if transB { // b is n×k: dst = b·a
+		blas32.Gemv(blas.NoTrans, 1, blas32.General{Rows: n, Cols: k, Stride: ldb, Data: b[:(n-1)*ldb+k]}, x, beta, y)
+		return
+	}
+	// b is k×n: dst = bᵀ·a
+	blas32.Gemv(blas.Trans, 1, blas32.General{Rows: k, Cols: n, Stride: ldb, Data: b[:(k-1)*ldb+n]}, x, beta, y)
+}
+
+// blasGemm is one BLAS call of the product Gemm describes.
+func blasGemm(transA, transB bool, m, n, k int, beta float32, a []float32, lda int, b []float32, ldb int, dst []float32, ldc int) {
+	if m == 1 && !transA {
+		gemv(transB, n, k, a, b, ldb, dst, beta)
+		return
+	}
 	ta, tb := blas.NoTrans, blas.NoTrans
 	ar, ac := m, k
 	if transA {

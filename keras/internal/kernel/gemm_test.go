@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"sync"
 	"testing"
 )
 
@@ -79,6 +80,16 @@ func TestGemm(t *testing.T) {
 		{33, 40, 17, false, true, 0, true},
 		{64, 65, 66, true, true, 7, true},
 		{64, 128, 784, false, false, 0, false},
+		// One row: the matrix-vector path.
+		{1, 300, 40, false, false, 0, false},
+		{1, 300, 40, false, true, 3, true},
+		{1, 300, 40, true, false, 2, false},
+		// Past parallelWork: split by rows, and by columns when there
+		// are too few rows.
+		{200, 130, 90, false, false, 0, false},
+		{200, 130, 90, true, true, 3, true},
+		{3, 1000, 800, false, false, 0, false},
+		{1, 3000, 800, false, true, 1, true},
 	}
 	for _, c := range cases {
 		name := fmt.Sprintf("m%d_n%d_k%d_ta%v_tb%v_pad%d_add%v", c.m, c.n, c.k, c.transA, c.transB, c.pad, c.add)
@@ -157,4 +168,58 @@ func TestAddBias(t *testing.T) {
 			t.Fatalf("got %v, want %v", x, want)
 		}
 	}
+}
+
+func TestParallelCoversOnce(t *testing.T) {
+	for _, c := range []struct{ n, grain int }{{0, 1}, {1, 1}, {5, 1}, {100, 7}, {100, 60}, {3, 0}} {
+		seen := make([]int32, c.n)
+		var mu sync.Mutex
+		Parallel(c.n, c.grain, func(lo, hi int) {
+			mu.Lock()
+			defer mu.Unlock()
+			for i := lo; i < hi; i++ {
+				seen[i]++
+			}
+		})
+		for i, v := range seen {
+			if v != 1 {
+				t.Fatalf("n=%d grain=%d: item %d covered %d times", c.n, c.grain, i, v)
+			}
+		}
+	}
+	if len(spare) != cap(spare) {
+		t.Fatalf("%d of %d spare CPUs were not given back", cap(spare)-len(spare), cap(spare))
+	}
+}
+
+func TestParallelCarriesPanic(t *testing.T) {
+	defer func() {
+		if recover() == nil {
+			t.Fatal("a panic in a part did not reach the caller")
+		}
+		if len(spare) != cap(spare) {
+			t.Fatalf("%d of %d spare CPUs were not given back", cap(spare)-len(spare), cap(spare))
+		}
+	}()
+	Parallel(100, 1, func(lo, hi int) {
+		if hi == 100 {
+			panic("boom")
+		}
+	})
+}
+
+func TestParallelCarriesOwnPanic(t *testing.T) {
+	defer func() {
+		if recover() == nil {
+			t.Fatal("a panic in the caller's part did not reach the caller")
+		}
+		if len(spare) != cap(spare) {
+			t.Fatalf("%d of %d spare CPUs were not given back", cap(spare)-len(spare), cap(spare))
+		}
+	}()
+	Parallel(100, 1, func(lo, hi int) {
+		if lo == 0 {
+			panic("boom")
+		}
+	})
 }

@@ -47,63 +47,73 @@ func (w *ConvWindow) source(o0, o1, o2, k0, k1, k2 int) int {
 // (InLen × channels), taking channels [c0, c0+cn) of each position; taps
 // in the padding are zero.
 func Im2Col(dst, x []float32, w *ConvWindow, channels, c0, cn int) {
+	Im2ColRows(dst, x, w, channels, c0, cn, 0, w.OutLen())
+}
+
+// Im2ColRows fills dst ((r1-r0) × KLen·cn) with rows [r0, r1) of the patch
+// matrix of a batch x (n × InLen × channels), row b·OutLen + p being
+// output position p of sample b: a block of rows for one product, which
+// may span samples.
+func Im2ColRows(dst, x []float32, w *ConvWindow, channels, c0, cn, r0, r1 int) {
 	row := w.KLen() * cn
+	pOut, inLen := w.OutLen(), w.InLen()*channels
+	o12 := w.Out[1] * w.Out[2]
+	for r := r0; r < r1; r++ {
+		b, p := r/pOut, r%pOut
+		im2colPos(dst[(r-r0)*row:(r-r0+1)*row], x[b*inLen:(b+1)*inLen], w, channels, c0, cn, p/o12, p%o12/w.Out[2], p%w.Out[2])
+	}
+}
+
+// im2colPos fills d (KLen·cn) with the patch of output position
+// (o0, o1, o2).
+func im2colPos(d, x []float32, w *ConvWindow, channels, c0, cn, o0, o1, o2 int) {
 	k12 := w.K[1] * w.K[2] * cn // one k0 slab of a row
 	k2 := w.K[2] * cn           // one k1 slab
-	p := 0
-	for o0 := 0; o0 < w.Out[0]; o0++ {
-		for o1 := 0; o1 < w.Out[1]; o1++ {
-			for o2 := 0; o2 < w.Out[2]; o2++ {
-				d := dst[p*row : (p+1)*row]
-				p++
-				// The bounds of each axis are checked once per slab,
-				// so the innermost loop only copies.
-				for k0 := 0; k0 < w.K[0]; k0++ {
-					d0 := d[k0*k12 : (k0+1)*k12]
-					i0 := o0*w.Stride[0] - w.Pad[0] + k0*w.Dil[0]
-					if uint(i0) >= uint(w.In[0]) {
-						clear(d0)
-						continue
+	// The bounds of each axis are checked once per slab, so the innermost
+	// loop only copies.
+	for k0 := 0; k0 < w.K[0]; k0++ {
+		d0 := d[k0*k12 : (k0+1)*k12]
+		i0 := o0*w.Stride[0] - w.Pad[0] + k0*w.Dil[0]
+		if uint(i0) >= uint(w.In[0]) {
+			clear(d0)
+			continue
+		}
+		for k1 := 0; k1 < w.K[1]; k1++ {
+			d1 := d0[k1*k2 : (k1+1)*k2]
+			i1 := o1*w.Stride[1] - w.Pad[1] + k1*w.Dil[1]
+			if uint(i1) >= uint(w.In[1]) {
+				clear(d1)
+				continue
+			}
+			base := (i0*w.In[1] + i1) * w.In[2]
+			i2 := o2*w.Stride[2] - w.Pad[2]
+			// All channels of consecutive in-bounds taps are one
+			// contiguous run of x: one copy.
+			if cn == channels && w.Dil[2] == 1 && i2 >= 0 && i2+w.K[2] <= w.In[2] {
+				s := (base + i2) * channels
+				copy(d1, x[s:s+k2])
+				continue
+			}
+			if cn == 1 {
+				for k := range d1 {
+					if uint(i2) < uint(w.In[2]) {
+						d1[k] = x[(base+i2)*channels+c0]
+					} else {
+						d1[k] = 0
 					}
-					for k1 := 0; k1 < w.K[1]; k1++ {
-						d1 := d0[k1*k2 : (k1+1)*k2]
-						i1 := o1*w.Stride[1] - w.Pad[1] + k1*w.Dil[1]
-						if uint(i1) >= uint(w.In[1]) {
-							clear(d1)
-							continue
-						}
-						base := (i0*w.In[1] + i1) * w.In[2]
-						i2 := o2*w.Stride[2] - w.Pad[2]
-						// All channels of consecutive in-bounds taps are
-						// one contiguous run of x: one copy.
-						if cn == channels && w.Dil[2] == 1 && i2 >= 0 && i2+w.K[2] <= w.In[2] {
-							s := (base + i2) * channels
-							copy(d1, x[s:s+k2])
-							continue
-						}
-						if cn == 1 {
-							for k := range d1 {
-								if uint(i2) < uint(w.In[2]) {
-									d1[k] = x[(base+i2)*channels+c0]
-								} else {
-									d1[k] = 0
-								}
-								i2 += w.Dil[2]
-							}
-							continue
-						}
-						for j := 0; j < k2; j += cn {
-							dj := d1[j : j+cn]
-							if uint(i2) < uint(w.In[2]) {
-								s := (base+i2)*channels + c0
-								copy(dj, x[s:s+cn])
-							} else {
-								clear(dj)
-							}
-							i2 += w.Dil[2]
-						}
-					}
+					i2 += w.Dil[2]
 				}
+				continue
+			}
+			for j := 0; j < k2; j += cn {
+				dj := d1[j : j+cn]
+				if uint(i2) < uint(w.In[2]) {
+					s := (base+i2)*channels + c0
+					copy(dj, x[s:s+cn])
+				} else {
+					clear(dj)
+				}
+				i2 += w.Dil[2]
 			}
 		}
 	}
@@ -130,52 +140,6 @@ func Col2Im(dst, col []float32, w *ConvWindow, cn int) {
 								}
 							}
 							j += cn
-						}
-					}
-				}
-				p++
-			}
-		}
-	}
-}
-
-// DepthwiseConv sets dst (OutLen × channels·mult) to the depthwise
-// convolution of one sample x (InLen × channels) with kernel k
-// (KLen × channels × mult): output channel c·mult+m sees only input
-// channel c.
-func DepthwiseConv(dst, x, k []float32, w *ConvWindow, channels, mult int) {
-	cm := channels * mult
-	p := 0
-	for o0 := 0; o0 < w.Out[0]; o0++ {
-		for o1 := 0; o1 < w.Out[1]; o1++ {
-			for o2 := 0; o2 < w.Out[2]; o2++ {
-				d := dst[p*cm : (p+1)*cm]
-				clear(d)
-				t := 0
-				for k0 := 0; k0 < w.K[0]; k0++ {
-					for k1 := 0; k1 < w.K[1]; k1++ {
-						for k2 := 0; k2 < w.K[2]; k2++ {
-							s := w.source(o0, o1, o2, k0, k1, k2)
-							if s >= 0 {
-								xs := x[s*channels : (s+1)*channels]
-								ks := k[t*cm : (t+1)*cm]
-								if mult == 1 {
-									ks = ks[:len(xs)]
-									d := d[:len(xs)]
-									for c, v := range xs {
-										d[c] += v * ks[c]
-									}
-								} else {
-									for c, v := range xs {
-										dc := d[c*mult : (c+1)*mult]
-										kc := ks[c*mult : (c+1)*mult]
-										for m := range dc {
-											dc[m] += v * kc[m]
-										}
-									}
-								}
-							}
-							t++
 						}
 					}
 				}

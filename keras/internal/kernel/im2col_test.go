@@ -3,6 +3,7 @@ package kernel
 import (
 	"math"
 	"math/rand/v2"
+	"slices"
 	"testing"
 )
 
@@ -151,15 +152,23 @@ func TestDepthwiseConv(t *testing.T) {
 	r := rand.New(rand.NewPCG(5, 6))
 	for _, tc := range convWindowCases {
 		w := tc.w
-		for _, mult := range []int{1, 2} {
-			const channels = 3
+		for _, cm := range [][2]int{{3, 1}, {3, 2}, {19, 1}, {8, 1}, {5, 3}} {
+			channels, mult := cm[0], cm[1]
 			x := convRand(r, w.InLen()*channels)
 			k := convRand(r, w.KLen()*channels*mult)
 			got := make([]float32, w.OutLen()*channels*mult)
 			for i := range got {
 				got[i] = float32(math.NaN())
 			}
-			DepthwiseConv(got, x, k, &w, channels, mult)
+			// In two parts of rows, as Parallel may split it.
+			rows := w.Out[0] * w.Out[1]
+			DepthwiseConvRows(got, x, k, &w, channels, mult, rows/2, rows)
+			DepthwiseConvRows(got, x, k, &w, channels, mult, 0, rows/2)
+			whole := make([]float32, len(got))
+			DepthwiseConv(whole, x, k, &w, channels, mult)
+			if !slices.Equal(whole, got) {
+				t.Errorf("%s: DepthwiseConv differs from its rows computed in parts", tc.name)
+			}
 			want := make([]float64, len(got))
 			for c := 0; c < channels; c++ {
 				// Channel c's kernel (KLen × 1 × mult).
@@ -197,6 +206,29 @@ func TestTransposeInner(t *testing.T) {
 					}
 				}
 			}
+		}
+	}
+}
+
+// TestIm2ColRows checks that blocks of rows spanning samples are the rows
+// of each sample's own patch matrix.
+func TestIm2ColRows(t *testing.T) {
+	r := rand.New(rand.NewPCG(7, 8))
+	for _, tc := range convWindowCases {
+		w := tc.w
+		const n, channels, c0, cn = 3, 4, 1, 2
+		x := convRand(r, n*w.InLen()*channels)
+		row, pOut := w.KLen()*cn, w.OutLen()
+		want := make([]float32, n*pOut*row)
+		for b := 0; b < n; b++ {
+			Im2Col(want[b*pOut*row:(b+1)*pOut*row], x[b*w.InLen()*channels:(b+1)*w.InLen()*channels], &w, channels, c0, cn)
+		}
+		got := make([]float32, len(want))
+		for _, cut := range [][2]int{{0, pOut/2 + 1}, {pOut/2 + 1, 2*pOut + 1}, {2*pOut + 1, n * pOut}} {
+			Im2ColRows(got[cut[0]*row:cut[1]*row], x, &w, channels, c0, cn, cut[0], cut[1])
+		}
+		if !slices.Equal(got, want) {
+			t.Errorf("%s: rows in blocks differ from each sample's patches", tc.name)
 		}
 	}
 }

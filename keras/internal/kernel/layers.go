@@ -18,6 +18,20 @@ func KerasRelu(x []float32, slope, maxValue float32, hasMax bool, threshold floa
 		LeakyRelu(x, slope)
 		return
 	}
+	// The common layers (ReLU(), ReLU(6.0)) without the per-element
+	// branches on their settings: the same steps, so the same bits.
+	if slope == 0 && threshold == 0 {
+		if hasMax {
+			for i, v := range x {
+				x[i] = min(max(v, 0), maxValue)
+			}
+			return
+		}
+		for i, v := range x {
+			x[i] = max(v, 0)
+		}
+		return
+	}
 	for i, v := range x {
 		var neg float32
 		if slope != 0 {

@@ -1,0 +1,189 @@
+//go:build goexperiment.simd && amd64
+
+package kernel
+
+import "simd/archsimd"
+
+// AVX2 versions of the element-wise kernels, built with GOEXPERIMENT=simd
+// (the Makefile sets it). Each handles the longest prefix of whole
+// 8-float vectors and returns its length; the scalar loop finishes the
+// tail, and runs alone on CPUs without AVX2 and in builds without the
+// experiment (simd_generic.go). They do the scalar loops' float32 steps in
+// the same order without fusing multiply and add, so the results are the
+// same bits (tested), except mulAddVec, which fuses them.
+
+var haveAVX2 = archsimd.X86.AVX2() && archsimd.X86.FMA()
+
+// SIMD names the vector extension the element-wise kernels use, if any.
+var SIMD = func() string {
+	if haveAVX2 {
+		return "AVX2"
+	}
+	return ""
+}()
+
+func mulAddVec(d, a, b []float32) int {
+	if !haveAVX2 {
+		return 0
+	}
+	n := len(d) &^ 7
+	a, b = a[:len(d)], b[:len(d)]
+	for i := 0; i < n; i += 8 {
+		dv := archsimd.LoadFloat32x8Slice(d[i : i+8])
+		av := archsimd.LoadFloat32x8Slice(a[i : i+8])
+		bv := archsimd.LoadFloat32x8Slice(b[i : i+8])
+		av.MulAdd(bv, dv).StoreSlice(d[i : i+8])
+	}
+	return n
+}
+
+func addVec(d, b []float32) int {
+	if !haveAVX2 {
+		return 0
+	}
+	n := len(d) &^ 7
+	b = b[:len(d)]
+	for i := 0; i < n; i += 8 {
+		dv := archsimd.LoadFloat32x8Slice(d[i : i+8])
+		dv.Add(archsimd.LoadFloat32x8Slice(b[i : i+8])).StoreSlice(d[i : i+8])
+	}
+	return n
+}
+
+// biasReluVec is one row of BiasRelu.
+func biasReluVec(row, bias []float32) int {
+	if !haveAVX2 {
+		return 0
+	}
+	n := len(row) &^ 7
+	bias = bias[:len(row)]
+	for i := 0; i < n; i += 8 {
+		y := archsimd.LoadFloat32x8Slice(row[i : i+8]).Add(archsimd.LoadFloat32x8Slice(bias[i : i+8]))
+		bits := y.AsInt32x8()
+		bits.AndNot(bits.ShiftAllRight(31)).AsFloat32x8().StoreSlice(row[i : i+8])
+	}
+	return n
+}
+
+// biasReluCapVec is BiasReluCap over all of x when the rows are whole
+// vectors (it reports whether it ran): Go's max(y, 0) and min(y, cap), NaN
+// and signed zeros included, by comparisons. The constants are broadcast
+// once for the whole tensor, which costs more than a row's arithmetic.
+func biasReluCapVec(x, bias []float32, maxValue float32, hasMax bool) bool {
+	n := len(bias)
+	if !haveAVX2 || n%8 != 0 || n == 0 {
+		return false
+	}
+	zero := archsimd.BroadcastFloat32x8(0)
+	capv := archsimd.BroadcastFloat32x8(maxValue)
+	for r := 0; r+n <= len(x); r += n {
+		row := x[r : r+n]
+		for i := 0; i < n; i += 8 {
+			y := archsimd.LoadFloat32x8Slice(row[i : i+8]).Add(archsimd.LoadFloat32x8Slice(bias[i : i+8]))
+			nan := y.IsNaN()
+			v := y.Merge(zero, y.Greater(zero).Or(nan))
+			if hasMax {
+				v = v.Merge(capv, v.LessEqual(capv).Or(nan))
+			}
+			v.StoreSlice(row[i : i+8])
+		}
+	}
+	return true
+}
+
+// expConsts are exp32Vec's constants, broadcast once per kernel call
+// (broadcasting costs more than the arithmetic inside the loop); a value,
+// so that it stays on the stack.
+type expConsts struct {
+	log2e, magic, ln2Hi, ln2Lo, c720 archsimd.Float32x8
+	c120, c24, c6, c2, c1            archsimd.Float32x8
+	bias                             archsimd.Int32x8
+}
+
+func newExpConsts() expConsts {
+	return expConsts{
+		log2e: archsimd.BroadcastFloat32x8(log2e),
+		magic: archsimd.BroadcastFloat32x8(roundMagic),
+		ln2Hi: archsimd.BroadcastFloat32x8(ln2Hi),
+		ln2Lo: archsimd.BroadcastFloat32x8(ln2Lo),
+		c720:  archsimd.BroadcastFloat32x8(1.0 / 720),
+		c120:  archsimd.BroadcastFloat32x8(1.0 / 120),
+		c24:   archsimd.BroadcastFloat32x8(1.0 / 24),
+		c6:    archsimd.BroadcastFloat32x8(1.0 / 6),
+		c2:    archsimd.BroadcastFloat32x8(1.0 / 2),
+		c1:    archsimd.BroadcastFloat32x8(1),
+		bias:  archsimd.BroadcastInt32x8(127),
+	}
+}
+
+// exp32Vec is exp32 on 8 values.
+func exp32Vec(x archsimd.Float32x8, e *expConsts) archsimd.Float32x8 {
+	n := x.Mul(e.log2e).Add(e.magic).Sub(e.magic)
+	r := x.Sub(n.Mul(e.ln2Hi)).Sub(n.Mul(e.ln2Lo))
+	p := e.c120.Add(r.Mul(e.c720))
+	p = e.c24.Add(r.Mul(p))
+	p = e.c6.Add(r.Mul(p))
+	p = e.c2.Add(r.Mul(p))
+	p = e.c1.Add(r.Mul(p))
+	p = e.c1.Add(r.Mul(p))
+	scale := n.ConvertToInt32().Add(e.bias).ShiftAllLeft(23).AsFloat32x8()
+	return p.Mul(scale)
+}
+
+// minExpVec is the shortest slice worth the vector sigmoid and tanh: their
+// constants take a dozen broadcasts, which on shorter slices (a recurrent
+// step's gates, row by row) cost more than the scalar loop (measured on
+// bench_lstm).
+const minExpVec = 1024
+
+func sigmoidVec(x []float32) int {
+	if !haveAVX2 || len(x) < minExpVec {
+		return 0
+	}
+	n := len(x) &^ 7
+	one := archsimd.BroadcastFloat32x8(1)
+	hi, lo := archsimd.BroadcastFloat32x8(expMax), archsimd.BroadcastFloat32x8(expMin)
+	zero := archsimd.BroadcastFloat32x8(0)
+	e := newExpConsts()
+	for i := 0; i < n; i += 8 {
+		v := archsimd.LoadFloat32x8Slice(x[i : i+8])
+		m := zero.Sub(v)
+		m = m.Merge(hi, m.LessEqual(hi))
+		m = m.Merge(lo, m.GreaterEqual(lo))
+		y := one.Div(one.Add(exp32Vec(m, &e)))
+		y.Merge(v, v.Equal(v)).StoreSlice(x[i : i+8])
+	}
+	return n
+}
+
+func tanhVec(x []float32) int {
+	if !haveAVX2 || len(x) < minExpVec {
+		return 0
+	}
+	n := len(x) &^ 7
+	one := archsimd.BroadcastFloat32x8(1)
+	zero := archsimd.BroadcastFloat32x8(0)
+	sign := archsimd.BroadcastInt32x8(-1 << 31)
+	c17, c2, c1 := archsimd.BroadcastFloat32x8(-17.0/315), archsimd.BroadcastFloat32x8(2.0/15), archsimd.BroadcastFloat32x8(-1.0/3)
+	minus2, nine, eighth := archsimd.BroadcastFloat32x8(-2), archsimd.BroadcastFloat32x8(9), archsimd.BroadcastFloat32x8(0.125)
+	ec := newExpConsts()
+	for i := 0; i < n; i += 8 {
+		v := archsimd.LoadFloat32x8Slice(x[i : i+8])
+		a := v.AsInt32x8().AndNot(sign).AsFloat32x8()
+		// |x| < 0.125: the odd series.
+		s := v.Mul(v)
+		p := c2.Add(s.Mul(c17))
+		p = c1.Add(s.Mul(p))
+		small := v.Mul(one.Add(s.Mul(p)))
+		// |x| > 9: ±1.
+		big := v.AsInt32x8().And(sign).Or(one.AsInt32x8()).AsFloat32x8()
+		// Otherwise (1 - e)/(1 + e), e = exp(-2|x|), with x's sign.
+		e := exp32Vec(minus2.Mul(a), &ec)
+		t := one.Sub(e).Div(one.Add(e))
+		t = t.Merge(zero.Sub(t), v.GreaterEqual(zero))
+		t = t.Merge(big, a.LessEqual(nine))
+		t = t.Merge(small, a.GreaterEqual(eighth))
+		t.Merge(v, v.Equal(v)).StoreSlice(x[i : i+8])
+	}
+	return n
+}

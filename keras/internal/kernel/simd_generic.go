@@ -1,0 +1,16 @@
+//go:build !(goexperiment.simd && amd64)
+
+package kernel
+
+// Without GOEXPERIMENT=simd (or off amd64) the element-wise kernels run
+// their scalar loops only; see simd_amd64.go.
+
+// SIMD names the vector extension the element-wise kernels use, if any.
+const SIMD = ""
+
+func mulAddVec(d, a, b []float32) int                                      { return 0 }
+func addVec(d, b []float32) int                                            { return 0 }
+func biasReluVec(row, bias []float32) int                                  { return 0 }
+func biasReluCapVec(x, bias []float32, maxValue float32, hasMax bool) bool { return false }
+func sigmoidVec(x []float32) int                                           { return 0 }
+func tanhVec(x []float32) int                                              { return 0 }
