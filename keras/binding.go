@@ -38,13 +38,12 @@ func (f *File) Binding() (*bind.Binding, error) {
 	if f.Store == nil && f.c != nil && f.c.NPZ {
 		return nil, unsupportedf("weights are stored as model.weights.npz (pickled NumPy arrays), which kerascope never unpickles")
 	}
+	// The binding's Layers parallel the model's: f.Model.Layers[i] is
+	// described by b.Layers[i].Layer.
 	var layers []*bind.Layer
-	f.described = make(map[*Layer]*bind.Layer)
 	if f.Model != nil {
 		for _, l := range f.Model.Layers {
-			d := describe(l)
-			f.described[l] = d
-			layers = append(layers, d)
+			layers = append(layers, describe(l))
 		}
 	}
 	b, err := bind.Bind(f.Store, f.Format.layout(), layers, bind.Saver{KerasVersion: f.KerasVersion, Backend: f.Backend})
@@ -53,15 +52,6 @@ func (f *File) Binding() (*bind.Binding, error) {
 	}
 	f.binding = b
 	return b, nil
-}
-
-// Bound returns the binding of one of the model's top-level layers.
-func (f *File) Bound(l *Layer) (*bind.Bound, error) {
-	b, err := f.Binding()
-	if err != nil {
-		return nil, err
-	}
-	return b.Of(f.described[l]), nil
 }
 
 // describe tells the binder what a layer's architecture implies.
@@ -116,23 +106,14 @@ func (f *File) bindUnknown() error {
 	if err != nil {
 		return err
 	}
-	for _, bd := range b.Layers {
+	for i, bd := range b.Layers {
 		if !bd.Layer.Unknown || bd.Group == nil {
 			continue
 		}
-		l := f.layerOf(bd.Layer)
+		l := f.Model.Layers[i]
 		l.Weights = specsFrom(bd.Weights)
 		l.Built = true
 		l.WeightsFromFile = true
-	}
-	return nil
-}
-
-func (f *File) layerOf(d *bind.Layer) *Layer {
-	for l, e := range f.described {
-		if e == d {
-			return l
-		}
 	}
 	return nil
 }
@@ -171,8 +152,8 @@ func (f *File) subclassedModel(class string) (*Model, error) {
 	if err != nil {
 		return nil, err
 	}
-	for _, bd := range b.Layers {
-		f.layerOf(bd.Layer).Weights = specsFrom(bd.Weights)
+	for i, bd := range b.Layers {
+		m.Layers[i].Weights = specsFrom(bd.Weights)
 	}
 	return m, nil
 }
@@ -211,11 +192,11 @@ func (f *File) readWeights() (map[*Layer][]*Tensor, error) {
 	if f.Store == nil {
 		return nil, fmt.Errorf("the file stores no weights")
 	}
-	for _, l := range f.Model.Layers {
+	for i, l := range f.Model.Layers {
 		if len(l.Weights) == 0 {
 			continue
 		}
-		bd := b.Of(f.described[l])
+		bd := b.Layers[i]
 		if err := usable(b, bd); err != nil {
 			return nil, err
 		}

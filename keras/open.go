@@ -89,9 +89,6 @@ type File struct {
 	c *store.Container
 	// binding is the model's weights as the file stores them, made once.
 	binding *bind.Binding
-	// described maps each top-level layer to the description the binding
-	// was made from.
-	described map[*Layer]*bind.Layer
 }
 
 // A Store is read-only access to the HDF5 inside a model file.
