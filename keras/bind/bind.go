@@ -118,17 +118,6 @@ type Binding struct {
 	Findings []Finding
 }
 
-// Of returns the binding of one of the described layers, nil for a layer
-// Bind was not given.
-func (b *Binding) Of(l *Layer) *Bound {
-	for _, bd := range b.Layers {
-		if bd.Layer == l {
-			return bd
-		}
-	}
-	return nil
-}
-
 // Bind finds the weights of each of a model's layers in a store. The saver
 // matters for files Keras 1 wrote, which stored some weights in layouts of
 // their own.
@@ -371,7 +360,7 @@ func (b *Binding) bindLegacy(bd *Bound, keras1 bool, backend string) {
 		b.bindKeras1(bd, backend)
 		return
 	}
-	if keras1 && elements(want) == elementsOf(got) && !sameShapes(want, got) {
+	if keras1 && elements(want) == bd.Group.Elements() && !sameShapes(want, got) {
 		b.add(Keras1Layout, l, "", "weights stored in Keras 1's layout (%d tensors for %d), which kerascope does not convert for this layer", len(got), len(want))
 		return
 	}
@@ -552,14 +541,6 @@ func elements(specs []Spec) int64 {
 	var n int64
 	for _, s := range specs {
 		n += Var{Shape: s.Shape}.Elements()
-	}
-	return n
-}
-
-func elementsOf(vars []Var) int64 {
-	var n int64
-	for _, v := range vars {
-		n += v.Elements()
 	}
 	return n
 }
