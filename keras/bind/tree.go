@@ -1,6 +1,8 @@
 package bind
 
 import (
+	"errors"
+	"io/fs"
 	"slices"
 	"strings"
 
@@ -66,8 +68,13 @@ func (t *tree) walk(s store.Store, real, logical string, depth int) error {
 		if g.vars, err = statAll(s, join(real, "vars"), ds); err != nil {
 			return err
 		}
-		if name, err := s.StringAttr(join(real, "vars"), "name"); err == nil {
+		// The name is optional; a damaged one is a damaged file.
+		name, err := s.StringAttr(join(real, "vars"), "name")
+		switch {
+		case err == nil:
 			g.name = name
+		case !errors.Is(err, fs.ErrNotExist):
+			return err
 		}
 	}
 	if logical != "" {

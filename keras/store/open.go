@@ -130,8 +130,13 @@ func unprefixH5(err error) error {
 
 func (c *Container) readH5() error {
 	s := c.Store
-	c.KerasVersion = optionalString(s, "/", "keras_version")
-	c.Backend = optionalString(s, "/", "backend")
+	var err error
+	if c.KerasVersion, err = optionalString(s, "/", "keras_version"); err != nil {
+		return err
+	}
+	if c.Backend, err = optionalString(s, "/", "backend"); err != nil {
+		return err
+	}
 	has, err := s.HasAttr("/", "model_config")
 	if err != nil || !has {
 		return err
@@ -186,10 +191,12 @@ func (c *Container) openArchive(path string, size int64) error {
 	return nil
 }
 
-func optionalString(s Store, obj, name string) string {
+// optionalString reads an attribute that may be absent; one that is there
+// but cannot be read is a damaged file.
+func optionalString(s Store, obj, name string) (string, error) {
 	v, err := s.StringAttr(obj, name)
-	if err != nil {
-		return ""
+	if errors.Is(err, fs.ErrNotExist) {
+		return "", nil
 	}
-	return strings.TrimSpace(v)
+	return strings.TrimSpace(v), err
 }
