@@ -171,7 +171,7 @@ def row(arch, flavour, fname, r, info):
     if "save_error" in f:
         return [arch, fl, "-", "-", "-", "-", f"{info['conditioning']:.3g}",
                 "Keras cannot save it: " + f["save_error"][:60]]
-    note = r.get("summary_error") or r.get("predict_error") or ""
+    note = r.get("error") or r.get("summary_error") or r.get("predict_error") or ""
     if "load_error" in f:
         note = ("Keras cannot load it (oracle: the model that saved it): " + f["load_error"][:50] + " " + note).strip()
     ok = "yes" if r.get("within") else "no"
