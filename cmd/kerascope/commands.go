@@ -50,6 +50,8 @@ func init() {
 		{name: "serve", args: "[flags] --model NAME=PATH... | --model-base-path DIR", short: "serve models over TensorFlow Serving's REST API", long: serveHelp,
 			flags:  func(w io.Writer) *pflag.FlagSet { fs, _ := serveFlags(w); return fs },
 			values: map[string][]string{"log-format": {"text", "json"}}, run: runServe},
+		{name: "web", args: "[--addr HOST:PORT]", short: "open models in the browser: summary, graph, units, check, predict", long: webHelp,
+			flags: func(w io.Writer) *pflag.FlagSet { fs, _ := webFlags(w); return fs }, run: runWeb},
 		{name: "version", short: "print the version, the Go version and the backends", long: versionHelp, run: runVersion},
 		{name: "completion", args: "bash|zsh|fish", short: "print a shell completion script", long: completionHelp, run: runCompletion,
 			values: map[string][]string{"": shells}},
