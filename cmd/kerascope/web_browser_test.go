@@ -115,7 +115,7 @@ func (p *page) opening(open chromedp.Action[chromedp.Void]) {
 	p.t.Helper()
 	n := evalAs[string](p, `document.body.dataset.opened || "0"`)
 	p.do(10*time.Second, open)
-	p.wait(`document.body.dataset.opened !== "`+n+`" && `+p.idle(), 60*time.Second)
+	p.wait(`(document.body.dataset.opened || "0") !== "`+n+`" && `+p.idle(), 60*time.Second)
 }
 
 func (p *page) upload(path string) {
@@ -465,12 +465,23 @@ func TestBrowser(t *testing.T) {
 				t.Fatal(err)
 			}
 			p.upload(path)
-			ms := evalAs[string](p, `document.body.dataset.lastMs`)
+			if e := p.errorLine(); e != "" {
+				t.Fatalf("%s: %s", name, e)
+			}
+			ms := evalAs[string](p, `String(document.body.dataset.lastMs)`)
 			t0 := time.Now()
 			want, _, _ := cli(t, filepath.Dir(path), "summary", "k3.keras")
 			native := time.Since(t0)
 			if got := p.text("#summary"); got != want {
 				t.Errorf("%s: the page's summary differs from the command line's", name)
+			}
+			// The first run compiles the code it needs (V8 tiers up) and
+			// grows the heap; the same summary again is the warm time.
+			var again []string
+			for range 3 {
+				p.eval(`window.kerascopePage.state.cache.clear()`)
+				p.show("summary")
+				again = append(again, evalAs[string](p, `String(document.body.dataset.lastMs)`))
 			}
 			p.show("graph")
 			graphMs := evalAs[string](p, `document.body.dataset.lastMs`)
@@ -478,8 +489,8 @@ func TestBrowser(t *testing.T) {
 				t.Errorf("%s: no graph", name)
 			}
 			// Measurements for docs/web.md, not assertions.
-			t.Logf("%s/k3.keras (%d bytes, %d lines of summary): summary %s ms in the worker (open, decode, print; the same command natively in this process: %.1f ms); layer graph SVG %s ms",
-				name, fi.Size(), strings.Count(want, "\n"), ms, float64(native.Microseconds())/1000, graphMs)
+			t.Logf("%s/k3.keras (%d bytes, %d lines of summary): summary %s ms in the worker (open, decode, print), again %s ms; natively in this process %.1f ms; layer graph SVG %s ms",
+				name, fi.Size(), strings.Count(want, "\n"), ms, strings.Join(again, ", "), float64(native.Microseconds())/1000, graphMs)
 		}
 	})
 

@@ -351,13 +351,7 @@ func (l *layout) draw() []byte {
 		}
 		x0, y0 := clip(a, b.x, b.y)
 		x1, y1 := clip(b, a.x, a.y)
-		style := map[EdgeKind]string{
-			Connection: `stroke="#000000" stroke-width="2"`,
-			Weight:     `stroke="` + colWeight + `"`,
-			Recurrent:  `stroke="` + colRecurrent + `" stroke-dasharray="5,3" stroke-width="1.3"`,
-			Bias:       `stroke="` + colBiasLine + `" stroke-dasharray="2,2" stroke-width="1.2"`,
-			Flow:       `stroke="` + colFlow + `"`,
-		}[e.Kind]
+		style := edgeStyle(e.Kind)
 		marker := ` marker-end="url(#arrow)"`
 		if e.Kind == Flow {
 			marker = ""
@@ -443,6 +437,21 @@ func clip(n *lnode, x, y float64) (float64, float64) {
 	return n.x + dx*t, n.y + dy*t
 }
 
+// edgeStyle is edgeAttrs's style in SVG.
+func edgeStyle(k EdgeKind) string {
+	switch k {
+	case Weight:
+		return `stroke="` + colWeight + `"`
+	case Recurrent:
+		return `stroke="` + colRecurrent + `" stroke-dasharray="5,3" stroke-width="1.3"`
+	case Bias:
+		return `stroke="` + colBiasLine + `" stroke-dasharray="2,2" stroke-width="1.2"`
+	case Flow:
+		return `stroke="` + colFlow + `"`
+	}
+	return `stroke="#000000" stroke-width="2"`
+}
+
 func edgeKindName(k EdgeKind) string {
 	switch k {
 	case Weight:
@@ -457,7 +466,8 @@ func edgeKindName(k EdgeKind) string {
 	return "connection"
 }
 
-func xmlEsc(s string) string {
-	r := strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;", `"`, "&quot;", "'", "&apos;")
-	return r.Replace(s)
-}
+// xmlEscaper is built once: building a Replacer costs more than using it,
+// and a graph escapes thousands of names.
+var xmlEscaper = strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;", `"`, "&quot;", "'", "&apos;")
+
+func xmlEsc(s string) string { return xmlEscaper.Replace(s) }
