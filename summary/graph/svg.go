@@ -171,6 +171,35 @@ func (l *layout) rank() {
 // columns are meaningful), and sorts a layer view's ranks by the mean
 // position of each node's sources, a few sweeps down, to cut crossings.
 func (l *layout) order() {
+	if l.g.units {
+		// The graph's Ranks give the order within a rank (the unrolled
+		// view puts each step's label before its inputs there).
+		at := map[*lnode]int{}
+		for _, r := range l.g.Ranks {
+			for _, id := range r {
+				if n := l.byID[id]; n != nil {
+					if _, ok := at[n]; !ok {
+						at[n] = len(at)
+					}
+				}
+			}
+		}
+		for _, r := range l.ranks {
+			slices.SortStableFunc(r, func(a, b *lnode) int {
+				ia, oka := at[a]
+				ib, okb := at[b]
+				switch {
+				case oka && okb:
+					return ia - ib
+				case oka:
+					return -1
+				case okb:
+					return 1
+				}
+				return 0
+			})
+		}
+	}
 	for _, r := range l.ranks {
 		for i, n := range r {
 			n.pos = i
@@ -218,6 +247,7 @@ func (l *layout) order() {
 // place sets the centres: ranks one after the other along the rank
 // direction, each rank's nodes side by side across it, centred.
 func (l *layout) place() {
+	cols := l.columns()
 	along := 0.0
 	for _, r := range l.ranks {
 		// Nodes of different clusters keep the clusters' boxes apart,
@@ -254,6 +284,11 @@ func (l *layout) place() {
 				w = n.h
 			}
 			across += gap(i)
+			if col, ok := cols.of[n]; ok && (i == 0 || cols.of[r[i-1]] != col) {
+				// The first node of a column in this rank: the rank's
+				// part of the column is centred in the column.
+				across = cols.start[col] + (cols.width[col]-cols.span[col][n.rank])/2
+			}
 			c := across + w/2
 			across += w + nodeGap
 			if l.lr {
@@ -272,6 +307,55 @@ func (l *layout) place() {
 			n.x = -n.x
 		}
 	}
+}
+
+// columnSet is the unrolled view's columns, one per time step: the plain
+// clusters, whose nodes line up across the ranks so that a step reads
+// from bottom to top.
+type columnSet struct {
+	of    map[*lnode]int
+	span  []map[int]float64 // per column, the width of each rank's part
+	width []float64
+	start []float64
+}
+
+func (l *layout) columns() columnSet {
+	cs := columnSet{of: map[*lnode]int{}}
+	if !l.g.unrolled {
+		return cs
+	}
+	for _, c := range l.g.Clusters {
+		if !c.Plain {
+			continue
+		}
+		col := len(cs.span)
+		cs.span = append(cs.span, map[int]float64{})
+		for _, id := range c.Nodes {
+			if n := l.byID[id]; n != nil {
+				cs.of[n] = col
+				w := n.w
+				if l.lr {
+					w = n.h
+				}
+				cs.span[col][n.rank] += w + nodeGap
+			}
+		}
+	}
+	total := 0.0
+	for _, sp := range cs.span {
+		w := 0.0
+		for _, v := range sp {
+			w = max(w, v)
+		}
+		cs.width = append(cs.width, w)
+		total += w + 3*pad
+	}
+	x := -total / 2
+	for _, w := range cs.width {
+		cs.start = append(cs.start, x)
+		x += w + 3*pad
+	}
+	return cs
 }
 
 type box struct{ x0, y0, x1, y1 float64 }
