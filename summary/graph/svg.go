@@ -13,9 +13,10 @@ import (
 // [Render] is not there; the CLI's svg and png go through Graphviz.
 //
 // The layout is the simplest that reads: ranks by longest path (the
-// graph's Ranks kept side by side, Layout edges ranking but not drawn),
-// units in the order the graph lists them, layer boxes ordered by the mean
-// position of their inputs, straight edges. Every drawn element carries
+// graph's Ranks kept side by side and in their order, Layout edges
+// ranking but not drawn), an unrolled view's steps as aligned columns,
+// layer boxes ordered by the mean position of their inputs, straight
+// edges. Every drawn element carries
 // its layer's name (data-layer), so a page can link a click to the layer,
 // and every edge its kind (data-kind), so the count of weights can be read
 // off the picture.
@@ -167,8 +168,8 @@ func (l *layout) rank() {
 	}
 }
 
-// order keeps a unit view's nodes in the order the graph lists them (its
-// columns are meaningful), and sorts a layer view's ranks by the mean
+// order keeps a unit view's nodes in the order of the graph's Ranks, then
+// of its node list (the order of units is meaningful), and sorts a layer view's ranks by the mean
 // position of each node's sources, a few sweeps down, to cut crossings.
 func (l *layout) order() {
 	if l.g.units {
