@@ -35,17 +35,22 @@ func FastSigmoid(x []float32) { sigmoidScalar(x[sigmoidVec(x):]) }
 
 func sigmoidScalar(x []float32) {
 	for i, v := range x {
-		if v != v { // NaN stays NaN
-			continue
-		}
-		v = -v
-		if v > expMax {
-			v = expMax
-		} else if v < expMin {
-			v = expMin
-		}
-		x[i] = 1 / (1 + exp32(v))
+		x[i] = sigmoid32(v)
 	}
+}
+
+// sigmoid32 is FastSigmoid on one value.
+func sigmoid32(v float32) float32 {
+	if v != v { // NaN stays NaN
+		return v
+	}
+	v = -v
+	if v > expMax {
+		v = expMax
+	} else if v < expMin {
+		v = expMin
+	}
+	return 1 / (1 + exp32(v))
 }
 
 // FastTanh is tanh in float32, in place.
@@ -53,28 +58,32 @@ func FastTanh(x []float32) { tanhScalar(x[tanhVec(x):]) }
 
 func tanhScalar(x []float32) {
 	for i, v := range x {
-		a := v
-		if a < 0 {
-			a = -a
-		}
-		switch {
-		case v != v:
-			continue
-		case a < 0.125:
-			// tanh x = x - x³/3 + 2x⁵/15 - 17x⁷/315 + ...
-			s := v * v
-			x[i] = v * (1 + s*(-1.0/3+s*(2.0/15+s*(-17.0/315))))
-		case a > 9:
-			x[i] = float32(math.Copysign(1, float64(v)))
-		default:
-			e := exp32(-2 * a)
-			t := (1 - e) / (1 + e)
-			if v < 0 {
-				t = -t
-			}
-			x[i] = t
-		}
+		x[i] = tanh32(v)
 	}
+}
+
+// tanh32 is FastTanh on one value.
+func tanh32(v float32) float32 {
+	a := v
+	if a < 0 {
+		a = -a
+	}
+	switch {
+	case v != v:
+		return v
+	case a < 0.125:
+		// tanh x = x - x³/3 + 2x⁵/15 - 17x⁷/315 + ...
+		s := v * v
+		return v * (1 + s*(-1.0/3+s*(2.0/15+s*(-17.0/315))))
+	case a > 9:
+		return float32(math.Copysign(1, float64(v)))
+	}
+	e := exp32(-2 * a)
+	t := (1 - e) / (1 + e)
+	if v < 0 {
+		t = -t
+	}
+	return t
 }
 
 // FastSwish is x·sigmoid(x) in float32, in place, sigmoid as FastSigmoid
