@@ -266,3 +266,45 @@ func gruVec(h, x []float32, ldx int, rec []float32, rows, u int, keep []bool) in
 }
 
 func load8(s []float32, i int) archsimd.Float32x8 { return archsimd.LoadFloat32x8Slice(s[i : i+8]) }
+
+// softmaxVec is FastSoftmax on rows of whole vectors (it reports whether
+// it ran): the maximum and the sum over 8 lanes, then across them.
+func softmaxVec(x []float32, n int) bool {
+	if !haveAVX2 || n%8 != 0 {
+		return false
+	}
+	e := newExpConsts()
+	lo := archsimd.BroadcastFloat32x8(expMin)
+	zero := archsimd.BroadcastFloat32x8(0)
+	var lanes [8]float32
+	for r := 0; r+n <= len(x); r += n {
+		row := x[r : r+n]
+		mv := load8(row, 0)
+		for j := 8; j < n; j += 8 {
+			mv = mv.Max(load8(row, j))
+		}
+		mv.Store(&lanes)
+		m := lanes[0]
+		for _, v := range lanes[1:] {
+			m = max(m, v)
+		}
+		mb := archsimd.BroadcastFloat32x8(m)
+		sv := zero
+		for j := 0; j < n; j += 8 {
+			d := load8(row, j).Sub(mb)
+			ev := zero.Merge(exp32Vec(d, &e), d.Less(lo)) // NaN passes
+			ev.StoreSlice(row[j : j+8])
+			sv = sv.Add(ev)
+		}
+		sv.Store(&lanes)
+		var s float32
+		for _, v := range lanes {
+			s += v
+		}
+		inv := archsimd.BroadcastFloat32x8(1 / s)
+		for j := 0; j < n; j += 8 {
+			load8(row, j).Mul(inv).StoreSlice(row[j : j+8])
+		}
+	}
+	return true
+}

@@ -18,3 +18,4 @@ func lstmVec(h, c, x []float32, ldx int, rec []float32, rows, u int, keep []bool
 	return 0
 }
 func gruVec(h, x []float32, ldx int, rec []float32, rows, u int, keep []bool) int { return 0 }
+func softmaxVec(x []float32, n int) bool                                          { return false }
