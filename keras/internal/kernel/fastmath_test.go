@@ -178,3 +178,34 @@ func TestFastSoftmax(t *testing.T) {
 		}
 	}
 }
+
+// TestFastLayerNorm checks FastLayerNorm against LayerNormRows (float64),
+// on rows of whole vectors and not.
+func TestFastLayerNorm(t *testing.T) {
+	rng := rand.New(rand.NewSource(5))
+	for _, n := range []int{1, 5, 8, 128, 131} {
+		const rows = 4
+		x := make([]float32, rows*n)
+		for i := range x {
+			x[i] = float32(rng.NormFloat64()*3 + 0.5)
+		}
+		gamma, beta := make([]float32, n), make([]float32, n)
+		for j := range gamma {
+			gamma[j] = float32(rng.NormFloat64())
+			beta[j] = float32(rng.NormFloat64())
+		}
+		x0 := slices.Clone(x)
+		want := make([]float32, len(x))
+		LayerNormRows(want, x, gamma, beta, n, 1e-3, false)
+		got := make([]float32, len(x))
+		FastLayerNorm(got, x, gamma, beta, n, 1e-3)
+		for i := range want {
+			if d := math.Abs(float64(got[i] - want[i])); d > 1e-5+1e-5*math.Abs(float64(want[i])) {
+				t.Fatalf("n=%d: element %d = %v, want %v", n, i, got[i], want[i])
+			}
+		}
+		if !slices.Equal(x, x0) {
+			t.Fatalf("n=%d: input changed", n)
+		}
+	}
+}

@@ -2,7 +2,10 @@
 
 package kernel
 
-import "simd/archsimd"
+import (
+	"math"
+	"simd/archsimd"
+)
 
 // AVX2 versions of the element-wise kernels, built with GOEXPERIMENT=simd
 // (the Makefile sets it). Each handles the longest prefix of whole
@@ -304,6 +307,40 @@ func softmaxVec(x []float32, n int) bool {
 		inv := archsimd.BroadcastFloat32x8(1 / s)
 		for j := 0; j < n; j += 8 {
 			load8(row, j).Mul(inv).StoreSlice(row[j : j+8])
+		}
+	}
+	return true
+}
+
+// layerNormVec is FastLayerNorm on rows of whole vectors (it reports
+// whether it ran).
+func layerNormVec(dst, x, gamma, beta []float32, n int, eps float32) bool {
+	if !haveAVX2 || n%8 != 0 {
+		return false
+	}
+	gamma, beta = gamma[:n], beta[:n]
+	var lanes [8]float32
+	hsum := func(v archsimd.Float32x8) float32 {
+		v.Store(&lanes)
+		return ((lanes[0] + lanes[1]) + (lanes[2] + lanes[3])) + ((lanes[4] + lanes[5]) + (lanes[6] + lanes[7]))
+	}
+	for r := 0; r+n <= len(x); r += n {
+		xs, ds := x[r:r+n], dst[r:r+n]
+		sv := load8(xs, 0)
+		for j := 8; j < n; j += 8 {
+			sv = sv.Add(load8(xs, j))
+		}
+		mean := hsum(sv) / float32(n)
+		mv := archsimd.BroadcastFloat32x8(mean)
+		d := load8(xs, 0).Sub(mv)
+		qv := d.Mul(d)
+		for j := 8; j < n; j += 8 {
+			d := load8(xs, j).Sub(mv)
+			qv = qv.Add(d.Mul(d))
+		}
+		inv := archsimd.BroadcastFloat32x8(float32(1 / math.Sqrt(float64(hsum(qv)/float32(n)+eps))))
+		for j := 0; j < n; j += 8 {
+			load8(xs, j).Sub(mv).Mul(inv.Mul(load8(gamma, j))).Add(load8(beta, j)).StoreSlice(ds[j : j+8])
 		}
 	}
 	return true
