@@ -230,13 +230,7 @@ func (c *cell) run(legacy bool, w []*Tensor, x []float32, batch, steps, features
 
 	// Input projections of every step, with the input bias; CuDNNLSTM's
 	// recurrent bias adds in the same place, as nothing multiplies it.
-	// The projections and the per-step products are scratch, from the
-	// pool the convolutions use (getScratch): a long sequence's
-	// projections are larger than the layer's output, and allocating them
-	// costs their zeroing and the collector's work on every call.
-	projBuf := getScratch(batch * steps * g)
-	defer putScratch(projBuf)
-	proj := *projBuf
+	proj := make([]float32, batch*steps*g)
 	kernel.MatMul(proj, x, kern, batch*steps, features, g, false)
 	if biasIn != nil {
 		kernel.AddBias(proj, biasIn)
@@ -261,12 +255,12 @@ func (c *cell) run(legacy bool, w []*Tensor, x []float32, batch, steps, features
 	ld := steps * g // row stride of one step's projections
 	var rec, rh, hrec []float32
 	resetBefore := c.gates == 3 && c.biasRows == 1
-	recBuf := getScratch(batch * g) // every step writes before it reads
-	defer putScratch(recBuf)
 	if resetBefore {
-		rec, rh, hrec = (*recBuf)[:batch*2*u], (*recBuf)[batch*2*u:batch*3*u], make([]float32, batch*u)
+		rec = make([]float32, batch*2*u)
+		rh = make([]float32, batch*u)
+		hrec = make([]float32, batch*u)
 	} else {
-		rec = *recBuf
+		rec = make([]float32, batch*g)
 	}
 	for s := 0; s < steps; s++ {
 		t := s
