@@ -119,7 +119,15 @@ func (l *conv) window(n []int) (kernel.ConvWindow, error) {
 		a := off + i
 		k, s, d := l.kernel[i], l.strides[i], l.dilation[i]
 		e := d*(k-1) + 1
-		out, err := l.length(n[i], i)
+		// A folded ZeroPadding grows the input the layer sees; the
+		// window's own padding is then computed on that length, and
+		// the zeros before join it.
+		ni, zb := n[i], 0
+		if l.padBefore != nil {
+			zb = l.padBefore[i]
+			ni += zb + l.padAfter[i]
+		}
+		out, err := l.length(ni, i)
 		if err != nil {
 			return w, err
 		}
@@ -137,10 +145,11 @@ func (l *conv) window(n []int) (kernel.ConvWindow, error) {
 		w.In[a], w.Out[a] = n[i], out
 		switch l.padding {
 		case "same":
-			w.Pad[a] = max((out-1)*s+e-n[i], 0) / 2
+			w.Pad[a] = max((out-1)*s+e-ni, 0) / 2
 		case "causal":
 			w.Pad[a] = e - 1
 		}
+		w.Pad[a] += zb
 	}
 	return w, nil
 }

@@ -83,6 +83,9 @@ func (net *Net) runModel(m *Model, in []*Tensor, inMasks []mask) ([]*Tensor, []m
 		if n.Layer.Class == "InputLayer" {
 			return nil, nil, fmt.Errorf("input layer %q is not one of the model's inputs", n.Layer.Name)
 		}
+		if net.plan.skipped(n) {
+			continue // folded into its reader, which reads its input (fuse.go)
+		}
 		if src, ok := net.plan.aliasOf(n); ok {
 			// Folded into the call that computed src (fuse.go).
 			vals[n] = vals[src]
@@ -96,7 +99,7 @@ func (net *Net) runModel(m *Model, in []*Tensor, inMasks []mask) ([]*Tensor, []m
 			c.impl, c.w = f, f.w
 		}
 		var explicitMask []*Tensor
-		for i, r := range n.Inputs {
+		for i, r := range net.plan.inputsOf(n) {
 			src := vals[r.Layer.Nodes[r.Node]]
 			if src == nil || r.Tensor >= len(src.out) {
 				return nil, nil, fmt.Errorf("layer %q (%s): input %s[%d][%d] was not computed", n.Layer.Name, n.Layer.Class, r.Layer.Name, r.Node, r.Tensor)
