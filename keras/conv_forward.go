@@ -195,7 +195,7 @@ func (l *conv) forward(c *call) error {
 	} else {
 		outLen = w.Out
 	}
-	out := NewTensor(append(append([]int{n}, spatialOf(outLen, l.rank)...), outCh)...)
+	out := c.ar.tensor(append(append([]int{n}, spatialOf(outLen, l.rank)...), outCh)...)
 	kl := w.KLen()
 	bias := 0
 	switch l.kind {

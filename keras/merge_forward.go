@@ -39,7 +39,7 @@ func (l elemwise) forward(c *call) error {
 	if l.inputs > 0 && len(c.in) != l.inputs {
 		return fmt.Errorf("called on %d inputs, want %d", len(c.in), l.inputs)
 	}
-	out, err := mergeElemwise(op, c.in)
+	out, err := mergeElemwise(op, c.in, c.ar)
 	if err != nil {
 		return err
 	}
@@ -49,7 +49,7 @@ func (l elemwise) forward(c *call) error {
 }
 
 // mergeElemwise combines tensors elementwise with broadcasting.
-func mergeElemwise(op mergeOp, in []*Tensor) (*Tensor, error) {
+func mergeElemwise(op mergeOp, in []*Tensor, ar *arena) (*Tensor, error) {
 	if len(in) == 0 {
 		return nil, fmt.Errorf("called on no inputs")
 	}
@@ -79,7 +79,7 @@ func mergeElemwise(op mergeOp, in []*Tensor) (*Tensor, error) {
 			}
 		}
 	}
-	out := NewTensor(outShape...)
+	out := ar.tensor(outShape...)
 	// The first input, broadcast, is the running result.
 	if err := broadcastInto(out.Data, in[0].Data, shapes[0], outShape); err != nil {
 		return nil, err
@@ -419,7 +419,7 @@ func (l *legacyMerge) forward(c *call) error {
 		if !ok {
 			return fmt.Errorf("mode %q: %w", l.mode, errNotRunnable)
 		}
-		out, err = mergeElemwise(op, c.in)
+		out, err = mergeElemwise(op, c.in, c.ar)
 		m = elemwiseMask(c.masks, true)
 	}
 	if err != nil {

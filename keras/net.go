@@ -34,6 +34,9 @@ type Net struct {
 	outputs []Port
 
 	plan *plan // load-time rewrites of the graph (fuse.go); nil runs it as decoded
+	// arenas are the activation memory of runs, reused between them
+	// (arena.go).
+	arenas arenas
 }
 
 // A Port is one of a model's inputs or outputs: its name (the InputLayer's
