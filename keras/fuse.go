@@ -16,8 +16,9 @@ import (
 //     multiplies the producer's kernel per output channel and its shift
 //     joins the bias (bias·scale + shift);
 //   - a ReLU or Activation layer (but glu, which changes the shape) whose
-//     input is such a call (folded or not) that nothing else reads: it runs
-//     in place on the producer's output, as its epilogue;
+//     input is such a call (folded or not), or an element-wise merge (Add,
+//     Multiply, ...: ResNet's Add then relu), that nothing else reads: it
+//     runs in place on the producer's output, as its epilogue;
 //   - a ZeroPadding layer whose only reader is a channels-last
 //     convolution (plain, depthwise or separable): the convolution reads
 //     the unpadded input and its window counts the zeros in, so the
@@ -56,6 +57,9 @@ type fusedCall struct {
 	// impl, which then runs without its bias (and activation).
 	epilogue epilogueKind
 	bias     []float32
+	// act is an Activation layer's function applied in place after an
+	// element-wise merge (a product takes it as its own activation).
+	act string
 }
 
 type epilogueKind int
@@ -80,6 +84,9 @@ func (f *fusedCall) forward(c *call) error {
 		if f.relu != nil {
 			kernel.KerasRelu(out, f.relu.slope, f.relu.maxValue, f.relu.hasMax, f.relu.threshold)
 		}
+	}
+	if f.act != "" {
+		return c.activate(f.act, c.out[0])
 	}
 	return nil
 }
@@ -213,7 +220,7 @@ func (p *plan) optimizeModel(net *Net, m *Model) {
 				f.relu = l
 				p.over[prod] = f
 				p.alias[n] = src
-				p.folded[n.Layer.Class]++
+				p.countFold(n, prod)
 			}
 		case activationLayer:
 			if l.fn == "glu" {
@@ -225,13 +232,25 @@ func (p *plan) optimizeModel(net *Net, m *Model) {
 					k.activation = l.fn
 				case *dense:
 					k.activation = l.fn
+				case elemwise:
+					f.act = l.fn
 				}
 				p.over[prod] = f
 				p.alias[n] = src
-				p.folded[n.Layer.Class]++
+				p.countFold(n, prod)
 			}
 		}
 	}
+}
+
+// countFold counts a fold of call n into prod: by n's class, and by
+// "<class> after <merge>" when prod is an element-wise merge.
+func (p *plan) countFold(n, prod *Node) {
+	if _, ok := prod.Layer.impl.(elemwise); ok {
+		p.folded[n.Layer.Class+" after "+prod.Layer.Class]++
+		return
+	}
+	p.folded[n.Layer.Class]++
 }
 
 // foldPadding folds each ZeroPadding call whose one reader is a
@@ -320,7 +339,7 @@ func (p *plan) readOnce(readers map[*Node]int, n *Node) bool {
 // activation may then transform in place; nil otherwise.
 func (p *plan) epilogue(net *Net, n *Node) *fusedCall {
 	if f := p.over[n]; f != nil {
-		if linear(f.impl) {
+		if f.act == "" && linear(f.impl) {
 			return f
 		}
 		return nil
@@ -338,6 +357,9 @@ func (p *plan) epilogue(net *Net, n *Node) *fusedCall {
 		}
 		k := *l
 		return &fusedCall{impl: &k, w: net.weights[n.Layer]}
+	case elemwise:
+		// A merge's output is always a new tensor (mergeElemwise).
+		return &fusedCall{impl: l, w: net.weights[n.Layer]}
 	}
 	return nil
 }
@@ -369,6 +391,8 @@ func linear(f forwarder) bool {
 		return linearName(k.activation)
 	case *dense:
 		return linearName(k.activation)
+	case elemwise:
+		return true
 	}
 	return false
 }

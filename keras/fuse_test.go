@@ -102,7 +102,7 @@ func TestFusedMatchesUnfused(t *testing.T) {
 		})
 	}
 	t.Logf("calls folded over the fixtures: %v", folded)
-	for _, class := range []string{"BatchNormalization", "ReLU", "Activation", "ZeroPadding2D"} {
+	for _, class := range []string{"BatchNormalization", "ReLU", "Activation", "ZeroPadding2D", "Activation after Add", "ReLU after Add"} {
 		if folded[class] == 0 {
 			t.Errorf("no %s was folded in any fixture", class)
 		}

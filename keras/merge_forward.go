@@ -112,9 +112,7 @@ func combine(op mergeOp, a, b []float32) {
 	b = b[:len(a)]
 	switch op {
 	case opAdd, opAverage:
-		for i, v := range b {
-			a[i] += v
-		}
+		kernel.AddInto(a, b)
 	case opSubtract:
 		for i, v := range b {
 			a[i] -= v

@@ -77,7 +77,7 @@ func pool(dst, src []float32, batch, ch int, w *PoolWindow, isMax bool) {
 								case isMax:
 									maxInto(out, cell)
 								default:
-									addInto(out, cell)
+									AddInto(out, cell)
 								}
 							}
 						}
@@ -124,14 +124,6 @@ func maxCells(out, in []float32, cells []int) {
 	copy(out[i:], in[cells[0]+i:cells[0]+ch])
 	for _, s := range cells[1:] {
 		maxInto(out[i:], in[s+i:s+ch])
-	}
-}
-
-// addInto sets d[i] += s[i] over len(d) values.
-func addInto(d, s []float32) {
-	s = s[:len(d)]
-	for i := addVec(d, s); i < len(d); i++ {
-		d[i] += s[i]
 	}
 }
 
