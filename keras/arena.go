@@ -1,6 +1,7 @@
 package keras
 
 import (
+	"math"
 	"sync"
 	"unsafe"
 )
@@ -43,11 +44,22 @@ type arenaBuf struct {
 	refs   int
 }
 
+// poisonReuse fills reused output buffers with NaN, for the test that
+// checks every layer taking one writes all of it.
+var poisonReuse bool
+
 func newArena() *arena { return &arena{free: make(map[int][][]float32)} }
 
 // tensor returns a zero tensor of the shape from the arena; a nil arena
 // allocates.
-func (a *arena) tensor(shape ...int) *Tensor {
+func (a *arena) tensor(shape ...int) *Tensor { return a.get(true, shape) }
+
+// output returns a tensor of the shape from the arena whose contents are
+// unspecified, for a layer that writes every element of its output: a
+// reused buffer is then not cleared first.
+func (a *arena) output(shape ...int) *Tensor { return a.get(false, shape) }
+
+func (a *arena) get(zero bool, shape []int) *Tensor {
 	if a == nil {
 		return NewTensor(shape...)
 	}
@@ -61,7 +73,14 @@ func (a *arena) tensor(shape ...int) *Tensor {
 	if l := a.free[n]; len(l) > 0 {
 		d = l[len(l)-1]
 		a.free[n] = l[:len(l)-1]
-		clear(d)
+		switch {
+		case zero:
+			clear(d)
+		case poisonReuse:
+			for i := range d {
+				d[i] = float32(math.NaN())
+			}
+		}
 	} else {
 		d = make([]float32, n)
 	}

@@ -195,7 +195,13 @@ func (l *conv) forward(c *call) error {
 	} else {
 		outLen = w.Out
 	}
-	out := c.ar.tensor(append(append([]int{n}, spatialOf(outLen, l.rank)...), outCh)...)
+	outShape := append(append([]int{n}, spatialOf(outLen, l.rank)...), outCh)
+	// Every kind but the transposed one writes each output element (the
+	// products with beta 0, the depthwise sums); col2im adds into zeros.
+	out := c.ar.output(outShape...)
+	if l.kind == transposeConv {
+		clear(out.Data)
+	}
 	kl := w.KLen()
 	bias := 0
 	switch l.kind {

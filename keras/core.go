@@ -125,7 +125,7 @@ func (l activationLayer) forward(c *call) error {
 	if l.fn == "glu" {
 		return glu(c)
 	}
-	out := c.ar.tensor(c.in[0].Shape...)
+	out := c.ar.output(c.in[0].Shape...)
 	copy(out.Data, c.in[0].Data)
 	c.out = []*Tensor{out}
 	return c.activate(l.fn, out)

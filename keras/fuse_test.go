@@ -15,44 +15,7 @@ import (
 // kind of fold happened on some fixture, so that the comparison compares
 // something.
 func TestFusedMatchesUnfused(t *testing.T) {
-	b, err := os.ReadFile(filepath.Join(modelsDir, "manifest.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var m predictManifest
-	if err := json.Unmarshal(b, &m); err != nil {
-		t.Fatal(err)
-	}
-	// The fixtures Keras 3 and tf-keras 2.21 wrote, and those of the
-	// tf.keras savers (testdata/tfk: MobileNetV2 is the one whose
-	// paddings fold), each with its inputs.
-	type fixture struct {
-		path, name string
-		inputs     []string
-	}
-	var all []fixture
-	for _, name := range sortedKeys(m.Models) {
-		mod := m.Models[name]
-		for _, file := range sortedKeys(mod.Files) {
-			if len(mod.Files[file].Outputs) == 0 {
-				continue
-			}
-			dir := filepath.Join(modelsDir, name)
-			var in []string
-			for _, p := range mod.Inputs {
-				in = append(in, filepath.Join(dir, p))
-			}
-			all = append(all, fixture{filepath.Join(dir, file), name + "/" + file, in})
-		}
-	}
-	tfk := readTFKManifests(t)
-	for _, name := range sortedKeys(tfk) {
-		var in []string
-		for i := range tfk[name].Inputs {
-			in = append(in, filepath.Join(tfkDir, filepath.Dir(name), "input"+itoa(i)+".npy"))
-		}
-		all = append(all, fixture{filepath.Join(tfkDir, name), "tfk/" + name, in})
-	}
+	all := predictFixtures(t)
 	folded := make(map[string]int)
 	for _, fx := range all {
 		t.Run(fx.name, func(t *testing.T) {
@@ -107,4 +70,49 @@ func TestFusedMatchesUnfused(t *testing.T) {
 			t.Errorf("no %s was folded in any fixture", class)
 		}
 	}
+}
+
+// A predictFixture is a fixture file with Keras's outputs and its inputs.
+type predictFixture struct {
+	path, name string
+	inputs     []string
+}
+
+// predictFixtures lists the fixtures Keras 3 and tf-keras 2.21 wrote, and
+// those of the tf.keras savers (testdata/tfk: MobileNetV2 is the one whose
+// paddings fold), each with its inputs.
+func predictFixtures(t *testing.T) []predictFixture {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(modelsDir, "manifest.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var m predictManifest
+	if err := json.Unmarshal(b, &m); err != nil {
+		t.Fatal(err)
+	}
+	var all []predictFixture
+	for _, name := range sortedKeys(m.Models) {
+		mod := m.Models[name]
+		for _, file := range sortedKeys(mod.Files) {
+			if len(mod.Files[file].Outputs) == 0 {
+				continue
+			}
+			dir := filepath.Join(modelsDir, name)
+			var in []string
+			for _, p := range mod.Inputs {
+				in = append(in, filepath.Join(dir, p))
+			}
+			all = append(all, predictFixture{filepath.Join(dir, file), name + "/" + file, in})
+		}
+	}
+	tfk := readTFKManifests(t)
+	for _, name := range sortedKeys(tfk) {
+		var in []string
+		for i := range tfk[name].Inputs {
+			in = append(in, filepath.Join(tfkDir, filepath.Dir(name), "input"+itoa(i)+".npy"))
+		}
+		all = append(all, predictFixture{filepath.Join(tfkDir, name), "tfk/" + name, in})
+	}
+	return all
 }

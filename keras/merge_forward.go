@@ -79,7 +79,7 @@ func mergeElemwise(op mergeOp, in []*Tensor, ar *arena) (*Tensor, error) {
 			}
 		}
 	}
-	out := ar.tensor(outShape...)
+	out := ar.output(outShape...) // broadcastInto writes all of it
 	// The first input, broadcast, is the running result.
 	if err := broadcastInto(out.Data, in[0].Data, shapes[0], outShape); err != nil {
 		return nil, err

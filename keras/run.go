@@ -214,12 +214,13 @@ func (c *call) sub(impl layerKind, in []*Tensor, masks []mask, w []*Tensor) ([]*
 	return s.out, s.outMasks, nil
 }
 
-// newLike returns a zero tensor of x's shape with the last dimension set
-// to last, from the run's arena.
-func (c *call) newLike(x *Tensor, last int) *Tensor {
+// outputLike returns a tensor of x's shape with the last dimension set
+// to last, from the run's arena, with unspecified contents: for a layer
+// that writes all of it.
+func (c *call) outputLike(x *Tensor, last int) *Tensor {
 	shape := append([]int(nil), x.Shape...)
 	shape[len(shape)-1] = last
-	return c.ar.tensor(shape...)
+	return c.ar.output(shape...)
 }
 
 // newLike returns a zero tensor of x's shape with the last dimension set
