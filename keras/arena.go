@@ -1,7 +1,10 @@
 package keras
 
 import (
+	"cmp"
 	"math"
+	"runtime"
+	"slices"
 	"sync"
 	"unsafe"
 )
@@ -26,16 +29,16 @@ import (
 //   - Layers never write to their inputs (Net.Predict relies on it too), so
 //     a buffer is reused only once no value can be read from it.
 //
-// One arena serves one run at a time: Net keeps a pool of them, so
+// One arena serves one run at a time: Net keeps a few of them, so
 // concurrent Predict calls (and the parts of a split batch) each take
 // their own, and the steady state of a service is no allocation for
-// activations. Its free lists hold at most what one run had live at once,
-// and the runtime may drop pooled arenas at any collection.
+// activations. An arena's free lists hold about what one run had live at
+// once; a Net keeps at most one arena per CPU.
 type arena struct {
 	mu    sync.Mutex
 	live  []*arenaBuf // handed out and not yet free
-	free  map[int][][]float32
-	holds int // references held, for tests
+	free  [][]float32 // by increasing capacity
+	holds int         // references held, for tests
 }
 
 type arenaBuf struct {
@@ -48,7 +51,7 @@ type arenaBuf struct {
 // checks every layer taking one writes all of it.
 var poisonReuse bool
 
-func newArena() *arena { return &arena{free: make(map[int][][]float32)} }
+func newArena() *arena { return &arena{} }
 
 // tensor returns a zero tensor of the shape from the arena; a nil arena
 // allocates.
@@ -70,9 +73,12 @@ func (a *arena) get(zero bool, shape []int) *Tensor {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	var d []float32
-	if l := a.free[n]; len(l) > 0 {
-		d = l[len(l)-1]
-		a.free[n] = l[:len(l)-1]
+	// The smallest free buffer that holds n floats, unless it is more than
+	// twice that: the layers of a network ask for many lengths, and
+	// reusing only exact ones would keep a buffer of every length.
+	if i, ok := slices.BinarySearchFunc(a.free, n, func(b []float32, n int) int { return cmp.Compare(cap(b), n) }); ok || i < len(a.free) && cap(a.free[i]) <= 2*n {
+		d = a.free[i][:n]
+		a.free = slices.Delete(a.free, i, i+1)
 		switch {
 		case zero:
 			clear(d)
@@ -146,7 +152,13 @@ func (a *arena) recycle(b *arenaBuf) {
 			break
 		}
 	}
-	a.free[len(b.data)] = append(a.free[len(b.data)], b.data)
+	a.putFree(b.data)
+}
+
+// putFree adds a buffer to the free list, kept sorted by capacity.
+func (a *arena) putFree(d []float32) {
+	i, _ := slices.BinarySearchFunc(a.free, cap(d), func(b []float32, n int) int { return cmp.Compare(cap(b), n) })
+	a.free = slices.Insert(a.free, i, d[:cap(d)])
 }
 
 // finish ends a run: buffers still held (the outputs, and whatever they
@@ -160,21 +172,36 @@ func (a *arena) finish() {
 	defer a.mu.Unlock()
 	for _, b := range a.live {
 		if b.refs == 0 {
-			a.free[len(b.data)] = append(a.free[len(b.data)], b.data)
+			a.putFree(b.data)
 		}
 	}
 	a.live = a.live[:0]
 	a.holds = 0
 }
 
-// arenas pools a Net's arenas between runs.
-type arenas struct{ pool sync.Pool }
+// arenas keeps a Net's arenas between runs: as many as there are CPUs,
+// the most runs that make progress at once (a sync.Pool would drop them
+// at every collection, and a run would allocate its activations anew).
+type arenas struct {
+	mu   sync.Mutex
+	idle []*arena
+}
 
 func (p *arenas) get() *arena {
-	if a, ok := p.pool.Get().(*arena); ok {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if n := len(p.idle); n > 0 {
+		a := p.idle[n-1]
+		p.idle = p.idle[:n-1]
 		return a
 	}
 	return newArena()
 }
 
-func (p *arenas) put(a *arena) { p.pool.Put(a) }
+func (p *arenas) put(a *arena) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if len(p.idle) < runtime.GOMAXPROCS(0) {
+		p.idle = append(p.idle, a)
+	}
+}

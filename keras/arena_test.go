@@ -22,7 +22,8 @@ func TestArena(t *testing.T) {
 	a.hold([]*Tensor{x})
 	a.hold([]*Tensor{view})
 	a.drop([]*Tensor{x})
-	if y := a.tensor(2, 3); sameArray(y.Data, x.Data) {
+	other := a.tensor(2, 3) // handed out, never held
+	if sameArray(other.Data, x.Data) {
 		t.Fatal("a buffer a view still holds was handed out again")
 	}
 	a.drop([]*Tensor{view})
@@ -37,8 +38,19 @@ func TestArena(t *testing.T) {
 	a.hold([]*Tensor{y})
 	scratch := a.tensor(6) // handed out, never held
 	a.finish()
-	if z := a.tensor(6); sameArray(z.Data, y.Data) || !sameArray(z.Data, scratch.Data) {
-		t.Fatal("after a run, its outputs must stay the caller's and its scratch must be free")
+	for range 2 {
+		z := a.tensor(6)
+		if !sameArray(z.Data, scratch.Data) && !sameArray(z.Data, other.Data) {
+			t.Fatal("after a run, its outputs must stay the caller's and its scratch must be free")
+		}
+	}
+	// A larger free buffer serves a smaller request, up to twice its size.
+	a.finish()
+	if z := a.tensor(4); !sameArray(z.Data, scratch.Data) && !sameArray(z.Data, other.Data) {
+		t.Fatal("a free buffer of 6 did not serve a request for 4")
+	}
+	if z := a.tensor(2); sameArray(z.Data, scratch.Data) || sameArray(z.Data, other.Data) {
+		t.Fatal("a free buffer of 6 served a request for 2")
 	}
 	// Tensors the arena did not make are never held or recycled.
 	w := NewTensor(6)

@@ -470,7 +470,12 @@ func foldBatchNorm(net *Net, prod, n *Node, bn *batchNorm) *fusedCall {
 	// plain and pointwise kernels and Dense, (…, channels, multiplier)
 	// for depthwise ones, whose output channel c·multiplier+m is that
 	// same index.
-	folded := make([]float32, len(kern))
+	// A layer called once has no other use for its kernel: fold it in
+	// place, so that the model's weights are in memory once, at load too.
+	folded := kern
+	if len(prod.Layer.Nodes) != 1 {
+		folded = make([]float32, len(kern))
+	}
 	for i, v := range kern {
 		folded[i] = v * scale[i%ch]
 	}

@@ -84,19 +84,27 @@ func mergeElemwise(op mergeOp, in []*Tensor, ar *arena) (*Tensor, error) {
 	if err := broadcastInto(out.Data, in[0].Data, shapes[0], outShape); err != nil {
 		return nil, err
 	}
-	var tmp []float32
+	var tmp *[]float32
 	for i, t := range in[1:] {
-		b := t.Data
-		if !slices.Equal(shapes[i+1], outShape) {
+		from := shapes[i+1]
+		switch {
+		case slices.Equal(from, outShape):
+			combine(op, out.Data, t.Data)
+		case from[rank-1] == outShape[rank-1] && len(t.Data) == shapeLen(from):
+			// Broadcast along outer axes only (a squeeze-and-excite
+			// scale of shape (batch, 1, 1, channels)): each output row
+			// takes its source row in place, with no broadcast copy.
+			combineRows(op, out.Data, outShape, t.Data, from)
+		default:
 			if tmp == nil {
-				tmp = make([]float32, len(out.Data))
+				tmp = getScratch(len(out.Data))
+				defer putScratch(tmp)
 			}
-			if err := broadcastInto(tmp, t.Data, shapes[i+1], outShape); err != nil {
+			if err := broadcastInto(*tmp, t.Data, from, outShape); err != nil {
 				return nil, err
 			}
-			b = tmp
+			combine(op, out.Data, *tmp)
 		}
-		combine(op, out.Data, b)
 	}
 	if op == opAverage {
 		n := float32(len(in))
@@ -105,6 +113,36 @@ func mergeElemwise(op mergeOp, in []*Tensor, ar *arena) (*Tensor, error) {
 		}
 	}
 	return out, nil
+}
+
+// combineRows combines each row (last axis) of a, of shape to, with the row
+// of b (shape from, the same rank and last axis, other axes equal or 1)
+// that broadcasts onto it.
+func combineRows(op mergeOp, a []float32, to []int, b []float32, from []int) {
+	rank := len(to)
+	c := to[rank-1]
+	if c == 0 {
+		return
+	}
+	idx := make([]int, rank-1) // the output row's index along each outer axis
+	for r := 0; r < len(a)/c; r++ {
+		src := 0
+		for k, i := range idx {
+			if from[k] != 1 {
+				src += i
+			}
+			if k+1 < len(idx) {
+				src *= from[k+1]
+			}
+		}
+		combine(op, a[r*c:(r+1)*c], b[src*c:(src+1)*c])
+		for k := len(idx) - 1; k >= 0; k-- {
+			if idx[k]++; idx[k] < to[k] {
+				break
+			}
+			idx[k] = 0
+		}
+	}
 }
 
 // combine sets a to a op b elementwise.
