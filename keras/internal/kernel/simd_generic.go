@@ -9,6 +9,9 @@ package kernel
 const SIMD = ""
 
 func mulAddVec(d, a, b []float32) int                                      { return 0 }
+func maxVec(d, s []float32) int                                            { return 0 }
+func maxCellsVec(out, in []float32, cells []int) int                       { return 0 }
+func tapsVec(d, x, k []float32, xo, ko []int) int                          { return 0 }
 func addVec(d, b []float32) int                                            { return 0 }
 func biasReluVec(row, bias []float32) int                                  { return 0 }
 func biasReluCapVec(x, bias []float32, maxValue float32, hasMax bool) bool { return false }
