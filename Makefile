@@ -93,7 +93,7 @@ loadtest: build
 # Go native fuzzing of the HDF5 reader, FUZZTIME per target; crashers land
 # in h5/testdata/fuzz/<target>/ and become regression seeds once committed.
 FUZZTIME ?= 1m
-FUZZ_TARGETS := FuzzOpen FuzzSuperblock FuzzObjectHeader FuzzBTree FuzzHeaps FuzzAttribute FuzzDatasetRead
+FUZZ_TARGETS := FuzzOpen FuzzSuperblock FuzzObjectHeader FuzzBTree FuzzHeaps FuzzAttribute FuzzDatasetRead FuzzVerify
 fuzz:
 	@for t in $(FUZZ_TARGETS); do \
 		echo "fuzz $$t for $(FUZZTIME)"; \
