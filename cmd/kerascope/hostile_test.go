@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"io"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -90,4 +91,64 @@ func TestHostileCLI(t *testing.T) {
 	}
 	t.Logf("%d runs, all refused (%d as failed checks on stdout); slowest %v (%s)",
 		3*len(models), failedChecks, slowest, slowestRun)
+}
+
+// repeating yields its pattern without end, as /dev/zero does.
+type repeating struct{ pattern []byte }
+
+func (r repeating) Read(p []byte) (int, error) {
+	for i := range p {
+		p[i] = r.pattern[i%len(r.pattern)]
+	}
+	return len(p), nil
+}
+
+// TestPredictEndlessInput feeds predict, on stdin, streams that go on past
+// anything the model can use (issue 12, item 6): an npy header declaring
+// 1.5e8 floats followed by endless zeros (../shared/hostile's
+// stdin_hdr_1p5e8.npy when present, else the same header made here), a
+// CSV row of endless values, a JSON number of a million digits. Each must
+// be refused with exit 1 and one line naming <stdin>, at most 200
+// characters, and allocate at most 200 MB however much the stream holds.
+func TestPredictEndlessInput(t *testing.T) {
+	const model = "../../testdata/models/rnn_seq/k3.keras" // input (None, 4, 3)
+	npyHeader, err := os.ReadFile(filepath.Join(hostileDir, "stdin_hdr_1p5e8.npy"))
+	if err != nil {
+		dict := "{'descr': '<f4', 'fortran_order': False, 'shape': (150000000, 4, 3), }"
+		dict += strings.Repeat(" ", 63-(10+len(dict))%64) + "\n"
+		npyHeader = append([]byte("\x93NUMPY\x01\x00"), byte(len(dict)), 0)
+		npyHeader = append(npyHeader, dict...)
+	}
+	tests := []struct {
+		name, format string
+		in           io.Reader
+		want         string
+	}{
+		{"npy header 1.5e8 then zeros", "npy", io.MultiReader(bytes.NewReader(npyHeader), repeating{[]byte{0}}), "more than the 16777212 values"},
+		{"csv row without end", "csv", repeating{[]byte("1,")}, "line 1 has more than the 12 values"},
+		{"json number of a million digits", "json", strings.NewReader("[" + strings.Repeat("1", 1_000_000) + "]"), "longer than 64 characters"},
+		{"json number without end", "json", io.MultiReader(strings.NewReader("[[[1, 2, 3], [4"), repeating{[]byte("4")}), "longer than 64 characters"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var before, after runtime.MemStats
+			runtime.ReadMemStats(&before)
+			out, errOut, code := runCLI(t, tt.in, "predict", model, "--input", "-", "--input-format", tt.format)
+			runtime.ReadMemStats(&after)
+			if code != exitError || out != "" {
+				t.Errorf("exit %d, stdout %.200q; want exit %d and no output", code, out, exitError)
+			}
+			lines := strings.Split(strings.TrimSuffix(errOut, "\n"), "\n")
+			if len(lines) != 1 || !strings.Contains(lines[0], "<stdin>") || !strings.Contains(lines[0], tt.want) {
+				t.Errorf("stderr %.300q, want one line naming <stdin> containing %q", errOut, tt.want)
+			}
+			if n := len(lines[0]); n > 200 {
+				t.Errorf("error line of %d characters: %.300s", n, lines[0])
+			}
+			if alloc := after.TotalAlloc - before.TotalAlloc; alloc > 200<<20 {
+				t.Errorf("allocated %d MB", alloc>>20)
+			}
+			t.Logf("%s (allocated %d KiB)", lines[0], (after.TotalAlloc-before.TotalAlloc)>>10)
+		})
+	}
 }

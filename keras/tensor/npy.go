@@ -54,14 +54,18 @@ type npyType struct {
 // its size (an *os.File on a regular file, a *bytes.Reader, a
 // *strings.Reader, a *bytes.Buffer) the check happens up front; otherwise
 // memory grows only with the bytes read.
-func ReadNPY(r io.Reader) (*Tensor, error) {
+func ReadNPY(r io.Reader) (*Tensor, error) { return Limit{}.ReadNPY(r) }
+
+// ReadNPY reads a .npy array as the package function does, refusing a
+// header that declares more values than l allows before reading any data.
+func (l Limit) ReadNPY(r io.Reader) (*Tensor, error) {
 	shape, typ, fortran, err := readNPYHeader(r)
 	if err != nil {
 		return nil, err
 	}
 	n := Len(shape)
-	if n < 0 {
-		return nil, fmt.Errorf("npy: shape %s is too large", ShapeString(shape))
+	if n < 0 || n > l.values() {
+		return nil, fmt.Errorf("npy: the header declares shape %s, more than the %d values the input can use", shortShape(shape), l.values())
 	}
 	need := int64(n) * int64(typ.size)
 	capacity := min(n, npyChunk)
@@ -93,7 +97,7 @@ func ReadNPY(r io.Reader) (*Tensor, error) {
 
 func npyTruncated(shape []int, typ npyType, need, have int64) error {
 	return fmt.Errorf("npy: truncated: the header declares shape %s of %s, %d bytes, but only %d bytes follow",
-		ShapeString(shape), typ.descr, need, have)
+		shortShape(shape), typ.descr, need, have)
 }
 
 // remaining reports how many bytes r still holds, when it can tell.
