@@ -376,29 +376,46 @@ func (o *op) walkVlen(data []byte, n, elem int, fn func(v []byte) error) error {
 }
 
 // globalHeapObject returns object index of the global heap collection at
-// addr; the op caches the collections it has read.
+// addr. The op indexes each collection it reads once: a model's name
+// lists put hundreds of strings in one collection, and scanning it for
+// each would cost the square of their number.
 func (o *op) globalHeapObject(addr uint64, index uint32) ([]byte, error) {
-	coll, ok := o.heaps[addr]
+	objs, ok := o.heaps[addr]
 	if !ok {
-		b, err := o.read(addr, uint64(8+o.f.sl), "global heap")
-		if err != nil {
-			return nil, err
-		}
-		if string(b[:4]) != "GCOL" {
-			return nil, o.formatf("global heap collection without GCOL signature")
-		}
-		size := o.f.dec(b[8:]).length()
-		if size < uint64(len(b)) {
-			return nil, o.formatf("global heap collection of %d bytes", size)
-		}
-		if coll, err = o.read(addr, size, "global heap collection"); err != nil {
+		var err error
+		if objs, err = o.globalHeap(addr); err != nil {
 			return nil, err
 		}
 		if o.heaps == nil {
-			o.heaps = map[uint64][]byte{}
+			o.heaps = map[uint64]map[uint32][]byte{}
 		}
-		o.heaps[addr] = coll
+		o.heaps[addr] = objs
 	}
+	if obj, ok := objs[index]; ok {
+		return obj, nil
+	}
+	return nil, o.formatf("global heap object %d not found in its collection", index)
+}
+
+// globalHeap reads the global heap collection at addr and indexes its
+// objects.
+func (o *op) globalHeap(addr uint64) (map[uint32][]byte, error) {
+	b, err := o.read(addr, uint64(8+o.f.sl), "global heap")
+	if err != nil {
+		return nil, err
+	}
+	if string(b[:4]) != "GCOL" {
+		return nil, o.formatf("global heap collection without GCOL signature")
+	}
+	size := o.f.dec(b[8:]).length()
+	if size < uint64(len(b)) {
+		return nil, o.formatf("global heap collection of %d bytes", size)
+	}
+	coll, err := o.read(addr, size, "global heap collection")
+	if err != nil {
+		return nil, err
+	}
+	objs := map[uint32][]byte{}
 	d := o.f.dec(coll)
 	d.skip(8 + o.f.sl)
 	for d.left() >= 8+o.f.sl {
@@ -415,12 +432,12 @@ func (o *op) globalHeapObject(addr uint64, index uint32) ([]byte, error) {
 			return nil, o.formatf("global heap object of %d bytes runs past its collection", size)
 		}
 		obj := d.take(int(size))
-		if uint32(idx) == index {
-			return obj, nil
+		if _, dup := objs[uint32(idx)]; !dup { // the first wins, as the scan did
+			objs[uint32(idx)] = obj
 		}
 		d.skip(int((8 - size%8) % 8))
 	}
-	return nil, o.formatf("global heap object %d not found in its collection", index)
+	return objs, nil
 }
 
 // attrNames lists the names of the attributes of the object at path, in

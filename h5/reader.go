@@ -19,9 +19,9 @@ type op struct {
 	obj   string // HDF5 path of the object being decoded
 	meta  int64  // metadata bytes the call may still read
 	steps int    // loop iterations left
-	// heaps caches the global heap collections the call has read: many
-	// variable-length strings share one.
-	heaps map[uint64][]byte
+	// heaps caches the global heap collections the call has read, each
+	// indexed by object: many variable-length strings share one.
+	heaps map[uint64]map[uint32][]byte
 }
 
 func (f *File) newOp(obj string) *op {
