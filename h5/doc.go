@@ -19,6 +19,11 @@
 // a hard link: soft links are refused, and external links, which name other
 // files, are never followed.
 //
+// Verify checks the structure of the whole file, every object reachable
+// from the root group, without reading tensor data: a caller that must
+// refuse a damaged file even where it does not read (keras/store, before
+// any command) calls it once after opening.
+//
 // Errors are *Error values that name the operation and the object. A
 // missing object or attribute wraps fs.ErrNotExist; input that is not HDF5
 // wraps ErrNotHDF5; a malformed file wraps a *FormatError and a valid but
