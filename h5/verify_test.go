@@ -2,6 +2,7 @@ package h5
 
 import (
 	"bytes"
+	"encoding/binary"
 	"errors"
 	"io/fs"
 	"os"
@@ -93,4 +94,55 @@ func TestVerifyHostile(t *testing.T) {
 			t.Logf("%s: %v", filepath.Base(p), err)
 		}
 	}
+}
+
+// TestVerifyCycle points a group's symbol table entry for a child group
+// back at the root group: a cycle of hard links, which Verify must name
+// rather than walk forever (reading paths through it is refused too).
+func TestVerifyCycle(t *testing.T) {
+	b, err := os.ReadFile("testdata/formats_earliest.h5")
+	if err != nil {
+		t.Fatal(err)
+	}
+	h, err := NewFile(bytes.NewReader(b), int64(len(b)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	groups, _, err := h.Children("/")
+	if err != nil || len(groups) == 0 {
+		t.Fatalf("no group under the root: %v %v", groups, err)
+	}
+	// The child's address, as the root's symbol table node stores it.
+	var child link
+	err = h.run("test", "/", func(o *op) error {
+		root, err := o.object(h.root)
+		if err != nil {
+			return err
+		}
+		child, err = o.lookup(root, groups[0])
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var addr, root [8]byte
+	binary.LittleEndian.PutUint64(addr[:], child.addr)
+	binary.LittleEndian.PutUint64(root[:], h.root)
+	snod := bytes.Index(b, []byte("SNOD"))
+	i := bytes.Index(b[snod:], addr[:])
+	if snod < 0 || i < 0 {
+		t.Fatal("no symbol table node entry for the child group")
+	}
+	bad := bytes.Clone(b)
+	copy(bad[snod+i:], root[:])
+	h, err = NewFile(bytes.NewReader(bad), int64(len(bad)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = h.Verify()
+	var fe *FormatError
+	if !errors.As(err, &fe) || !strings.Contains(err.Error(), "cycle") || fe.Object != "/"+groups[0] {
+		t.Fatalf("Verify: %v, want a *FormatError naming /%s and a cycle", err, groups[0])
+	}
+	t.Log(err)
 }
