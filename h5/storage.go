@@ -177,6 +177,9 @@ func fill(buf, v []byte) {
 // in the file's byte order. The caller has bounded n times the element
 // size.
 func (o *op) readData(ds *dataset, dims []uint64, n uint64) ([]byte, error) {
+	if elem := uint64(ds.typ.size); n*elem > uint64(MaxReadBytes) {
+		return nil, fmt.Errorf("%d elements of %d bytes exceed MaxReadBytes (%d)", n, elem, MaxReadBytes)
+	}
 	l, c, err := o.storage(ds, dims, n)
 	if err != nil {
 		return nil, err
@@ -229,9 +232,9 @@ func (o *op) storage(ds *dataset, dims []uint64, n uint64) (l *layout, c *chunke
 	if total == 0 {
 		return l, nil, nil
 	}
-	if total/elem != n || total > uint64(MaxReadBytes) {
-		return nil, nil, fmt.Errorf("%d elements of %d bytes exceed MaxReadBytes (%d)", n, elem, MaxReadBytes)
-	}
+	// n is at most 2^31 and elem 2^24: total does not overflow. It is not
+	// bounded by MaxReadBytes here: that bounds reads, and Verify checks
+	// datasets no call may ever read.
 	switch l.class {
 	case 0:
 		if uint64(len(l.compact)) < total {
