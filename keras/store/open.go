@@ -74,8 +74,8 @@ func (c *Container) Close() error {
 // read from it: every object, attribute and dataset the file holds, not
 // only those a command reads. A damaged file is refused by every command
 // alike, even when the damage lies where the command would not look (a
-// summary reads no weights), and costs a small fraction of opening the
-// model (README, limits).
+// summary reads no weights). It reads metadata only; README's Security
+// section gives its cost beside a summary's.
 func Open(path string) (*Container, error) {
 	st, err := os.Stat(path)
 	if err != nil {
