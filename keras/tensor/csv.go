@@ -121,7 +121,7 @@ func parseCell(cell string) (float32, error) {
 	msg := fmt.Sprintf("%s is not a number", quotePrefix(s))
 	if f := strings.Fields(s); len(f) > 1 {
 		if _, err := strconv.ParseFloat(f[0], 32); err == nil {
-			msg += ` (separated by spaces? use commas: np.savetxt(path, x, delimiter=","))`
+			msg += " (separated by spaces? CSV needs commas)"
 		}
 	}
 	return 0, errors.New(msg)

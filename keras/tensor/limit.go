@@ -66,17 +66,27 @@ func (l Limit) tooMany(format string) error {
 	return fmt.Errorf("%s: more than %d values, more than the input can use", format, l.values())
 }
 
-// quotePrefix quotes at most the first 16 bytes of s (cut at a rune
-// boundary), escaped, marking a cut with "…": error messages quote
-// offending input, and input can be megabytes long.
+// quotePrefix quotes the start of s, escaped, in at most about 24
+// characters, marking a cut with "…": error messages quote offending
+// input, and input can be megabytes long, or binary, whose escapes take
+// four characters a byte.
 func quotePrefix(s string) string {
-	const n = 16
-	if len(s) <= n {
-		return strconv.Quote(s)
+	const budget = 22 // characters of escaped text inside the quotes
+	used, cut := 0, 0
+	for cut < len(s) {
+		r, size := utf8.DecodeRuneInString(s[cut:])
+		n := len(strconv.Quote(s[cut:cut+size])) - 2
+		if r == utf8.RuneError && size == 1 {
+			n = 4 // \xff
+		}
+		if used+n > budget {
+			break
+		}
+		used += n
+		cut += size
 	}
-	cut := n
-	for cut > 0 && !utf8.RuneStart(s[cut]) {
-		cut--
+	if cut == len(s) {
+		return strconv.Quote(s)
 	}
 	return strconv.Quote(s[:cut]) + "…"
 }
@@ -130,7 +140,7 @@ func (t *tokenLimiter) Read(p []byte) (int, error) {
 		if t.run == 1 {
 			t.head = t.head[:0]
 		}
-		if t.run > 0 && len(t.head) <= 16 { // one more tells quotePrefix to mark a cut
+		if t.run > 0 && len(t.head) < 32 { // more than quotePrefix shows, so it marks the cut
 			t.head = append(t.head, c)
 		}
 		if t.run > maxToken {

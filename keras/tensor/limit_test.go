@@ -58,7 +58,7 @@ func TestLimitEndless(t *testing.T) {
 		{"csv rows without end", "csv", Limit{Values: 3000, Row: 3}, "", "1,2,3\n", "more than 3000 values"},
 		{"csv cell without end", "csv", Limit{}, "", "1", "line 1: a value longer than 256 characters"},
 		{"csv comment without end", "csv", Limit{Values: 100, Row: 10}, "#", "x", "line 1 has more than the 10 values"},
-		{"json number of a million digits", "json", Limit{}, "[" + strings.Repeat("1", 1_000_000) + "]", "", `longer than 64 characters, "1111111111111111"…`},
+		{"json number of a million digits", "json", Limit{}, "[" + strings.Repeat("1", 1_000_000) + "]", "", `longer than 64 characters, "1111111111111111111111"…`},
 		{"json number without end", "json", Limit{}, "[", "9", "longer than 64 characters"},
 		{"json string without end", "json", Limit{}, `["`, "a b ", "longer than 64 characters"},
 		{"json row without end", "json", Limit{Values: 1 << 20, Row: 100}, "[[", "1,", "more than 100 numbers"},
