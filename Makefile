@@ -121,12 +121,16 @@ loadtest: build
 
 # Go native fuzzing of the HDF5 reader, FUZZTIME per target; crashers land
 # in h5/testdata/fuzz/<target>/ and become regression seeds once committed.
+# Seeds are whole model files (up to 256 KiB), whose minimization at Go's
+# default of 60 s per new input took most of a 10-minute run; FUZZMINIMIZE
+# caps it.
 FUZZTIME ?= 1m
-FUZZ_TARGETS := FuzzOpen FuzzSuperblock FuzzObjectHeader FuzzBTree FuzzHeaps FuzzAttribute FuzzDatasetRead
+FUZZMINIMIZE ?= 5s
+FUZZ_TARGETS := FuzzOpen FuzzSuperblock FuzzObjectHeader FuzzBTree FuzzHeaps FuzzAttribute FuzzDatasetRead FuzzVerify
 fuzz:
 	@for t in $(FUZZ_TARGETS); do \
 		echo "fuzz $$t for $(FUZZTIME)"; \
-		$(GO) test -run '^$$' -fuzz "^$$t$$" -fuzztime $(FUZZTIME) ./h5 || exit 1; \
+		$(GO) test -run '^$$' -fuzz "^$$t$$" -fuzztime $(FUZZTIME) -fuzzminimizetime $(FUZZMINIMIZE) ./h5 || exit 1; \
 	done
 
 # The fault-injection run of issue 12: MUTANTS byte mutations of 3 .h5 and 3
