@@ -134,51 +134,11 @@ func (f *File) stringAttr(o *op, obj, name string) (string, error) {
 	return ss[0], nil
 }
 
-// findAttr returns the attribute called name of ob, or nil: from its
-// attribute messages, or from dense storage when an attribute info
-// message names a fractal heap.
+// findAttr returns the attribute called name of ob, or nil.
 func (o *op) findAttr(ob *object, name string) (*attribute, error) {
-	for _, m := range ob.msgs {
-		if m.typ != msgAttribute {
-			continue
-		}
-		a, err := o.decodeAttr(m.data, name)
-		if err != nil || a != nil {
-			return a, err
-		}
-	}
-	m := ob.first(msgAttrInfo)
-	if m == nil {
-		return nil, nil
-	}
-	d := o.f.dec(m.data)
-	if v := d.u8(); v != 0 {
-		return nil, o.formatf("attribute info message version %d; want 0", v)
-	}
-	if flags := d.u8(); flags&1 != 0 {
-		d.skip(2)
-	}
-	heapAddr, nameIndex := d.addr(), d.addr()
-	if d.bad {
-		return nil, o.formatf("truncated attribute info message")
-	}
-	if heapAddr == undef {
-		return nil, nil
-	}
-	h, err := o.fractalHeap(heapAddr)
-	if err != nil {
-		return nil, err
-	}
 	var found *attribute
 	errFound := errors.New("found")
-	err = o.btree2Records(nameIndex, func(rec []byte) error {
-		if len(rec) < 8 {
-			return o.formatf("attribute name record of %d bytes", len(rec))
-		}
-		b, err := o.heapObject(h, rec[:8])
-		if err != nil {
-			return err
-		}
+	err := o.eachAttr(ob, func(b []byte) error {
 		a, err := o.decodeAttr(b, name)
 		if err != nil {
 			return err
@@ -195,8 +155,55 @@ func (o *op) findAttr(ob *object, name string) (*attribute, error) {
 	return found, nil
 }
 
+// eachAttr calls fn with the bytes of every attribute message of ob, in
+// storage order: its attribute messages, then dense storage when an
+// attribute info message names a fractal heap. An error from fn ends the
+// walk and is returned.
+func (o *op) eachAttr(ob *object, fn func(b []byte) error) error {
+	for _, m := range ob.msgs {
+		if m.typ != msgAttribute {
+			continue
+		}
+		if err := fn(m.data); err != nil {
+			return err
+		}
+	}
+	m := ob.first(msgAttrInfo)
+	if m == nil {
+		return nil
+	}
+	d := o.f.dec(m.data)
+	if v := d.u8(); v != 0 {
+		return o.formatf("attribute info message version %d; want 0", v)
+	}
+	if flags := d.u8(); flags&1 != 0 {
+		d.skip(2)
+	}
+	heapAddr, nameIndex := d.addr(), d.addr()
+	if d.bad {
+		return o.formatf("truncated attribute info message")
+	}
+	if heapAddr == undef {
+		return nil
+	}
+	h, err := o.fractalHeap(heapAddr)
+	if err != nil {
+		return err
+	}
+	return o.btree2Records(nameIndex, func(rec []byte) error {
+		if len(rec) < 8 {
+			return o.formatf("attribute name record of %d bytes", len(rec))
+		}
+		b, err := o.heapObject(h, rec[:8])
+		if err != nil {
+			return err
+		}
+		return fn(b)
+	})
+}
+
 // decodeAttr decodes an attribute message if its name is want, else
-// returns nil.
+// returns nil; want "" (never a valid name) matches any name.
 func (o *op) decodeAttr(b []byte, want string) (*attribute, error) {
 	d := o.f.dec(b)
 	version := d.u8()
@@ -220,8 +227,11 @@ func (o *op) decodeAttr(b []byte, want string) (*attribute, error) {
 	if i := bytes.IndexByte(name, 0); i >= 0 {
 		name = name[:i] // the size counts the terminating NUL
 	}
-	if string(name) != want {
+	if want != "" && string(name) != want {
 		return nil, nil
+	}
+	if want == "" {
+		want = string(name)
 	}
 	tb, sb := d.take(pad(typeLen)), d.take(pad(spaceLen))
 	if d.bad || typeLen > len(tb) || spaceLen > len(sb) {
@@ -313,62 +323,99 @@ func (o *op) readStrings(a *attribute, n int) ([]string, error) {
 // readVlen decodes n variable-length strings whose (length, global heap
 // ID) pairs are in data.
 func (o *op) readVlen(data []byte, n int) ([]string, error) {
-	ref := 4 + o.f.so + 4
-	if len(data)/ref < n {
-		return nil, o.formatf("attribute holds %d bytes, too few for %d variable-length strings", len(data), n)
-	}
-	out := make([]string, n)
-	budget := MaxAttrBytes
-	heaps := map[uint64][]byte{}
-	d := o.f.dec(data)
-	for i := range out {
-		if err := o.step(); err != nil {
-			return nil, err
-		}
-		length := uint64(d.u32())
-		coll := d.addr()
-		index := d.u32()
-		if length == 0 {
-			continue // "" may have no heap object at all
-		}
-		if int64(length) > budget {
-			return nil, fmt.Errorf("strings exceed MaxAttrBytes (%d)", MaxAttrBytes)
-		}
-		s, err := o.globalHeapObject(heaps, coll, index)
-		if err != nil {
-			return nil, err
-		}
-		if uint64(len(s)) < length {
-			return nil, o.formatf("variable-length string of %d bytes in a heap object of %d", length, len(s))
-		}
-		s = s[:length]
-		budget -= int64(length)
-		out[i] = string(s)
+	out := make([]string, 0, min(n, len(data)/(8+o.f.so)))
+	err := o.walkVlen(data, n, 1, func(s []byte) error {
+		out = append(out, string(s))
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
 	return out, nil
 }
 
-// globalHeapObject returns object index of the global heap collection at
-// addr; heaps caches the collections already read by this call.
-func (o *op) globalHeapObject(heaps map[uint64][]byte, addr uint64, index uint32) ([]byte, error) {
-	coll, ok := heaps[addr]
-	if !ok {
-		b, err := o.read(addr, uint64(8+o.f.sl), "global heap")
-		if err != nil {
-			return nil, err
-		}
-		if string(b[:4]) != "GCOL" {
-			return nil, o.formatf("global heap collection without GCOL signature")
-		}
-		size := o.f.dec(b[8:]).length()
-		if size < uint64(len(b)) {
-			return nil, o.formatf("global heap collection of %d bytes", size)
-		}
-		if coll, err = o.read(addr, size, "global heap collection"); err != nil {
-			return nil, err
-		}
-		heaps[addr] = coll
+// walkVlen calls fn with each of the n variable-length values whose
+// (length, global heap ID) pairs are in data, elem bytes per element of
+// their base type (1 for strings), at most MaxAttrBytes in all.
+func (o *op) walkVlen(data []byte, n, elem int, fn func(v []byte) error) error {
+	ref := 4 + o.f.so + 4
+	if len(data)/ref < n {
+		return o.formatf("attribute holds %d bytes, too few for %d variable-length values", len(data), n)
 	}
+	budget := uint64(MaxAttrBytes)
+	d := o.f.dec(data)
+	for range n {
+		if err := o.step(); err != nil {
+			return err
+		}
+		length := uint64(d.u32()) * uint64(elem)
+		coll := d.addr()
+		index := d.u32()
+		if length == 0 {
+			if err := fn(nil); err != nil { // "" may have no heap object at all
+				return err
+			}
+			continue
+		}
+		if length > budget {
+			return o.formatf("variable-length values exceed MaxAttrBytes (%d)", MaxAttrBytes)
+		}
+		s, err := o.globalHeapObject(coll, index)
+		if err != nil {
+			return err
+		}
+		if uint64(len(s)) < length {
+			return o.formatf("variable-length value of %d bytes in a heap object of %d", length, len(s))
+		}
+		budget -= length
+		if err := fn(s[:length]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// globalHeapObject returns object index of the global heap collection at
+// addr. The op indexes each collection it reads once: a model's name
+// lists put hundreds of strings in one collection, and scanning it for
+// each would cost the square of their number.
+func (o *op) globalHeapObject(addr uint64, index uint32) ([]byte, error) {
+	objs, ok := o.heaps[addr]
+	if !ok {
+		var err error
+		if objs, err = o.globalHeap(addr); err != nil {
+			return nil, err
+		}
+		if o.heaps == nil {
+			o.heaps = map[uint64]map[uint32][]byte{}
+		}
+		o.heaps[addr] = objs
+	}
+	if obj, ok := objs[index]; ok {
+		return obj, nil
+	}
+	return nil, o.formatf("global heap object %d not found in its collection", index)
+}
+
+// globalHeap reads the global heap collection at addr and indexes its
+// objects.
+func (o *op) globalHeap(addr uint64) (map[uint32][]byte, error) {
+	b, err := o.read(addr, uint64(8+o.f.sl), "global heap")
+	if err != nil {
+		return nil, err
+	}
+	if string(b[:4]) != "GCOL" {
+		return nil, o.formatf("global heap collection without GCOL signature")
+	}
+	size := o.f.dec(b[8:]).length()
+	if size < uint64(len(b)) {
+		return nil, o.formatf("global heap collection of %d bytes", size)
+	}
+	coll, err := o.read(addr, size, "global heap collection")
+	if err != nil {
+		return nil, err
+	}
+	objs := map[uint32][]byte{}
 	d := o.f.dec(coll)
 	d.skip(8 + o.f.sl)
 	for d.left() >= 8+o.f.sl {
@@ -385,12 +432,12 @@ func (o *op) globalHeapObject(heaps map[uint64][]byte, addr uint64, index uint32
 			return nil, o.formatf("global heap object of %d bytes runs past its collection", size)
 		}
 		obj := d.take(int(size))
-		if uint32(idx) == index {
-			return obj, nil
+		if _, dup := objs[uint32(idx)]; !dup { // the first wins, as the scan did
+			objs[uint32(idx)] = obj
 		}
 		d.skip(int((8 - size%8) % 8))
 	}
-	return nil, o.formatf("global heap object %d not found in its collection", index)
+	return objs, nil
 }
 
 // attrNames lists the names of the attributes of the object at path, in
@@ -411,7 +458,7 @@ func (f *File) attrNames(path string) ([]string, error) {
 
 func (o *op) attrNames(ob *object) ([]string, error) {
 	var names []string
-	add := func(b []byte) error {
+	err := o.eachAttr(ob, func(b []byte) error {
 		d := o.f.dec(b)
 		version := d.u8()
 		d.skip(1)
@@ -429,43 +476,6 @@ func (o *op) attrNames(ob *object) ([]string, error) {
 		}
 		names = append(names, string(name))
 		return nil
-	}
-	for _, m := range ob.msgs {
-		if m.typ == msgAttribute {
-			if err := add(m.data); err != nil {
-				return nil, err
-			}
-		}
-	}
-	m := ob.first(msgAttrInfo)
-	if m == nil {
-		return names, nil
-	}
-	d := o.f.dec(m.data)
-	d.skip(1)
-	if flags := d.u8(); flags&1 != 0 {
-		d.skip(2)
-	}
-	heapAddr, nameIndex := d.addr(), d.addr()
-	if d.bad {
-		return nil, o.formatf("truncated attribute info message")
-	}
-	if heapAddr == undef {
-		return names, nil
-	}
-	h, err := o.fractalHeap(heapAddr)
-	if err != nil {
-		return nil, err
-	}
-	err = o.btree2Records(nameIndex, func(rec []byte) error {
-		if len(rec) < 8 {
-			return o.formatf("attribute name record of %d bytes", len(rec))
-		}
-		b, err := o.heapObject(h, rec[:8])
-		if err != nil {
-			return err
-		}
-		return add(b)
 	})
 	return names, err
 }

@@ -142,6 +142,12 @@ func (f *File) openDataset(o *op, path string) (*dataset, error) {
 	if k := ob.kind(); k != objDataset {
 		return nil, fmt.Errorf("object is %s, not a dataset", article(k.String()))
 	}
+	return o.datasetOf(p, ob)
+}
+
+// datasetOf decodes the datatype and dataspace of the dataset ob at path p.
+func (o *op) datasetOf(p string, ob *object) (*dataset, error) {
+	var err error
 	ds := &dataset{path: p, obj: ob}
 	tm, sm := ob.first(msgDatatype), ob.first(msgDataspace)
 	if tm == nil || sm == nil {

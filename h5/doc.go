@@ -19,6 +19,11 @@
 // a hard link: soft links are refused, and external links, which name other
 // files, are never followed.
 //
+// Verify checks the structure of the whole file, every object reachable
+// from the root group, without reading tensor data: a caller that must
+// refuse a damaged file even where it does not read (keras/store, before
+// any command) calls it once after opening.
+//
 // Errors are *Error values that name the operation and the object. A
 // missing object or attribute wraps fs.ErrNotExist; input that is not HDF5
 // wraps ErrNotHDF5; a malformed file wraps a *FormatError and a valid but
@@ -32,7 +37,9 @@
 // every allocation is bounded before it is made: metadata by
 // MaxMetadataBytes per call, string attributes by MaxAttrBytes, dataset
 // reads by MaxReadBytes, and the part of a dataset the file does not store
-// (which reads as the fill value) by MaxFillBytes. Every loop is bounded
+// (which reads as the fill value) by MaxFillBytes; an open file caches at
+// most 16 MiB of metadata pages and 64 MiB of decoded headers and group
+// listings. Every loop is bounded
 // (records, messages and blocks visited per call), B-tree and heap nesting
 // is bounded, and cycles (in continuation blocks, B-trees and hard-link
 // paths) are errors. Version 2 metadata checksums are verified. A panic,

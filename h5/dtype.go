@@ -51,6 +51,7 @@ type typeInfo struct {
 	mpos, msize, ebias       int
 	norm                     int
 	isBool                   bool
+	vlenBase                 int // a vlen sequence: bytes per element
 }
 
 type spaceInfo struct {
@@ -134,8 +135,8 @@ func (o *op) datatype(b []byte, depth int) (typeInfo, int, error) {
 			return typeInfo{}, 0, err
 		}
 		d.skip(n)
+		t.vlenBase = base.size
 		if bf[0]&0x0f == 1 { // a string
-			_ = base
 			t = typeInfo{class: classString, size: int(size), vlenStr: true,
 				strpad: int(bf[0] >> 4), cset: int(bf[1] & 0x0f)}
 		}

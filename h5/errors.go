@@ -42,15 +42,21 @@ const (
 )
 
 // Error records a failed operation, the object it was on and the cause, like
-// fs.PathError. Path is the file for Open and Close, the HDF5 path of the
-// object otherwise, and obj@name for an attribute.
+// fs.PathError. Path is the file for Open, Close and Verify ("" for a file
+// given to NewFile), the HDF5 path of the object otherwise, and obj@name
+// for an attribute.
 type Error struct {
-	Op   string // "open", "close", "check attribute", "read attribute", "list", "inspect", "read"
+	Op   string // "open", "close", "verify", "check attribute", "read attribute", "list", "inspect", "read"
 	Path string
 	Err  error
 }
 
-func (e *Error) Error() string { return "h5: " + e.Op + " " + e.Path + ": " + e.Err.Error() }
+func (e *Error) Error() string {
+	if e.Path == "" { // a file given to NewFile, which has no name
+		return "h5: " + e.Op + ": " + e.Err.Error()
+	}
+	return "h5: " + e.Op + " " + e.Path + ": " + e.Err.Error()
+}
 func (e *Error) Unwrap() error { return e.Err }
 
 // FormatError reports a malformed file: a structure that breaks the HDF5

@@ -29,6 +29,7 @@ type File struct {
 	root   uint64 // root group's object header address
 
 	cache cache
+	pages pages
 }
 
 // Open opens an HDF5 file read-only. A missing file gives an error wrapping

@@ -10,6 +10,7 @@ package h5
 import (
 	"archive/zip"
 	"bytes"
+	"errors"
 	"io"
 	"io/fs"
 	"os"
@@ -228,7 +229,7 @@ func FuzzHeaps(f *testing.F) {
 			o.heapString(heap, addr%uint64(len(heap)+1))
 		}
 		for i := uint32(0); i < 4; i++ {
-			o.globalHeapObject(map[uint64][]byte{}, addr, i)
+			o.globalHeapObject(addr, i)
 		}
 		if h, err := o.fractalHeap(addr); err == nil {
 			for _, id := range [][]byte{{0, 0, 0, 0, 0, 8, 0}, {0, 16, 0, 0, 0, 9, 0, 0}, {0x21, 'a', 'b'}} {
@@ -291,5 +292,58 @@ func FuzzDatasetRead(f *testing.F) {
 		if raw, err := o.readData(ds, dims, n); err == nil && uint64(len(raw)) != n*uint64(ds.typ.size) {
 			t.Fatalf("readData returned %d bytes for %d elements of %d", len(raw), n, ds.typ.size)
 		}
+	})
+}
+
+// FuzzVerify verifies whole files and holds Verify to its word: in a file
+// it accepts, listing every group, inspecting every dataset and finding
+// every attribute by name give no *FormatError (a dataset may still be
+// refused for what it is, such as a null dataspace).
+func FuzzVerify(f *testing.F) {
+	for _, b := range seedFiles(f) {
+		f.Add(b)
+	}
+	smallLimits(f)
+	f.Fuzz(func(t *testing.T, b []byte) {
+		h, err := NewFile(bytes.NewReader(b), int64(len(b)))
+		if err != nil {
+			return
+		}
+		defer h.Close()
+		if err := h.Verify(); err != nil {
+			return
+		}
+		calls := 0
+		var walk func(p string, depth int)
+		walk = func(p string, depth int) {
+			if calls++; calls > 300 || depth > 16 {
+				return
+			}
+			malformed := func(err error) {
+				var fe *FormatError
+				if errors.As(err, &fe) {
+					t.Fatalf("verified, but %v", err)
+				}
+			}
+			names, err := h.attrNames(p)
+			malformed(err)
+			for _, n := range names {
+				ok, err := h.HasAttr(p, n)
+				malformed(err)
+				if !ok && err == nil {
+					t.Fatalf("verified, but attribute %s@%s not found", p, n)
+				}
+			}
+			groups, datasets, err := h.Children(p)
+			malformed(err)
+			for _, d := range datasets {
+				_, _, err := h.DatasetShape(joinPath(p, d))
+				malformed(err)
+			}
+			for _, g := range groups {
+				walk(joinPath(p, g), depth+1)
+			}
+		}
+		walk("/", 0)
 	})
 }

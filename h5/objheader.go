@@ -31,6 +31,10 @@ type message struct {
 type object struct {
 	addr uint64
 	msgs []message
+	// v1 headers declare their message count, continuations and null
+	// messages included; Verify compares it with what the blocks hold.
+	// declared is -1 for v2 headers, which have no count.
+	declared, found int
 }
 
 type objKind int
@@ -126,7 +130,7 @@ func (o *op) objectV1(addr uint64) (*object, error) {
 	nmsgs := d.u16()
 	d.skip(4)
 	size := uint64(d.u32())
-	ob := &object{addr: addr}
+	ob := &object{addr: addr, declared: int(nmsgs)}
 	chunks := []chunkRef{{addr + 16, size}}
 	seen := map[uint64]bool{}
 	for len(chunks) > 0 {
@@ -153,6 +157,7 @@ func (o *op) objectV1(addr uint64) (*object, error) {
 			if d.bad {
 				return nil, o.formatf("object header message of type %#x runs past its block", typ)
 			}
+			ob.found++
 			if typ == msgContinuation {
 				cd := o.f.dec(body)
 				ref := chunkRef{cd.addr(), cd.length()}
@@ -165,7 +170,6 @@ func (o *op) objectV1(addr uint64) (*object, error) {
 			ob.msgs = append(ob.msgs, message{typ, flags, body})
 		}
 	}
-	_ = nmsgs // libhdf5 trusts the blocks, not the count; so do we
 	return ob, nil
 }
 
@@ -197,7 +201,7 @@ func (o *op) objectV2(addr uint64) (*object, error) {
 	if size > uint64(o.f.size) {
 		return nil, o.formatf("object header chunk of %d bytes is larger than the file", size)
 	}
-	ob := &object{addr: addr}
+	ob := &object{addr: addr, declared: -1}
 	chunks := []chunkRef{{addr, pre + size + 4}}
 	seen := map[uint64]bool{}
 	for first := true; len(chunks) > 0; first = false {

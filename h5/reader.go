@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"io"
+	"sync"
 )
 
 // undef is HDF5's undefined address (all bits set), whatever the size of
@@ -19,6 +20,9 @@ type op struct {
 	obj   string // HDF5 path of the object being decoded
 	meta  int64  // metadata bytes the call may still read
 	steps int    // loop iterations left
+	// heaps caches the global heap collections the call has read, each
+	// indexed by object: many variable-length strings share one.
+	heaps map[uint64]map[uint32][]byte
 }
 
 func (f *File) newOp(obj string) *op {
@@ -66,7 +70,67 @@ func (o *op) read(addr, n uint64, what string) ([]byte, error) {
 		return nil, o.formatf("%s: reading %d bytes of metadata would exceed MaxMetadataBytes (%d) for one call", what, n, MaxMetadataBytes)
 	}
 	o.meta -= int64(n)
+	if n <= pageSize {
+		return o.f.readPaged(off, n, what, o)
+	}
 	return o.f.readRaw(off, n, what, o)
+}
+
+// Metadata is read through a small cache of file pages: decoding one
+// object reads a dozen fields of a few bytes each, scattered over a few
+// pages, and a read call per field (a system call for a file) cost more
+// than all the decoding. Data is read directly.
+const (
+	pageSize = 4 << 10
+	maxPages = 4 << 10 // 16 MiB per file
+)
+
+type pages struct {
+	mu sync.Mutex
+	m  map[int64][]byte
+}
+
+// readPaged reads n <= pageSize bytes at absolute offset off, which span
+// has checked, through the page cache.
+func (f *File) readPaged(off int64, n uint64, what string, o *op) ([]byte, error) {
+	buf := make([]byte, n)
+	for done := uint64(0); done < n; {
+		at := off + int64(done)
+		start := at &^ (pageSize - 1)
+		p, err := f.page(start, what, o)
+		if err != nil {
+			return nil, err
+		}
+		k := copy(buf[done:], p[min(int(at-start), len(p)):])
+		if k == 0 {
+			return nil, o.formatf("%s: file ends early", what)
+		}
+		done += uint64(k)
+	}
+	return buf, nil
+}
+
+// page returns the page at start (shorter at the end of the file).
+func (f *File) page(start int64, what string, o *op) ([]byte, error) {
+	f.pages.mu.Lock()
+	p, ok := f.pages.m[start]
+	f.pages.mu.Unlock()
+	if ok {
+		return p, nil
+	}
+	p, err := f.readRaw(start, uint64(min(pageSize, f.size-start)), what, o)
+	if err != nil {
+		return nil, err
+	}
+	f.pages.mu.Lock()
+	if f.pages.m == nil {
+		f.pages.m = map[int64][]byte{}
+	}
+	if len(f.pages.m) < maxPages {
+		f.pages.m[start] = p
+	}
+	f.pages.mu.Unlock()
+	return p, nil
 }
 
 // readRaw reads n bytes at absolute offset off, which span has checked;

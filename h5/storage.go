@@ -177,14 +177,10 @@ func fill(buf, v []byte) {
 // in the file's byte order. The caller has bounded n times the element
 // size.
 func (o *op) readData(ds *dataset, dims []uint64, n uint64) ([]byte, error) {
-	if ds.obj.first(msgExternal) != nil {
-		return nil, errors.New("dataset uses external raw storage (data in other files), not read")
+	if elem := uint64(ds.typ.size); n*elem > uint64(MaxReadBytes) {
+		return nil, fmt.Errorf("%d elements of %d bytes exceed MaxReadBytes (%d)", n, elem, MaxReadBytes)
 	}
-	lm := ds.obj.first(msgLayout)
-	if lm == nil {
-		return nil, o.formatf("dataset without a data layout")
-	}
-	l, err := o.layout(lm.data)
+	l, c, err := o.storage(ds, dims, n)
 	if err != nil {
 		return nil, err
 	}
@@ -192,41 +188,76 @@ func (o *op) readData(ds *dataset, dims []uint64, n uint64) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
+	total := n * uint64(ds.typ.size)
+	switch {
+	case total == 0:
+		return []byte{}, nil // no element to read, whatever the storage says
+	case c != nil:
+		return o.readChunked(ds, c, dims, total, fv)
+	case l.class == 0:
+		return bytes.Clone(l.compact[:total]), nil
+	case l.addr == undef:
+		if err := o.fillBudget(total); err != nil {
+			return nil, err
+		}
+		buf := make([]byte, total)
+		fill(buf, fv)
+		return buf, nil
+	}
+	off, err := o.span(l.addr, total, "dataset data")
+	if err != nil {
+		return nil, err
+	}
+	return o.f.readRaw(off, total, "dataset data", o)
+}
+
+// storage decodes the layout of a dataset of n elements with dimensions
+// dims and checks, without reading any data, that the storage it declares
+// holds them: compact data long enough, contiguous data inside the file
+// (unless never written), chunks as chunkIndex checks them (c is nil
+// unless chunked). Reads and Verify share it.
+func (o *op) storage(ds *dataset, dims []uint64, n uint64) (l *layout, c *chunked, err error) {
+	if ds.obj.first(msgExternal) != nil {
+		return nil, nil, errors.New("dataset uses external raw storage (data in other files), not read")
+	}
+	lm := ds.obj.first(msgLayout)
+	if lm == nil {
+		return nil, nil, o.formatf("dataset without a data layout")
+	}
+	if l, err = o.layout(lm.data); err != nil {
+		return nil, nil, err
+	}
 	elem := uint64(ds.typ.size)
 	total := n * elem
 	if total == 0 {
-		return []byte{}, nil // no element to read, whatever the storage says
+		return l, nil, nil
 	}
-	if total/elem != n || total > uint64(MaxReadBytes) {
-		return nil, fmt.Errorf("%d elements of %d bytes exceed MaxReadBytes (%d)", n, elem, MaxReadBytes)
-	}
+	// n is at most 2^31 and elem 2^24: total does not overflow. It is not
+	// bounded by MaxReadBytes here: that bounds reads, and Verify checks
+	// datasets no call may ever read.
 	switch l.class {
 	case 0:
 		if uint64(len(l.compact)) < total {
-			return nil, o.formatf("compact data of %d bytes for %d elements of %d bytes", len(l.compact), n, elem)
+			return nil, nil, o.formatf("compact data of %d bytes for %d elements of %d bytes", len(l.compact), n, elem)
 		}
-		return bytes.Clone(l.compact[:total]), nil
 	case 1:
 		if l.addr == undef {
-			if err := o.fillBudget(total); err != nil {
-				return nil, err
-			}
-			buf := make([]byte, total)
-			fill(buf, fv)
-			return buf, nil
+			break // never written: reads as the fill value
 		}
 		if l.size != undef && l.size < total {
-			return nil, o.formatf("contiguous storage of %d bytes for %d bytes of data", l.size, total)
+			return nil, nil, o.formatf("contiguous storage of %d bytes for %d bytes of data", l.size, total)
 		}
-		off, err := o.span(l.addr, total, "dataset data")
-		if err != nil {
-			return nil, err
+		if _, err := o.span(l.addr, total, "dataset data"); err != nil {
+			return nil, nil, err
 		}
-		return o.f.readRaw(off, total, "dataset data", o)
 	case 2:
-		return o.readChunked(ds, l, dims, total, fv)
+		if c, err = o.chunkIndex(ds, l, dims); err != nil {
+			return nil, nil, err
+		}
+	default:
+		return nil, nil, o.formatf("data layout class %d", l.class)
 	}
-	return nil, o.formatf("data layout class %d", l.class)
+	return l, c, nil
 }
 
 // chunkRec is one stored chunk: where, how big, which filters skipped.
@@ -236,95 +267,121 @@ type chunkRec struct {
 	offset     []uint64
 }
 
-func (o *op) readChunked(ds *dataset, l *layout, dims []uint64, total uint64, fv []byte) ([]byte, error) {
+// chunked is a chunked dataset's geometry and its stored chunks.
+type chunked struct {
+	cdims      []uint64 // chunk dimensions
+	chunkBytes uint64   // bytes of one chunk, unfiltered
+	grid       uint64   // chunks the dataset has room for
+	pipe       []filter
+	chunks     []chunkRec
+}
+
+// chunkIndex decodes a chunked dataset's geometry and filters and lists
+// its stored chunks, each checked without being read: its offset is a
+// chunk boundary inside the dataset, its stored size fits a chunk (after
+// filters) and it lies inside the file. Reads and Verify share it.
+func (o *op) chunkIndex(ds *dataset, l *layout, dims []uint64) (*chunked, error) {
 	rank := len(dims)
 	if len(l.chunk) != rank+1 || rank == 0 {
 		return nil, o.formatf("chunks of rank %d in a dataset of rank %d", len(l.chunk)-1, rank)
 	}
 	elem := uint64(ds.typ.size)
-	cdims := l.chunk[:rank]
-	chunkElems, err := numElements(cdims, maxElements)
+	c := &chunked{cdims: l.chunk[:rank]}
+	chunkElems, err := numElements(c.cdims, maxElements)
 	if err != nil || chunkElems == 0 {
-		return nil, o.formatf("chunk shape %s", shapeString(cdims))
+		return nil, o.formatf("chunk shape %s", shapeString(c.cdims))
 	}
-	chunkBytes := chunkElems * elem
-	if chunkBytes > uint64(MaxReadBytes) {
-		return nil, fmt.Errorf("chunks of %d bytes exceed MaxReadBytes (%d)", chunkBytes, MaxReadBytes)
+	c.chunkBytes = chunkElems * elem
+	if c.chunkBytes > uint64(MaxReadBytes) {
+		return nil, fmt.Errorf("chunks of %d bytes exceed MaxReadBytes (%d)", c.chunkBytes, MaxReadBytes)
 	}
-	grid := uint64(1)
+	c.grid = 1
 	for i, d := range dims {
-		grid *= (d + cdims[i] - 1) / cdims[i] // at most total elements
+		c.grid *= (d + c.cdims[i] - 1) / c.cdims[i] // at most the element count
 	}
-	pipe, err := o.filters(ds.obj)
-	if err != nil {
+	if c.pipe, err = o.filters(ds.obj); err != nil {
 		return nil, err
 	}
-	var chunks []chunkRec
 	switch l.index {
 	case 0:
 		if l.addr != undef {
 			err = o.btreeV1(l.addr, 1, func(child uint64, key []byte) error {
-				if uint64(len(chunks)) >= grid {
-					return o.formatf("more chunks than the dataset has room for (%d)", grid)
+				if uint64(len(c.chunks)) >= c.grid {
+					return o.formatf("more chunks than the dataset has room for (%d)", c.grid)
 				}
 				d := o.f.dec(key)
-				c := chunkRec{addr: child, size: uint64(d.u32()), mask: d.u32()}
-				c.offset = make([]uint64, rank)
-				for i := range c.offset {
-					c.offset[i] = d.uint(8)
+				r := chunkRec{addr: child, size: uint64(d.u32()), mask: d.u32()}
+				r.offset = make([]uint64, rank)
+				for i := range r.offset {
+					r.offset[i] = d.uint(8)
 				}
-				chunks = append(chunks, c)
+				c.chunks = append(c.chunks, r)
 				return nil
 			}, rank+1)
 		}
 	case 1:
 		if l.addr != undef {
 			size := l.single.size
-			if len(pipe) == 0 {
-				size = chunkBytes
+			if len(c.pipe) == 0 {
+				size = c.chunkBytes
 			}
-			chunks = append(chunks, chunkRec{addr: l.addr, size: size, mask: l.single.mask, offset: make([]uint64, rank)})
+			c.chunks = append(c.chunks, chunkRec{addr: l.addr, size: size, mask: l.single.mask, offset: make([]uint64, rank)})
 		}
 	}
 	if err != nil {
 		return nil, err
 	}
-	if missing := grid - uint64(len(chunks)); missing > 0 {
-		if err := o.fillBudget(min(missing*chunkBytes, total)); err != nil {
+	for _, r := range c.chunks {
+		if err := o.step(); err != nil {
+			return nil, err
+		}
+		for i, off := range r.offset {
+			if off%c.cdims[i] != 0 || off >= dims[i] {
+				return nil, o.formatf("chunk at offset %v does not fit the dataset %s with chunks %s", r.offset, shapeString(dims), shapeString(c.cdims))
+			}
+		}
+		if r.size > c.chunkBytes+c.chunkBytes/16+4096 || (len(c.pipe) == 0 && r.size < c.chunkBytes) {
+			return nil, o.formatf("stored chunk of %d bytes for a chunk of %d", r.size, c.chunkBytes)
+		}
+		if _, err := o.span(r.addr, r.size, "chunk"); err != nil {
+			return nil, err
+		}
+	}
+	return c, nil
+}
+
+// readChunked reads the chunks chunkIndex listed into a buffer of total
+// bytes, the fill value where none is stored.
+func (o *op) readChunked(ds *dataset, c *chunked, dims []uint64, total uint64, fv []byte) ([]byte, error) {
+	elem := uint64(ds.typ.size)
+	if missing := c.grid - uint64(len(c.chunks)); missing > 0 {
+		if err := o.fillBudget(min(missing*c.chunkBytes, total)); err != nil {
 			return nil, err
 		}
 	}
 	out := make([]byte, total)
-	if uint64(len(chunks)) < grid {
+	if uint64(len(c.chunks)) < c.grid {
 		fill(out, fv)
 	}
-	for _, c := range chunks {
+	for _, r := range c.chunks {
 		if err := o.step(); err != nil {
 			return nil, err
 		}
-		for i, off := range c.offset {
-			if off%cdims[i] != 0 || off >= dims[i] {
-				return nil, o.formatf("chunk at offset %v does not fit the dataset %s with chunks %s", c.offset, shapeString(dims), shapeString(cdims))
-			}
-		}
-		if c.size > chunkBytes+chunkBytes/16+4096 || (len(pipe) == 0 && c.size < chunkBytes) {
-			return nil, o.formatf("stored chunk of %d bytes for a chunk of %d", c.size, chunkBytes)
-		}
-		at, err := o.span(c.addr, c.size, "chunk")
+		at, err := o.span(r.addr, r.size, "chunk")
 		if err != nil {
 			return nil, err
 		}
-		data, err := o.f.readRaw(at, c.size, "chunk", o)
+		data, err := o.f.readRaw(at, r.size, "chunk", o)
 		if err != nil {
 			return nil, err
 		}
-		if data, err = o.unfilter(pipe, c.mask, data, chunkBytes, elem); err != nil {
+		if data, err = o.unfilter(c.pipe, r.mask, data, c.chunkBytes, elem); err != nil {
 			return nil, err
 		}
-		if uint64(len(data)) < chunkBytes {
-			return nil, o.formatf("chunk decodes to %d bytes, want %d", len(data), chunkBytes)
+		if uint64(len(data)) < c.chunkBytes {
+			return nil, o.formatf("chunk decodes to %d bytes, want %d", len(data), c.chunkBytes)
 		}
-		copyChunk(out, data, dims, cdims, c.offset, elem)
+		copyChunk(out, data, dims, c.cdims, r.offset, elem)
 	}
 	return out, nil
 }

@@ -209,57 +209,29 @@ func (l *multiHeadAttention) forward(c *call) error {
 	if err != nil {
 		return fmt.Errorf("value projection: %w", err)
 	}
-	// Lay the projections out as (B, batch axes, heads, attention axes,
-	// dim): one matrix per group of the first three.
-	perm := []int{0}
-	perm = append(perm, batchAxes...)
-	perm = append(perm, rank-1)
-	perm = append(perm, attn...)
-	perm = append(perm, rank)
 	tq := shapeLen(permuted(q.Shape, attn))
 	tk := shapeLen(permuted(k.Shape, attn))
-	groups := q.Shape[0] * shapeLen(permuted(q.Shape, batchAxes)) * l.heads
+	bg := shapeLen(permuted(q.Shape, batchAxes)) // batch groups per sample
+	nb := q.Shape[0] * bg
+	if len(qp.Data) != nb*tq*l.heads*l.keyDim || len(kp.Data) != nb*tk*l.heads*l.keyDim || len(vp.Data) != nb*tk*l.heads*l.valueDim {
+		return fmt.Errorf("projections of shapes %s, %s and %s do not fit %d heads of %d and %d values", shapeString(qp.Shape), shapeString(kp.Shape), shapeString(vp.Shape), l.heads, l.keyDim, l.valueDim)
+	}
 	scale := float32(1 / math.Sqrt(float64(l.keyDim)))
 	for i := range qp.Data {
 		qp.Data[i] *= scale
 	}
-	qd, _ := transposed(qp.Data, qp.Shape, perm)
-	kd, _ := transposed(kp.Data, kp.Shape, perm)
-	vd, _ := transposed(vp.Data, vp.Shape, perm)
-	scores := make([]float32, groups*tq*tk)
-	for g := 0; g < groups; g++ {
-		kernel.MatMulTransB(scores[g*tq*tk:(g+1)*tq*tk], qd[g*tq*l.keyDim:(g+1)*tq*l.keyDim], kd[g*tk*l.keyDim:(g+1)*tk*l.keyDim], tq, l.keyDim, tk, false)
-	}
-	bg := groups / q.Shape[0] / l.heads // batch groups per sample
 	keep, kg, err := l.attentionMask(c, q.Shape[0], qMask, vMask, kMask, tq, tk, bg, len(attn))
 	if err != nil {
 		return err
 	}
-	if keep != nil {
-		// keep is (B, kg, Tq, Tk): kg is bg or 1; the heads share it.
-		for g := 0; g < groups; g++ {
-			s, sub := g/(bg*l.heads), g%(bg*l.heads)/l.heads
-			if kg == 1 {
-				sub = 0
-			}
-			off := (s*kg + sub) * tq * tk
-			maskScores(scores[g*tq*tk:(g+1)*tq*tk], keep[off:off+tq*tk], c.net.legacy)
-		}
-	}
-	if tk > 0 {
-		kernel.Softmax(scores, groups*tq, tk, 1)
-	}
-	attnOut := make([]float32, groups*tq*l.valueDim)
-	for g := 0; g < groups; g++ {
-		kernel.MatMul(attnOut[g*tq*l.valueDim:(g+1)*tq*l.valueDim], scores[g*tq*tk:(g+1)*tq*tk], vd[g*tk*l.valueDim:(g+1)*tk*l.valueDim], tq, tk, l.valueDim, false)
-	}
-	// Back to (B, ..., heads, value_dim).
-	inv := make([]int, len(perm))
-	for i, p := range perm {
-		inv[p] = i
-	}
+	wantScores := callFlag(c, "return_attention_scores")
 	outShape := append(slices.Clone(q.Shape[:rank-1]), l.heads, l.valueDim)
-	data, _ := transposed(attnOut, permuted(outShape, perm), inv)
+	var data, scores []float32
+	if len(batchAxes) == 0 {
+		data, scores = l.attendInPlace(qp.Data, kp.Data, vp.Data, q.Shape[0], tq, tk, keep, wantScores, c.net.legacy)
+	} else {
+		data, scores = l.attendTransposed(qp, kp, vp, rank, attn, batchAxes, outShape, tq, tk, bg, keep, kg, c.net.legacy)
+	}
 	heads := &Tensor{Shape: outShape, Data: data}
 	if gate != nil {
 		if len(gate.Data) != len(heads.Data) {
@@ -274,7 +246,7 @@ func (l *multiHeadAttention) forward(c *call) error {
 		return fmt.Errorf("output projection: %w", err)
 	}
 	c.out = []*Tensor{out}
-	if callFlag(c, "return_attention_scores") {
+	if wantScores {
 		// Scores are (B, batch axes, heads, query axes, key axes).
 		shape := []int{q.Shape[0]}
 		shape = append(shape, permuted(q.Shape, batchAxes)...)
@@ -287,6 +259,86 @@ func (l *multiHeadAttention) forward(c *call) error {
 		c.outMasks = []mask{qMask}
 	}
 	return nil
+}
+
+// attendInPlace computes every head's attention when the attention axes
+// are all the axes between batch and features: the projections are then
+// (B, positions, heads, dim), and each head's matrices are read in place
+// with a row stride of heads·dim, and its output written the same way, so
+// that no projection is transposed. One head's scores at a time live in a
+// buffer of tq×tk, unless all are returned (allScores).
+func (l *multiHeadAttention) attendInPlace(q, k, v []float32, b, tq, tk int, keep []bool, allScores, legacy bool) (out, scores []float32) {
+	h, dk, dv := l.heads, l.keyDim, l.valueDim
+	per := tq * tk
+	out = make([]float32, b*tq*h*dv)
+	var buf []float32
+	if allScores {
+		scores = make([]float32, b*h*per)
+	} else {
+		buf = make([]float32, per)
+	}
+	for s := 0; s < b; s++ {
+		for hd := 0; hd < h; hd++ {
+			sc := buf
+			if allScores {
+				sc = scores[(s*h+hd)*per : (s*h+hd+1)*per]
+			}
+			kernel.Gemm(false, true, tq, tk, dk, q[s*tq*h*dk+hd*dk:], h*dk, k[s*tk*h*dk+hd*dk:], h*dk, sc, tk, false)
+			if keep != nil {
+				maskScores(sc, keep[s*per:(s+1)*per], legacy)
+			}
+			if tk > 0 {
+				kernel.FastSoftmax(sc, tk)
+			}
+			kernel.Gemm(false, false, tq, dv, tk, sc, tk, v[s*tk*h*dv+hd*dv:], h*dv, out[s*tq*h*dv+hd*dv:], h*dv, false)
+		}
+	}
+	return out, scores
+}
+
+// attendTransposed computes the attention for any attention axes: the
+// projections are laid out as (B, batch axes, heads, attention axes, dim),
+// one matrix per group of the first three, and the heads' outputs are
+// transposed back to outShape, (B, ..., heads, value_dim).
+func (l *multiHeadAttention) attendTransposed(qp, kp, vp *Tensor, rank int, attn, batchAxes []int, outShape []int, tq, tk, bg int, keep []bool, kg int, legacy bool) (out, scores []float32) {
+	perm := []int{0}
+	perm = append(perm, batchAxes...)
+	perm = append(perm, rank-1)
+	perm = append(perm, attn...)
+	perm = append(perm, rank)
+	groups := qp.Shape[0] * bg * l.heads
+	qd, _ := transposed(qp.Data, qp.Shape, perm)
+	kd, _ := transposed(kp.Data, kp.Shape, perm)
+	vd, _ := transposed(vp.Data, vp.Shape, perm)
+	scores = make([]float32, groups*tq*tk)
+	for g := 0; g < groups; g++ {
+		kernel.MatMulTransB(scores[g*tq*tk:(g+1)*tq*tk], qd[g*tq*l.keyDim:(g+1)*tq*l.keyDim], kd[g*tk*l.keyDim:(g+1)*tk*l.keyDim], tq, l.keyDim, tk, false)
+	}
+	if keep != nil {
+		// keep is (B, kg, Tq, Tk): kg is bg or 1; the heads share it.
+		for g := 0; g < groups; g++ {
+			s, sub := g/(bg*l.heads), g%(bg*l.heads)/l.heads
+			if kg == 1 {
+				sub = 0
+			}
+			off := (s*kg + sub) * tq * tk
+			maskScores(scores[g*tq*tk:(g+1)*tq*tk], keep[off:off+tq*tk], legacy)
+		}
+	}
+	if tk > 0 {
+		kernel.FastSoftmax(scores, tk)
+	}
+	attnOut := make([]float32, groups*tq*l.valueDim)
+	for g := 0; g < groups; g++ {
+		kernel.MatMul(attnOut[g*tq*l.valueDim:(g+1)*tq*l.valueDim], scores[g*tq*tk:(g+1)*tq*tk], vd[g*tk*l.valueDim:(g+1)*tk*l.valueDim], tq, tk, l.valueDim, false)
+	}
+	// Back to (B, ..., heads, value_dim).
+	inv := make([]int, len(perm))
+	for i, p := range perm {
+		inv[p] = i
+	}
+	out, _ = transposed(attnOut, permuted(outShape, perm), inv)
+	return out, scores
 }
 
 // attentionMask combines MultiHeadAttention's masks into one flag per

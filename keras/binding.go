@@ -272,3 +272,36 @@ func (f *File) ReadVar(v StoredVar) ([]float32, error) {
 	}
 	return f.Store.ReadFloat32(v.Path, v.Shape)
 }
+
+// Loadable returns nil when Keras could load the file's weights into the
+// model its config describes, else the first difference that makes
+// Keras refuse it: a layer stores a weight of another shape than the
+// config implies, or more or fewer weights than the layer has. Keras 3
+// assigns each stored array to its variable and raises on a shape or
+// count mismatch (saving_lib, load_own_variables), and the legacy .h5
+// loader compares counts and shapes before assigning (legacy_h5_format,
+// load_weights_from_hdf5_group); testdata/bad's expected.json records
+// Keras's refusal of each such fixture. A summary of such a model is one
+// Keras never prints, so summary refuses it.
+//
+// It lives here, not in Open, because check reports the same findings
+// among all the others (its report is the point), and weights lists what
+// the file stores whatever the config says; each command decides, and
+// both read the one binding. Layers the config does not describe (unknown
+// classes) are bound to what the file stores and never mismatch.
+func (f *File) Loadable() error {
+	if f.Model == nil || f.Store == nil || !needsWeights(f.Model) {
+		return nil
+	}
+	b, err := f.Binding()
+	if err != nil {
+		return err
+	}
+	for _, fd := range b.Findings {
+		switch fd.Kind {
+		case bind.ShapeMismatch, bind.MissingWeight, bind.UnusedWeight:
+			return formatErrorf("Keras could not load the weights into this model: %w", fd)
+		}
+	}
+	return nil
+}

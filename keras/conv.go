@@ -71,6 +71,11 @@ type conv struct {
 	// layer from running ("" for every other layout).
 	keras1 bind.Keras1
 	legacy string
+	// padBefore and padAfter, set only on the load-time copy of a layer
+	// that a ZeroPadding layer was folded into (fuse.go), pad each
+	// spatial axis of the input with zeros before the layer's own
+	// padding applies; the window reads the zeros in place.
+	padBefore, padAfter []int
 }
 
 func (l *conv) keras1Layout() bind.Keras1 { return l.keras1 }

@@ -119,7 +119,15 @@ func (l *conv) window(n []int) (kernel.ConvWindow, error) {
 		a := off + i
 		k, s, d := l.kernel[i], l.strides[i], l.dilation[i]
 		e := d*(k-1) + 1
-		out, err := l.length(n[i], i)
+		// A folded ZeroPadding grows the input the layer sees; the
+		// window's own padding is then computed on that length, and
+		// the zeros before join it.
+		ni, zb := n[i], 0
+		if l.padBefore != nil {
+			zb = l.padBefore[i]
+			ni += zb + l.padAfter[i]
+		}
+		out, err := l.length(ni, i)
 		if err != nil {
 			return w, err
 		}
@@ -137,10 +145,11 @@ func (l *conv) window(n []int) (kernel.ConvWindow, error) {
 		w.In[a], w.Out[a] = n[i], out
 		switch l.padding {
 		case "same":
-			w.Pad[a] = max((out-1)*s+e-n[i], 0) / 2
+			w.Pad[a] = max((out-1)*s+e-ni, 0) / 2
 		case "causal":
 			w.Pad[a] = e - 1
 		}
+		w.Pad[a] += zb
 	}
 	return w, nil
 }
@@ -186,7 +195,13 @@ func (l *conv) forward(c *call) error {
 	} else {
 		outLen = w.Out
 	}
-	out := NewTensor(append(append([]int{n}, spatialOf(outLen, l.rank)...), outCh)...)
+	outShape := append(append([]int{n}, spatialOf(outLen, l.rank)...), outCh)
+	// Every kind but the transposed one writes each output element (the
+	// products with beta 0, the depthwise sums); col2im adds into zeros.
+	out := c.ar.output(outShape...)
+	if l.kind == transposeConv {
+		clear(out.Data)
+	}
 	kl := w.KLen()
 	bias := 0
 	switch l.kind {

@@ -125,7 +125,8 @@ func (l activationLayer) forward(c *call) error {
 	if l.fn == "glu" {
 		return glu(c)
 	}
-	out := c.in[0].Clone()
+	out := c.ar.output(c.in[0].Shape...)
+	copy(out.Data, c.in[0].Data)
 	c.out = []*Tensor{out}
 	return c.activate(l.fn, out)
 }

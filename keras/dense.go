@@ -78,7 +78,7 @@ func (l *dense) explain(class string, in []Shape) (*formula, error) {
 func (l *dense) forward(c *call) error {
 	x := c.in[0]
 	rows, n := rows(x)
-	out := newLike(x, l.units)
+	out := c.outputLike(x, l.units) // the product (beta 0) writes all of it
 	c.out = []*Tensor{out}
 	kernel.MatMul(out.Data, x.Data, c.w[0].Data, rows, n, l.units, false)
 	if l.useBias {

@@ -16,8 +16,14 @@ import (
 //     multiplies the producer's kernel per output channel and its shift
 //     joins the bias (bias·scale + shift);
 //   - a ReLU or Activation layer (but glu, which changes the shape) whose
-//     input is such a call (folded or not) that nothing else reads: it runs
-//     in place on the producer's output, as its epilogue.
+//     input is such a call (folded or not), or an element-wise merge (Add,
+//     Multiply, ...: ResNet's Add then relu), that nothing else reads: it
+//     runs in place on the producer's output, as its epilogue;
+//   - a ZeroPadding layer whose only reader is a channels-last
+//     convolution (plain, depthwise or separable): the convolution reads
+//     the unpadded input and its window counts the zeros in, so the
+//     padded copy is never made (MobileNet and EfficientNet pad before
+//     every strided depthwise convolution, ResNet before its first).
 //
 // The folded call computes the same function with its multiplications
 // reassociated (conv·scale becomes conv with kernel·scale), which moves
@@ -33,6 +39,11 @@ type plan struct {
 	alias map[*Node]*Node
 	// folded counts the calls folded away by layer class, for tests.
 	folded map[string]int
+	// inputs gives calls that read another call's input instead of its
+	// output (the convolutions a padding was folded into); skip marks the
+	// calls no one reads any more, which are not run.
+	inputs map[*Node][]TensorRef
+	skip   map[*Node]bool
 }
 
 // A fusedCall is a call's replacement: a copy of its layer kind with other
@@ -46,6 +57,9 @@ type fusedCall struct {
 	// impl, which then runs without its bias (and activation).
 	epilogue epilogueKind
 	bias     []float32
+	// act is an Activation layer's function applied in place after an
+	// element-wise merge (a product takes it as its own activation).
+	act string
 }
 
 type epilogueKind int
@@ -70,6 +84,9 @@ func (f *fusedCall) forward(c *call) error {
 		if f.relu != nil {
 			kernel.KerasRelu(out, f.relu.slope, f.relu.maxValue, f.relu.hasMax, f.relu.threshold)
 		}
+	}
+	if f.act != "" {
+		return c.activate(f.act, c.out[0])
 	}
 	return nil
 }
@@ -115,9 +132,12 @@ func (net *Net) optimize() {
 	if !planAtLoad {
 		return
 	}
-	p := &plan{over: make(map[*Node]*fusedCall), alias: make(map[*Node]*Node), folded: make(map[string]int)}
+	p := &plan{over: make(map[*Node]*fusedCall), alias: make(map[*Node]*Node), folded: make(map[string]int),
+		inputs: make(map[*Node][]TensorRef), skip: make(map[*Node]bool)}
 	for m := range net.order {
 		p.optimizeModel(net, m)
+		p.foldPadding(net, m)
+		net.release[m] = releases(m, net.order[m], p)
 	}
 	for _, f := range p.over {
 		f.setEpilogue()
@@ -200,7 +220,7 @@ func (p *plan) optimizeModel(net *Net, m *Model) {
 				f.relu = l
 				p.over[prod] = f
 				p.alias[n] = src
-				p.folded[n.Layer.Class]++
+				p.countFold(n, prod)
 			}
 		case activationLayer:
 			if l.fn == "glu" {
@@ -212,14 +232,91 @@ func (p *plan) optimizeModel(net *Net, m *Model) {
 					k.activation = l.fn
 				case *dense:
 					k.activation = l.fn
+				case elemwise:
+					f.act = l.fn
 				}
 				p.over[prod] = f
 				p.alias[n] = src
-				p.folded[n.Layer.Class]++
+				p.countFold(n, prod)
 			}
 		}
 	}
 }
+
+// countFold counts a fold of call n into prod: by n's class, and by
+// "<class> after <merge>" when prod is an element-wise merge.
+func (p *plan) countFold(n, prod *Node) {
+	if _, ok := prod.Layer.impl.(elemwise); ok {
+		p.folded[n.Layer.Class+" after "+prod.Layer.Class]++
+		return
+	}
+	p.folded[n.Layer.Class]++
+}
+
+// foldPadding folds each ZeroPadding call whose one reader is a
+// channels-last convolution into that convolution (see the top of the
+// file).
+func (p *plan) foldPadding(net *Net, m *Model) {
+	if m.Subclassed {
+		return
+	}
+	readers := make(map[*Node]int)
+	for _, n := range net.order[m] {
+		for _, r := range p.inputsOf(n) {
+			readers[r.Layer.Nodes[r.Node]]++
+		}
+	}
+	for _, r := range m.Outputs {
+		readers[r.Layer.Nodes[r.Node]]++
+	}
+	for _, n := range net.order[m] {
+		in := p.inputsOf(n)
+		l, ok := n.Layer.impl.(*conv)
+		if !ok || len(in) != 1 || n.arg(0) != "" || in[0].Tensor != 0 || l.channelsFirst || l.kind == transposeConv {
+			continue
+		}
+		zp := in[0].Layer.Nodes[in[0].Node]
+		pad, ok := zp.Layer.impl.(*spatialResize)
+		if !ok || !pad.pad || pad.channelsFirst || pad.rank != l.rank || readers[zp] != 1 ||
+			p.over[zp] != nil || len(zp.Inputs) != 1 || zp.arg(0) != "" || p.skip[zp] {
+			continue
+		}
+		if _, folded := p.alias[zp]; folded {
+			continue
+		}
+		f := p.over[n]
+		if f == nil {
+			k := *l
+			f = &fusedCall{impl: &k, w: net.weights[n.Layer]}
+		}
+		k := f.impl.(*conv)
+		if k.padBefore != nil {
+			continue
+		}
+		k.padBefore, k.padAfter = make([]int, l.rank), make([]int, l.rank)
+		for i := range l.rank {
+			k.padBefore[i] = pad.before[i]
+			k.padAfter[i] = pad.grow[i] - pad.before[i]
+		}
+		p.over[n] = f
+		p.inputs[n] = zp.Inputs
+		p.skip[zp] = true
+		p.folded[zp.Layer.Class]++
+	}
+}
+
+// inputsOf returns the tensors call n reads, after the plan's rewrites.
+func (p *plan) inputsOf(n *Node) []TensorRef {
+	if p != nil {
+		if in, ok := p.inputs[n]; ok {
+			return in
+		}
+	}
+	return n.Inputs
+}
+
+// skipped reports whether the plan leaves call n out.
+func (p *plan) skipped(n *Node) bool { return p != nil && p.skip[n] }
 
 // readOnce reports whether n's output, and that of every call n's output
 // is an alias of, has one reader only: then the producer's output may take
@@ -242,7 +339,7 @@ func (p *plan) readOnce(readers map[*Node]int, n *Node) bool {
 // activation may then transform in place; nil otherwise.
 func (p *plan) epilogue(net *Net, n *Node) *fusedCall {
 	if f := p.over[n]; f != nil {
-		if linear(f.impl) {
+		if f.act == "" && linear(f.impl) {
 			return f
 		}
 		return nil
@@ -260,6 +357,9 @@ func (p *plan) epilogue(net *Net, n *Node) *fusedCall {
 		}
 		k := *l
 		return &fusedCall{impl: &k, w: net.weights[n.Layer]}
+	case elemwise:
+		// A merge's output is always a new tensor (mergeElemwise).
+		return &fusedCall{impl: l, w: net.weights[n.Layer]}
 	}
 	return nil
 }
@@ -291,6 +391,8 @@ func linear(f forwarder) bool {
 		return linearName(k.activation)
 	case *dense:
 		return linearName(k.activation)
+	case elemwise:
+		return true
 	}
 	return false
 }
@@ -368,7 +470,12 @@ func foldBatchNorm(net *Net, prod, n *Node, bn *batchNorm) *fusedCall {
 	// plain and pointwise kernels and Dense, (…, channels, multiplier)
 	// for depthwise ones, whose output channel c·multiplier+m is that
 	// same index.
-	folded := make([]float32, len(kern))
+	// A layer called once has no other use for its kernel: fold it in
+	// place, so that the model's weights are in memory once, at load too.
+	folded := kern
+	if len(prod.Layer.Nodes) != 1 {
+		folded = make([]float32, len(kern))
+	}
 	for i, v := range kern {
 		folded[i] = v * scale[i%ch]
 	}

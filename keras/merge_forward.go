@@ -39,7 +39,7 @@ func (l elemwise) forward(c *call) error {
 	if l.inputs > 0 && len(c.in) != l.inputs {
 		return fmt.Errorf("called on %d inputs, want %d", len(c.in), l.inputs)
 	}
-	out, err := mergeElemwise(op, c.in)
+	out, err := mergeElemwise(op, c.in, c.ar)
 	if err != nil {
 		return err
 	}
@@ -49,7 +49,7 @@ func (l elemwise) forward(c *call) error {
 }
 
 // mergeElemwise combines tensors elementwise with broadcasting.
-func mergeElemwise(op mergeOp, in []*Tensor) (*Tensor, error) {
+func mergeElemwise(op mergeOp, in []*Tensor, ar *arena) (*Tensor, error) {
 	if len(in) == 0 {
 		return nil, fmt.Errorf("called on no inputs")
 	}
@@ -79,24 +79,32 @@ func mergeElemwise(op mergeOp, in []*Tensor) (*Tensor, error) {
 			}
 		}
 	}
-	out := NewTensor(outShape...)
+	out := ar.output(outShape...) // broadcastInto writes all of it
 	// The first input, broadcast, is the running result.
 	if err := broadcastInto(out.Data, in[0].Data, shapes[0], outShape); err != nil {
 		return nil, err
 	}
-	var tmp []float32
+	var tmp *[]float32
 	for i, t := range in[1:] {
-		b := t.Data
-		if !slices.Equal(shapes[i+1], outShape) {
+		from := shapes[i+1]
+		switch {
+		case slices.Equal(from, outShape):
+			combine(op, out.Data, t.Data)
+		case from[rank-1] == outShape[rank-1] && len(t.Data) == shapeLen(from):
+			// Broadcast along outer axes only (a squeeze-and-excite
+			// scale of shape (batch, 1, 1, channels)): each output row
+			// takes its source row in place, with no broadcast copy.
+			combineRows(op, out.Data, outShape, t.Data, from)
+		default:
 			if tmp == nil {
-				tmp = make([]float32, len(out.Data))
+				tmp = getScratch(len(out.Data))
+				defer putScratch(tmp)
 			}
-			if err := broadcastInto(tmp, t.Data, shapes[i+1], outShape); err != nil {
+			if err := broadcastInto(*tmp, t.Data, from, outShape); err != nil {
 				return nil, err
 			}
-			b = tmp
+			combine(op, out.Data, *tmp)
 		}
-		combine(op, out.Data, b)
 	}
 	if op == opAverage {
 		n := float32(len(in))
@@ -107,14 +115,42 @@ func mergeElemwise(op mergeOp, in []*Tensor) (*Tensor, error) {
 	return out, nil
 }
 
+// combineRows combines each row (last axis) of a, of shape to, with the row
+// of b (shape from, the same rank and last axis, other axes equal or 1)
+// that broadcasts onto it.
+func combineRows(op mergeOp, a []float32, to []int, b []float32, from []int) {
+	rank := len(to)
+	c := to[rank-1]
+	if c == 0 {
+		return
+	}
+	idx := make([]int, rank-1) // the output row's index along each outer axis
+	for r := 0; r < len(a)/c; r++ {
+		src := 0
+		for k, i := range idx {
+			if from[k] != 1 {
+				src += i
+			}
+			if k+1 < len(idx) {
+				src *= from[k+1]
+			}
+		}
+		combine(op, a[r*c:(r+1)*c], b[src*c:(src+1)*c])
+		for k := len(idx) - 1; k >= 0; k-- {
+			if idx[k]++; idx[k] < to[k] {
+				break
+			}
+			idx[k] = 0
+		}
+	}
+}
+
 // combine sets a to a op b elementwise.
 func combine(op mergeOp, a, b []float32) {
 	b = b[:len(a)]
 	switch op {
 	case opAdd, opAverage:
-		for i, v := range b {
-			a[i] += v
-		}
+		kernel.AddInto(a, b)
 	case opSubtract:
 		for i, v := range b {
 			a[i] -= v
@@ -419,7 +455,7 @@ func (l *legacyMerge) forward(c *call) error {
 		if !ok {
 			return fmt.Errorf("mode %q: %w", l.mode, errNotRunnable)
 		}
-		out, err = mergeElemwise(op, c.in)
+		out, err = mergeElemwise(op, c.in, c.ar)
 		m = elemwiseMask(c.masks, true)
 	}
 	if err != nil {

@@ -98,7 +98,7 @@ func (l *modelLayer) explain(class string, _ []Shape) (*formula, error) {
 // forward runs the inner model's graph on the call's inputs, masks
 // included, with the weights its layers were given at load.
 func (l *modelLayer) forward(c *call) error {
-	out, masks, err := c.net.runModel(l.model, c.in, c.masks)
+	out, masks, err := c.net.runModel(l.model, c.in, c.masks, c.ar)
 	if err != nil {
 		return err
 	}

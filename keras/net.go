@@ -37,6 +37,9 @@ type Net struct {
 	stateful *Layer
 
 	plan *plan // load-time rewrites of the graph (fuse.go); nil runs it as decoded
+	// arenas are the activation memory of runs, reused between them
+	// (arena.go).
+	arenas arenas
 }
 
 // A Port is one of a model's inputs or outputs: its name (the InputLayer's
@@ -148,7 +151,7 @@ func (net *Net) schedule(m *Model) error {
 		return err
 	}
 	net.order[m] = order
-	net.release[m] = releases(m, order)
+	net.release[m] = releases(m, order, nil)
 	for _, l := range m.Layers {
 		if l.Model != nil {
 			if err := net.schedule(l.Model); err != nil {
@@ -160,13 +163,17 @@ func (net *Net) schedule(m *Model) error {
 }
 
 // releases finds, for each step of a model's order, the calls whose
-// outputs are read for the last time there (model outputs never are), so
+// outputs are read for the last time there (model outputs never are), after
+// the plan p's rewrites when p is not nil, so
 // that a deep model holds only the activations still needed, not all of
 // them.
-func releases(m *Model, order []*Node) [][]*Node {
+func releases(m *Model, order []*Node, p *plan) [][]*Node {
 	last := make(map[*Node]int)
 	for i, n := range order {
-		for _, r := range n.Inputs {
+		if p.skipped(n) {
+			continue
+		}
+		for _, r := range p.inputsOf(n) {
 			last[r.Layer.Nodes[r.Node]] = i
 		}
 	}

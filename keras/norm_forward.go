@@ -181,6 +181,9 @@ func (l *layerNorm) forward(c *call) error {
 		case n == 0:
 		case l.rmsNorm:
 			kernel.RMSNormRows(dst, src, data("scale"), n, l.epsilon)
+		case !l.rms && data("gamma") != nil && data("beta") != nil:
+			// The common case in float32, as Keras computes it.
+			kernel.FastLayerNorm(dst, src, data("gamma"), data("beta"), n, float32(l.epsilon))
 		default:
 			kernel.LayerNormRows(dst, src, data("gamma"), data("beta"), n, l.epsilon, l.rms)
 		}

@@ -13,6 +13,10 @@ import (
 // second core.
 const minPartSamples = 8
 
+// arenaAtRun turns the activation arenas off, for tests that measure what
+// they save.
+var arenaAtRun = true
+
 // runSplit runs the model on a batch split into parts, one per spare CPU
 // (kernel.Parallel), in parallel, and joins the parts' outputs. No layer
 // mixes samples at inference (normalization uses stored statistics), so
@@ -37,7 +41,13 @@ func (net *Net) runSplit(inputs []*Tensor, batch int) ([]*Tensor, error) {
 				in[i] = t.View(lo, hi)
 			}
 		}
-		out, _, err := net.runModel(net.Model, in, nil)
+		var ar *arena
+		if arenaAtRun {
+			ar = net.arenas.get()
+			defer net.arenas.put(ar)
+			defer ar.finish()
+		}
+		out, _, err := net.runModel(net.Model, in, nil, ar)
 		mu.Lock()
 		parts = append(parts, part{lo, out, err})
 		mu.Unlock()

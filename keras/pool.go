@@ -145,7 +145,7 @@ func (l *pool) forward(c *call) error {
 		}
 		outShape[1+i] = out
 	}
-	out := NewTensor(outShape...)
+	out := c.ar.output(outShape...)
 	ch := s[len(s)-1]
 	if l.max {
 		kernel.MaxPool(out.Data, x.Data, s[0], ch, &w)
@@ -183,7 +183,7 @@ func (l *globalPool) forward(c *call) error {
 		outShape[0] = batch
 		outShape[channelAxis(len(s), l.channelsFirst)] = ch
 	}
-	out := NewTensor(outShape...)
+	out := c.ar.output(outShape...)
 	if l.max {
 		kernel.GlobalMax(out.Data, src, batch, n, ch)
 	} else {

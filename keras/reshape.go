@@ -556,7 +556,7 @@ func (l *spatialResize) forward(c *call) error {
 		}
 		outShape[first+i] = n
 	}
-	out := NewTensor(outShape...)
+	out := c.ar.tensor(outShape...)
 	zero := make([]int, len(s))
 	off := make([]int, len(s))
 	for i, b := range l.before {

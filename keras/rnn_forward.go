@@ -218,6 +218,9 @@ func (c *cell) run(legacy bool, w []*Tensor, x []float32, batch, steps, features
 	if act == nil {
 		return nil, nil, fmt.Errorf("activation %q: %w", c.activation, errNotRunnable)
 	}
+	// Keras's default activations run fused into one vectorized pass
+	// over each step's gates (the same bits as the generic step).
+	fused := c.activation == "tanh" && c.recActivation == "sigmoid"
 	recAct := act
 	if c.gates > 1 {
 		if recAct = cellActivation(c.recActivation, legacy); recAct == nil {
@@ -275,7 +278,11 @@ func (c *cell) run(legacy bool, w []*Tensor, x []float32, batch, steps, features
 			kernel.SimpleRNNStep(h, xs, ld, rec, batch, u, k, act)
 		case c.gates == 4:
 			kernel.MatMul(rec, h, recKern, batch, u, g, false)
-			kernel.LSTMStep(h, states[1].Data, xs, ld, rec, batch, u, k, act, recAct)
+			if fused {
+				kernel.LSTMSigmoidTanh(h, states[1].Data, xs, ld, rec, batch, u, k)
+			} else {
+				kernel.LSTMStep(h, states[1].Data, xs, ld, rec, batch, u, k, act, recAct)
+			}
 		case resetBefore:
 			kernel.Gemm(false, false, batch, 2*u, u, h, u, recKern, g, rec, 2*u, false)
 			kernel.GRUResetBefore(rh, h, xs, ld, rec, batch, u, recAct)
@@ -290,7 +297,11 @@ func (c *cell) run(legacy bool, w []*Tensor, x []float32, batch, steps, features
 				add = true
 			}
 			kernel.MatMul(rec, h, recKern, batch, u, g, add)
-			kernel.GRUStep(h, xs, ld, rec, batch, u, k, act, recAct)
+			if fused {
+				kernel.GRUSigmoidTanh(h, xs, ld, rec, batch, u, k)
+			} else {
+				kernel.GRUStep(h, xs, ld, rec, batch, u, k, act, recAct)
+			}
 		}
 		for b := 0; b < batch; b++ {
 			dst := seq[(b*steps+s)*u : (b*steps+s+1)*u]

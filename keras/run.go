@@ -39,6 +39,9 @@ type call struct {
 	// outMasks, when the kind sets it, gives its outputs' masks.
 	outMasks []mask
 	net      *Net
+	// ar is the run's activation memory (arena.go); layers take their
+	// outputs from it with ar.tensor (a nil arena allocates).
+	ar *arena
 	// impl, when set, runs instead of the layer's own kind: a call the
 	// load-time plan rewrote (fuse.go).
 	impl forwarder
@@ -51,10 +54,14 @@ func (c *call) kwarg(name string) []*Tensor { return c.kwargs[name] }
 type value struct {
 	out   []*Tensor
 	masks []mask
+	// held: the run holds references on out's buffers (arena.go), which
+	// it gives up when the value is released. A model's inputs are not
+	// held: they are the caller's.
+	held bool
 }
 
 // runModel computes a model's outputs from its inputs.
-func (net *Net) runModel(m *Model, in []*Tensor, inMasks []mask) ([]*Tensor, []mask, error) {
+func (net *Net) runModel(m *Model, in []*Tensor, inMasks []mask, ar *arena) ([]*Tensor, []mask, error) {
 	if len(in) != len(m.Inputs) {
 		return nil, nil, fmt.Errorf("model %q takes %d inputs, got %d", m.Name, len(m.Inputs), len(in))
 	}
@@ -83,20 +90,25 @@ func (net *Net) runModel(m *Model, in []*Tensor, inMasks []mask) ([]*Tensor, []m
 		if n.Layer.Class == "InputLayer" {
 			return nil, nil, fmt.Errorf("input layer %q is not one of the model's inputs", n.Layer.Name)
 		}
+		if net.plan.skipped(n) {
+			continue // folded into its reader, which reads its input (fuse.go)
+		}
 		if src, ok := net.plan.aliasOf(n); ok {
 			// Folded into the call that computed src (fuse.go).
-			vals[n] = vals[src]
-			for _, done := range release[step] {
-				delete(vals, done)
+			v := vals[src]
+			if v != nil && v.held {
+				ar.hold(v.out)
 			}
+			vals[n] = v
+			releaseValues(vals, release[step], ar)
 			continue
 		}
-		c := &call{layer: n.Layer, node: n, w: net.weights[n.Layer], net: net}
+		c := &call{layer: n.Layer, node: n, w: net.weights[n.Layer], net: net, ar: ar}
 		if f := net.plan.override(n); f != nil {
 			c.impl, c.w = f, f.w
 		}
 		var explicitMask []*Tensor
-		for i, r := range n.Inputs {
+		for i, r := range net.plan.inputsOf(n) {
 			src := vals[r.Layer.Nodes[r.Node]]
 			if src == nil || r.Tensor >= len(src.out) {
 				return nil, nil, fmt.Errorf("layer %q (%s): input %s[%d][%d] was not computed", n.Layer.Name, n.Layer.Class, r.Layer.Name, r.Node, r.Tensor)
@@ -127,10 +139,9 @@ func (net *Net) runModel(m *Model, in []*Tensor, inMasks []mask) ([]*Tensor, []m
 		if err := net.forward(c); err != nil {
 			return nil, nil, err
 		}
-		vals[n] = &value{out: c.out, masks: c.outMasks}
-		for _, done := range release[step] {
-			delete(vals, done)
-		}
+		vals[n] = &value{out: c.out, masks: c.outMasks, held: ar != nil}
+		ar.hold(c.out)
+		releaseValues(vals, release[step], ar)
 	}
 	outs := make([]*Tensor, len(m.Outputs))
 	masks := make([]mask, len(m.Outputs))
@@ -142,6 +153,16 @@ func (net *Net) runModel(m *Model, in []*Tensor, inMasks []mask) ([]*Tensor, []m
 		outs[i], masks[i] = v.out[r.Tensor], v.masks[r.Tensor]
 	}
 	return outs, masks, nil
+}
+
+// releaseValues lets go of the values no later step reads.
+func releaseValues(vals map[*Node]*value, done []*Node, ar *arena) {
+	for _, n := range done {
+		if v := vals[n]; v != nil && v.held {
+			ar.drop(v.out)
+		}
+		delete(vals, n)
+	}
 }
 
 // forward runs one call and settles its output masks.
@@ -186,11 +207,20 @@ func (c *call) sub(impl layerKind, in []*Tensor, masks []mask, w []*Tensor) ([]*
 	if !ok {
 		return nil, nil, errNotRunnable
 	}
-	s := &call{layer: c.layer, in: in, masks: masks, w: w, net: c.net, kwargs: c.kwargs}
+	s := &call{layer: c.layer, in: in, masks: masks, w: w, net: c.net, kwargs: c.kwargs, ar: c.ar}
 	if err := f.forward(s); err != nil {
 		return nil, nil, err
 	}
 	return s.out, s.outMasks, nil
+}
+
+// outputLike returns a tensor of x's shape with the last dimension set
+// to last, from the run's arena, with unspecified contents: for a layer
+// that writes all of it.
+func (c *call) outputLike(x *Tensor, last int) *Tensor {
+	shape := append([]int(nil), x.Shape...)
+	shape[len(shape)-1] = last
+	return c.ar.output(shape...)
 }
 
 // newLike returns a zero tensor of x's shape with the last dimension set

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -106,7 +105,7 @@ func runGraph(args []string, stdout, stderr io.Writer) error {
 	default:
 		// Laying out and painting a large model takes seconds.
 		p := startProgress(stderr, "rendering "+strings.ToUpper(format))
-		out, err = graph.Render(context.Background(), g.DOT(), format)
+		out, err = renderGraph(g, format)
 		p.stop()
 		var tl *graph.TooLargeError
 		if errors.As(err, &tl) {

@@ -34,19 +34,22 @@ for p in "$@"; do
 	case $p in
 	libhdf5-dev) echo hdf5 >> "$FAKE_DIR/have" ;;
 	libopenblas-dev) echo openblas >> "$FAKE_DIR/have" ;;
+	chromium) printf '#!/bin/sh\n' > "$FAKE_DIR/bin/chromium" && chmod +x "$FAKE_DIR/bin/chromium" ;;
 	esac
 done`,
-	"id":    `echo "$FAKE_UID"`,
-	"sleep": `:`,
-	"uname": `echo Linux`,
-	"cat":   `exec /bin/cat "$@"`,
-	"grep":  `exec /bin/grep "$@"`,
-	"brew":  `exit 0`,
+	"id":       `echo "$FAKE_UID"`,
+	"sleep":    `:`,
+	"uname":    `echo Linux`,
+	"cat":      `exec /bin/cat "$@"`,
+	"grep":     `exec /bin/grep "$@"`,
+	"brew":     `exit 0`,
+	"chromium": `exit 0`,
 }
 
 // TestInstallDeps runs scripts/install-deps against fake tools: OpenBLAS is
 // optional (a hint, never a failure), libhdf5 is required, a non-root user
-// gets the exact command, and a held dpkg lock is waited for.
+// gets the exact command, and a held dpkg lock is waited for; with
+// --browser, Chromium is installed too, or hinted at, never a failure.
 func TestInstallDeps(t *testing.T) {
 	bash, err := exec.LookPath("bash")
 	if err != nil {
@@ -58,6 +61,7 @@ func TestInstallDeps(t *testing.T) {
 	}
 	tests := []struct {
 		name        string
+		args        []string
 		tools       []string // the fake tools on PATH
 		have        string   // packages pkg-config finds
 		uid         string
@@ -88,6 +92,17 @@ func TestInstallDeps(t *testing.T) {
 		{name: "root, lock never released", tools: []string{"apt-get"}, uid: "0", locked: "1000", code: 1,
 			stderr: []string{"install-deps: waiting for another apt or dpkg process to finish (up to 300s)",
 				"install-deps: another apt or dpkg process still holds the package lock after 300s; run this again when it has finished"}},
+		{name: "browser there", args: []string{"--browser"}, tools: []string{"apt-get", "chromium"}, have: "hdf5\nopenblas", uid: "0", code: 0},
+		{name: "root installs the browser", args: []string{"--browser"}, tools: []string{"apt-get"}, have: "hdf5\nopenblas", uid: "0", code: 0,
+			stderr: []string{"install-deps: installing chromium with apt-get"},
+			apt:    []string{"-o DPkg::Lock::Timeout=300 update -qq", "-o DPkg::Lock::Timeout=300 install -y -qq --no-install-recommends chromium"}},
+		{name: "root installs all three", args: []string{"--browser"}, tools: []string{"apt-get"}, uid: "0", code: 0,
+			stderr:  []string{"install-deps: installing libhdf5-dev pkg-config libopenblas-dev chromium with apt-get"},
+			nowHave: "hdf5\nopenblas"},
+		{name: "non-root, browser missing", args: []string{"--browser"}, tools: []string{"apt-get"}, have: "hdf5\nopenblas", uid: "1000", code: 0,
+			stderr: []string{"install-deps: Chromium (for the web app's browser tests, make test-web) is missing; install it with: sudo apt-get install -y chromium"}},
+		{name: "bad argument", args: []string{"--brower"}, tools: []string{"apt-get"}, have: "hdf5\nopenblas", uid: "0", code: 2,
+			stderr: []string{"install-deps: unknown argument --brower (want --browser or nothing)"}},
 		{name: "brew, libhdf5 missing", tools: []string{"brew"}, uid: "501", code: 1,
 			stderr: []string{"install-deps: libhdf5 (required) is missing; install it with: brew install hdf5 pkg-config"}},
 		{name: "brew, OpenBLAS missing", tools: []string{"brew"}, have: "hdf5", uid: "501", code: 0,
@@ -110,7 +125,7 @@ func TestInstallDeps(t *testing.T) {
 			if tt.locked == "" {
 				os.Remove(filepath.Join(dir, "locked"))
 			}
-			cmd := exec.Command(bash, script)
+			cmd := exec.Command(bash, append([]string{script}, tt.args...)...)
 			cmd.Env = []string{"PATH=" + bin, "FAKE_DIR=" + dir, "FAKE_UID=" + tt.uid, "HOME=" + dir}
 			var stderr strings.Builder
 			cmd.Stderr = &stderr

@@ -1,3 +1,5 @@
+//go:build !js
+
 // Command kerascope inspects saved Keras models (.h5 and .keras) without
 // Python: it prints model.summary() exactly as Keras prints it.
 //

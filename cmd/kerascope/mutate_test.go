@@ -43,6 +43,7 @@ func TestMutants(t *testing.T) {
 	tmp := t.TempDir()
 	t.Setenv("TMPDIR", tmp)
 	var runs, failed, slow, crashes int
+	refused := map[string]int{} // per command: mutants refused (exit != 0)
 	var worst time.Duration
 	var worstAlloc uint64
 	for si, src := range mutateSources {
@@ -106,6 +107,7 @@ func TestMutants(t *testing.T) {
 				}
 				if code != 0 {
 					failed++
+					refused[cmd]++
 				}
 				lines := strings.Count(res[1], "\n")
 				switch {
@@ -125,6 +127,9 @@ func TestMutants(t *testing.T) {
 	}
 	t.Logf("%d runs on %d mutants: %d failed cleanly, %d crashes, %d over 1 s, slowest %v, most allocated %.1f MB",
 		runs, n*len(mutateSources), failed, crashes, slow, worst.Round(time.Millisecond), float64(worstAlloc)/(1<<20))
+	for _, cmd := range []string{"check", "weights", "summary"} {
+		t.Logf("%s: refused %d mutants, accepted %d", cmd, refused[cmd], n*len(mutateSources)-refused[cmd])
+	}
 }
 
 var keepDir string

@@ -156,7 +156,7 @@ func runPredict(args []string, stdout, stderr io.Writer) error {
 	}
 	inputs := make([]*keras.Tensor, len(ports))
 	for i, file := range files {
-		if inputs[i], err = readInput(file, ports[i], opts.inputFormat); err != nil {
+		if inputs[i], err = readInput(file, ports[i], opts.inputFormat, opts.batchSize); err != nil {
 			return err
 		}
 		if inputs[i].Shape[0] != inputs[0].Shape[0] {
@@ -311,7 +311,7 @@ func portNames(ports []keras.Port) string {
 
 // readInput reads one input file and checks it against the model input
 // it feeds.
-func readInput(f inputFile, port keras.Port, format string) (*keras.Tensor, error) {
+func readInput(f inputFile, port keras.Port, format string, batchSize int) (*keras.Tensor, error) {
 	name := displayName(f)
 	var r io.Reader
 	if f.path == "-" {
@@ -340,13 +340,15 @@ func readInput(f inputFile, port keras.Port, format string) (*keras.Tensor, erro
 	}
 	var t *keras.Tensor
 	var err error
+	lim := inputLimit(port, batchSize)
 	switch format {
 	case "npy":
-		t, err = tensor.ReadNPY(r)
+		t, err = lim.ReadNPY(r)
 	case "json":
-		t, err = tensor.ReadJSON(r)
+		t, err = lim.ReadJSON(r)
 	case "csv":
-		t, err = tensor.ReadCSV(r)
+		lim.Row = lim.Sample // one flattened sample per row
+		t, err = lim.ReadCSV(r)
 	}
 	if err != nil {
 		// The readers' own format prefix repeats what the file name says.
@@ -364,6 +366,46 @@ func readInput(f inputFile, port keras.Port, format string) (*keras.Tensor, erro
 		return nil, fmt.Errorf("%s: shape %s does not fit the model's input %q %s", name, keras.Shape(t.Shape).Tuple(), port.Name, port.Shape)
 	}
 	return t, nil
+}
+
+// A portLimit is how much of an input stream a model input can use.
+type portLimit struct {
+	tensor.Limit
+	Sample int // values of one sample, 0 when free dimensions leave it open
+}
+
+// inputLimit bounds what predict reads for the model input port, so that
+// a stream that goes on (an npy header declaring 1.5e8 floats, a CSV row
+// of 1e7 values, a JSON number of a million digits) is refused once it
+// exceeds what the model can use, not once memory runs out. A fixed batch
+// dimension fixes the number of samples; otherwise an input holds at most
+// tensor.DefaultMaxValues values (64 MiB of float32) in whole samples,
+// and at least one sample and batchSize samples: --batch-size N always
+// admits N samples. A sample is the product of the input's dimensions
+// after the batch; one innermost JSON array holds at most its last
+// dimension, one CSV row at most one sample.
+func inputLimit(port keras.Port, batchSize int) portLimit {
+	var l portLimit
+	if len(port.Shape) == 0 {
+		return l
+	}
+	sample, ok := port.Shape[1:].Size()
+	if !ok || sample == 0 || sample > 1<<40 {
+		return l // free dimensions: only the default bound
+	}
+	l.Sample = int(sample)
+	if last := port.Shape[len(port.Shape)-1]; len(port.Shape) > 1 && last > 0 {
+		l.Row = last
+	}
+	samples := max(tensor.DefaultMaxValues/l.Sample, 1, batchSize)
+	if b := port.Shape[0]; b > 0 {
+		samples = b // a fixed batch: no more samples can be used
+	}
+	if samples > (1<<40)/l.Sample {
+		return l
+	}
+	l.Values = samples * l.Sample
+	return l
 }
 
 // sniffFormat tells the formats apart by their first bytes: the .npy

@@ -1,3 +1,5 @@
+//go:build !js
+
 package main
 
 import (
@@ -116,6 +118,15 @@ func newLogger(o *serveOptions, stderr io.Writer) (*slog.Logger, error) {
 		return slog.New(slog.NewJSONHandler(stderr, hopts)), nil
 	}
 	return nil, usagef("serve: --log-format %q: want text or json", o.logFormat)
+}
+
+// serveCommand is serve's line in the command table. The browser build
+// leaves the server out (serve_js.go): it cannot listen there, and it and
+// its dependencies (net/http's server, Prometheus) were half the bundle.
+func serveCommand() *command {
+	return &command{name: "serve", args: "[flags] --model NAME=PATH... | --model-base-path DIR", short: "serve models over TensorFlow Serving's REST API", long: serveHelp,
+		flags:  func(w io.Writer) *pflagSet { fs, _ := serveFlags(w); return fs },
+		values: map[string][]string{"log-format": {"text", "json"}}, run: runServe}
 }
 
 // serveSignals are what stop the server; tests replace them.

@@ -59,6 +59,10 @@ func runSummary(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	defer f.Close()
+	// Keras prints no summary of a model whose weights it cannot load.
+	if err := f.Loadable(); err != nil {
+		return fmt.Errorf("%s: %w", path, err)
+	}
 
 	if style == 0 {
 		style = summary.Keras2

@@ -265,13 +265,22 @@ func (r *Report) checkValues(f *keras.File, b *bind.Binding) {
 			owners[bd.Group.Path] = bd.Layer
 		}
 	}
+	// A tensor whose shape is already reported wrong is not read: its
+	// values mean nothing to the layer, and a file can declare it at any
+	// size (a bias of 2^30 never-written floats).
+	mismatched := make(map[string]bool)
+	for _, fd := range b.Findings {
+		if fd.Kind == bind.ShapeMismatch {
+			mismatched[fd.Weight] = true
+		}
+	}
 	for _, g := range b.Groups {
 		layer, class := g.Name, "not in the architecture"
 		if owner := owners[g.Path]; owner != nil {
 			layer, class = owner.Name, owner.Class
 		}
 		for _, v := range g.Vars {
-			if v.Missing || !bind.IsFloat(v.DType) {
+			if v.Missing || !bind.IsFloat(v.DType) || mismatched[v.Path] {
 				continue
 			}
 			data, err := f.ReadVar(v)

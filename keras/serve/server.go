@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/kerascope/kerascope/keras"
+	"github.com/kerascope/kerascope/keras/tensor"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 )
 
@@ -86,7 +87,7 @@ func New(models []Model, opts Options) (*Server, error) {
 		opts.MaxBodyBytes = 32 << 20
 	}
 	if opts.MaxTensorValues <= 0 {
-		opts.MaxTensorValues = 16 << 20
+		opts.MaxTensorValues = tensor.DefaultMaxValues // what predict reads from a stream, too
 	}
 	if opts.MaxConcurrent <= 0 {
 		opts.MaxConcurrent = runtime.GOMAXPROCS(0)

@@ -69,6 +69,13 @@ func (c *Container) Close() error {
 
 // Open opens the container at path, telling its kind from its bytes, not
 // its name. Errors do not repeat the path; the caller names the file.
+//
+// The HDF5 inside is verified whole (h5.File.Verify) before anything is
+// read from it: every object, attribute and dataset the file holds, not
+// only those a command reads. A damaged file is refused by every command
+// alike, even when the damage lies where the command would not look (a
+// summary reads no weights). It reads metadata only; README's Security
+// section gives its cost beside a summary's.
 func Open(path string) (*Container, error) {
 	st, err := os.Stat(path)
 	if err != nil {
@@ -110,6 +117,10 @@ func Open(path string) (*Container, error) {
 		}
 		return nil, &FormatError{Msg: "cannot read HDF5", Err: unprefixH5(err)}
 	}
+	if err := hf.Verify(); err != nil {
+		hf.Close()
+		return nil, &FormatError{Err: unprefixH5(err)}
+	}
 	c := &Container{Kind: KindH5, h5: hf, Store: hf}
 	if err := c.readH5(); err != nil {
 		c.Close()
@@ -122,7 +133,7 @@ func Open(path string) (*Container, error) {
 // caller already names.
 func unprefixH5(err error) error {
 	var he *h5.Error
-	if errors.As(err, &he) && he.Op == "open" {
+	if errors.As(err, &he) && (he.Op == "open" || he.Op == "verify") {
 		return he.Err
 	}
 	return err
@@ -183,6 +194,11 @@ func (c *Container) openArchive(path string, size int64) error {
 			return err
 		}
 		hf, err := h5.NewFile(r, n)
+		if err == nil {
+			if err = hf.Verify(); err != nil {
+				hf.Close()
+			}
+		}
 		if err != nil {
 			return &FormatError{Msg: "archive member " + archiveWeightsH5, Err: unprefixH5(err)}
 		}

@@ -19,8 +19,14 @@ import (
 // blank lines are skipped. A first row in which no cell is a number is a
 // header and is skipped; any other non-numeric cell is an error naming its
 // line and column. NaN and Inf are read as such.
-func ReadCSV(r io.Reader) (*Tensor, error) {
-	br := bufio.NewReader(r)
+func ReadCSV(r io.Reader) (*Tensor, error) { return Limit{}.ReadCSV(r) }
+
+// ReadCSV reads a table as the package function does, within l: at most
+// l.Values numbers in all and l.Row in one row (at most MaxCSVRow), each
+// field at most 256 bytes; a line past these is refused as soon as that
+// much of it is read, without waiting for its end.
+func (l Limit) ReadCSV(r io.Reader) (*Tensor, error) {
+	br := bufio.NewReader(&lineLimiter{r: r, max: l.csvRow()})
 	// Excel and PowerShell start UTF-8 files with a byte order mark.
 	if bom, err := br.Peek(3); err == nil && string(bom) == "\ufeff" {
 		br.Discard(3)
@@ -39,6 +45,13 @@ func ReadCSV(r io.Reader) (*Tensor, error) {
 			break
 		}
 		if err != nil {
+			var le *lineError
+			if errors.As(err, &le) && le.cell {
+				return nil, fmt.Errorf("csv: line %d: a value longer than %d characters", le.line, maxCell)
+			}
+			if errors.As(err, &le) {
+				return nil, fmt.Errorf("csv: line %d has more than the %d values the input can use", le.line, l.csvRow())
+			}
 			var pe *csv.ParseError
 			if errors.As(err, &pe) {
 				return nil, fmt.Errorf("csv: line %d: %v", pe.Line, pe.Err)
@@ -58,6 +71,12 @@ func ReadCSV(r io.Reader) (*Tensor, error) {
 			return nil, fmt.Errorf("csv: line %d has %d columns, line %d has %d", line, len(rec), colsLine, cols)
 		}
 		first = false
+		if len(rec) > l.csvRow() {
+			return nil, fmt.Errorf("csv: line %d has more than the %d values the input can use", line, l.csvRow())
+		}
+		if len(t.Data)+len(rec) > l.values() {
+			return nil, l.tooMany("csv")
+		}
 		for j, cell := range rec {
 			v, err := parseCell(cell)
 			if err != nil {
@@ -97,12 +116,12 @@ func parseCell(cell string) (float32, error) {
 		return float32(f), nil
 	}
 	if errors.Is(err, strconv.ErrRange) {
-		return 0, fmt.Errorf("%s does not fit in a float32", truncate(s, 30))
+		return 0, fmt.Errorf("%s does not fit in a float32", quotePrefix(s))
 	}
-	msg := fmt.Sprintf("%q is not a number", truncate(s, 30))
+	msg := fmt.Sprintf("%s is not a number", quotePrefix(s))
 	if f := strings.Fields(s); len(f) > 1 {
 		if _, err := strconv.ParseFloat(f[0], 32); err == nil {
-			msg += " (values separated by spaces? kerascope's CSV separates them with commas: np.savetxt(path, x, delimiter=\",\"))"
+			msg += " (separated by spaces? CSV needs commas)"
 		}
 	}
 	return 0, errors.New(msg)
@@ -146,4 +165,68 @@ func WriteCSV(w io.Writer, t *Tensor) error {
 	}
 	_, err := w.Write(b)
 	return err
+}
+
+// lineLimiter passes text through but fails once a line holds more
+// fields than max or one field runs past maxCell bytes: encoding/csv reads
+// a whole line, and keeps every field, before returning it, so a line
+// without end would otherwise be read into memory in full. Comment lines
+// ('#') are bounded in bytes only, as a line of max fields would be.
+type lineLimiter struct {
+	r       io.Reader
+	max     int // fields in one line
+	fields  int // commas seen on the current line
+	cell    int // bytes of the current field
+	bytes   int // bytes of the current line
+	lines   int
+	comment bool
+	err     error
+}
+
+// maxCell bounds a CSV field: a number needs under 64 characters, and a
+// header's column name is allowed more.
+const maxCell = 256
+
+type lineError struct {
+	line int
+	cell bool // a field too long, else too many fields
+}
+
+func (e *lineError) Error() string { return fmt.Sprintf("line %d too long", e.line) }
+
+func (l *lineLimiter) Read(p []byte) (int, error) {
+	if l.err != nil {
+		return 0, l.err
+	}
+	n, err := l.r.Read(p)
+	for i, c := range p[:n] {
+		if c == '\n' {
+			l.fields, l.cell, l.bytes, l.comment = 0, 0, 0, false
+			l.lines++
+			continue
+		}
+		if l.bytes == 0 && c == '#' {
+			l.comment = true
+		}
+		l.bytes++
+		switch {
+		case l.comment:
+			if l.bytes > (l.max+1)*(maxCell+1) {
+				l.err = &lineError{line: l.lines + 1}
+			}
+		case c == ',':
+			l.cell = 0
+			if l.fields++; l.fields >= l.max {
+				l.err = &lineError{line: l.lines + 1}
+			}
+		default:
+			if l.cell++; l.cell > maxCell {
+				l.err = &lineError{line: l.lines + 1, cell: true}
+			}
+		}
+		if l.err != nil {
+			return i, nil
+		}
+	}
+	return n, err
 }

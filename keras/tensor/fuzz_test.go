@@ -6,6 +6,7 @@ import (
 	"io"
 	"math"
 	"reflect"
+	"strings"
 	"testing"
 )
 
@@ -48,6 +49,9 @@ func FuzzReadNPY(f *testing.F) {
 		// Both paths: size known up front, and size discovered by reading.
 		x, err := ReadNPY(bytes.NewReader(data))
 		y, err2 := ReadNPY(io.MultiReader(bytes.NewReader(data)))
+		shortError(t, err)
+		small, err3 := tinyLimit.ReadNPY(bytes.NewReader(data))
+		within(t, x, err, small, err3)
 		if (err == nil) != (err2 == nil) {
 			t.Fatalf("sized reader: %v; unsized reader: %v", err, err2)
 		}
@@ -77,11 +81,16 @@ func FuzzReadJSON(f *testing.F) {
 		"[[1, 2, 3], [4, 5, 6]]", "[]", "[[], []]", "7", "[[[0.5]]]",
 		"[[1, 2], [3]]", `[[1, "a"]]`, "[[1], 2]", "[1, [2]]", `{"x": [1]}`,
 		"[1e39]", "[1, 2", "[1] [2]", "[null]", "[[[[[[[[", "-", "[1,]",
+		"[" + strings.Repeat("1", 100) + "]", `["` + strings.Repeat("\\u00e9", 30) + `"]`,
+		"[[1, 2, 3, 4], [5, 6, 7, 8], [9, 10, 11, 12]]",
 	} {
 		f.Add([]byte(seed))
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
 		x, err := ReadJSON(bytes.NewReader(data))
+		shortError(t, err)
+		small, err2 := tinyLimit.ReadJSON(bytes.NewReader(data))
+		within(t, x, err, small, err2)
 		if err != nil {
 			return
 		}
@@ -104,11 +113,15 @@ func FuzzReadCSV(f *testing.F) {
 	for _, seed := range []string{
 		"1,2,3\n4,5,6\n", "a,b\n1,2\n", "# h\n1\n", "\ufeffx\r\n1\r\n", "nan,inf\n",
 		"1,2\n3\n", "1,x\n", "1 2 3\n", "1,\"2\n", "\"1\",\"2\"\n", "", "a\n", ",\n", "1e39\n",
+		"1,2,3,4\n5,6,7,8\n", strings.Repeat("9", 300) + "\n", "#" + strings.Repeat("x", 300) + "\n1\n",
 	} {
 		f.Add([]byte(seed))
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
 		x, err := ReadCSV(bytes.NewReader(data))
+		shortError(t, err)
+		small, err2 := tinyLimit.ReadCSV(bytes.NewReader(data))
+		within(t, x, err, small, err2)
 		if err != nil {
 			return
 		}
@@ -140,4 +153,30 @@ func sameNumbers(a, b []float32) bool {
 		}
 	}
 	return len(a) == len(b)
+}
+
+// tinyLimit makes the limits bite on small inputs.
+var tinyLimit = Limit{Values: 8, Row: 3}
+
+// shortError holds a reader to one-line errors: at most 150 characters
+// (the CLI adds a prefix and the file name), whatever the input quotes.
+func shortError(t *testing.T, err error) {
+	if err != nil && len(err.Error()) > 150 {
+		t.Fatalf("error of %d characters: %.300s", len(err.Error()), err)
+	}
+}
+
+// within checks a read under tinyLimit against the unlimited one: it
+// succeeds only with what the unlimited read gives, within the limit.
+func within(t *testing.T, x *Tensor, err error, small *Tensor, errSmall error) {
+	shortError(t, errSmall)
+	if errSmall != nil {
+		return
+	}
+	if err != nil {
+		t.Fatalf("refused without a limit (%v), read within one", err)
+	}
+	if len(small.Data) > tinyLimit.Values || !reflect.DeepEqual(small.Shape, x.Shape) || !sameBits(small.Data, x.Data) {
+		t.Fatalf("within the limit: %v %v; without: %v %v", small.Shape, small.Data, x.Shape, x.Data)
+	}
 }

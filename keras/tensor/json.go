@@ -21,10 +21,17 @@ const maxJSONRank = 64
 // every array at one depth has the same length, and numbers appear only at
 // the innermost depth. Errors name the position of the offending value,
 // as in "at [1][2]".
-func ReadJSON(r io.Reader) (*Tensor, error) {
-	dec := json.NewDecoder(bufio.NewReader(r))
+func ReadJSON(r io.Reader) (*Tensor, error) { return Limit{}.ReadJSON(r) }
+
+// ReadJSON reads nested arrays as the package function does, within l:
+// at most l.Values numbers, l.Row in one innermost array, each value at
+// most 64 characters long (a million-digit number is refused after 64),
+// and at most 66 bytes of text per value allowed.
+func (l Limit) ReadJSON(r io.Reader) (*Tensor, error) {
+	lim := &tokenLimiter{r: r, total: int64(l.values())*(maxToken+2) + 1<<20}
+	dec := json.NewDecoder(bufio.NewReader(lim))
 	dec.UseNumber()
-	p := &jsonTensor{dec: dec}
+	p := &jsonTensor{dec: dec, lim: lim, limit: l}
 	tok, err := p.token()
 	if err != nil {
 		if err == io.EOF {
@@ -53,6 +60,8 @@ func ReadJSON(r io.Reader) (*Tensor, error) {
 
 type jsonTensor struct {
 	dec   *json.Decoder
+	lim   *tokenLimiter
+	limit Limit
 	kinds []byte // per depth: 'a' arrays, 'n' numbers
 	shape []int  // per array depth: its length, set by the first array
 	path  []int  // the index of the value being read, per depth
@@ -61,6 +70,13 @@ type jsonTensor struct {
 
 func (p *jsonTensor) token() (json.Token, error) {
 	tok, err := p.dec.Token()
+	switch {
+	case err == nil || err == io.EOF:
+	case errors.Is(err, errTokenTooLong):
+		return nil, fmt.Errorf("json: at byte %d: a value longer than %d characters, %s", p.dec.InputOffset(), maxToken, quotePrefix(string(p.lim.head)))
+	case errors.Is(err, errTextTooLong):
+		return nil, fmt.Errorf("json: more text than %d values can take", p.limit.values())
+	}
 	if err != nil && err != io.EOF {
 		var se *json.SyntaxError
 		if errors.As(err, &se) {
@@ -73,7 +89,11 @@ func (p *jsonTensor) token() (json.Token, error) {
 
 func (p *jsonTensor) at() string {
 	var b strings.Builder
-	for _, i := range p.path {
+	for k, i := range p.path {
+		if k == 8 && len(p.path) > 9 { // arrays nest up to 64 deep
+			fmt.Fprintf(&b, "…[%d]", p.path[len(p.path)-1])
+			break
+		}
 		fmt.Fprintf(&b, "[%d]", i)
 	}
 	if b.Len() == 0 {
@@ -112,7 +132,10 @@ func (p *jsonTensor) value(tok json.Token, depth int) error {
 		}
 		f, err := strconv.ParseFloat(string(v), 32)
 		if err != nil {
-			return p.errorf("%s does not fit in a float32", v)
+			return p.errorf("%s does not fit in a float32", quotePrefix(string(v)))
+		}
+		if len(p.data) >= p.limit.values() {
+			return p.limit.tooMany("json")
 		}
 		p.data = append(p.data, float32(f))
 		return nil
@@ -121,7 +144,7 @@ func (p *jsonTensor) value(tok json.Token, depth int) error {
 			return p.errorf("want a number or an array, got an object")
 		}
 	case string:
-		return p.errorf("want a number, got the string %q", truncate(v, 20))
+		return p.errorf("want a number, got the string %s", quotePrefix(v))
 	case bool:
 		return p.errorf("want a number, got %v", v)
 	case nil:
@@ -150,7 +173,9 @@ func (p *jsonTensor) value(tok json.Token, depth int) error {
 		if err := p.value(tok, depth+1); err != nil {
 			return err
 		}
-		n++
+		if n++; n > p.limit.row() && p.kinds[depth+1] == 'n' {
+			return p.errorf("an array of more than %d numbers, more than the input can use", p.limit.row())
+		}
 	}
 	p.path = p.path[:depth]
 	switch want := p.shape[depth]; {

@@ -54,14 +54,18 @@ type npyType struct {
 // its size (an *os.File on a regular file, a *bytes.Reader, a
 // *strings.Reader, a *bytes.Buffer) the check happens up front; otherwise
 // memory grows only with the bytes read.
-func ReadNPY(r io.Reader) (*Tensor, error) {
+func ReadNPY(r io.Reader) (*Tensor, error) { return Limit{}.ReadNPY(r) }
+
+// ReadNPY reads a .npy array as the package function does, refusing a
+// header that declares more values than l allows before reading any data.
+func (l Limit) ReadNPY(r io.Reader) (*Tensor, error) {
 	shape, typ, fortran, err := readNPYHeader(r)
 	if err != nil {
 		return nil, err
 	}
 	n := Len(shape)
-	if n < 0 {
-		return nil, fmt.Errorf("npy: shape %s is too large", ShapeString(shape))
+	if n < 0 || n > l.values() {
+		return nil, fmt.Errorf("npy: the header declares shape %s, more than the %d values the input can use", shortShape(shape), l.values())
 	}
 	need := int64(n) * int64(typ.size)
 	capacity := min(n, npyChunk)
@@ -93,7 +97,7 @@ func ReadNPY(r io.Reader) (*Tensor, error) {
 
 func npyTruncated(shape []int, typ npyType, need, have int64) error {
 	return fmt.Errorf("npy: truncated: the header declares shape %s of %s, %d bytes, but only %d bytes follow",
-		ShapeString(shape), typ.descr, need, have)
+		shortShape(shape), typ.descr, need, have)
 }
 
 // remaining reports how many bytes r still holds, when it can tell.
@@ -293,7 +297,7 @@ func readNPYHeader(r io.Reader) (shape []int, typ npyType, fortran bool, err err
 	for i, v := range tup {
 		n, ok := v.(int64)
 		if !ok || n < 0 || n > 1<<40 {
-			return nil, typ, false, fmt.Errorf("npy: header: shape entry %v is not a dimension", v)
+			return nil, typ, false, fmt.Errorf("npy: header: shape entry %s is not a dimension", quotePrefix(fmt.Sprint(v)))
 		}
 		shape[i] = int(n)
 	}
@@ -303,7 +307,7 @@ func readNPYHeader(r io.Reader) (shape []int, typ npyType, fortran bool, err err
 // parseNPYType reads a dtype string such as '<f4' and refuses the dtypes
 // that have no float32 value.
 func parseNPYType(descr string) (npyType, error) {
-	t := npyType{order: binary.LittleEndian, descr: fmt.Sprintf("%q", descr)}
+	t := npyType{order: binary.LittleEndian, descr: quotePrefix(descr)}
 	s := descr
 	if s != "" && strings.ContainsRune("<>|=", rune(s[0])) {
 		switch s[0] {
@@ -315,7 +319,7 @@ func parseNPYType(descr string) (npyType, error) {
 		s = s[1:]
 	}
 	if s == "" {
-		return t, fmt.Errorf("npy: empty dtype %q", descr)
+		return t, fmt.Errorf("npy: empty dtype %s", quotePrefix(descr))
 	}
 	t.kind = s[0]
 	size, err := strconv.Atoi(s[1:])
@@ -324,15 +328,15 @@ func parseNPYType(descr string) (npyType, error) {
 	}
 	switch t.kind {
 	case 'O':
-		return t, fmt.Errorf("npy: dtype %q is an object array, whose values are pickled Python objects; kerascope never unpickles (save a numeric array)", descr)
+		return t, fmt.Errorf("npy: dtype %s is an object array, whose values are pickled Python objects; kerascope never unpickles (save a numeric array)", quotePrefix(descr))
 	case 'c':
-		return t, fmt.Errorf("npy: dtype %q is complex; a model takes real numbers (save the real part, or a float array)", descr)
+		return t, fmt.Errorf("npy: dtype %s is complex; a model takes real numbers (save the real part, or a float array)", quotePrefix(descr))
 	case 'U', 'S', 'a':
-		return t, fmt.Errorf("npy: dtype %q holds strings; a model takes numbers (tokenize first)", descr)
+		return t, fmt.Errorf("npy: dtype %s holds strings; a model takes numbers (tokenize first)", quotePrefix(descr))
 	case 'M', 'm':
-		return t, fmt.Errorf("npy: dtype %q holds dates or durations; convert them to numbers first", descr)
+		return t, fmt.Errorf("npy: dtype %s holds dates or durations; convert them to numbers first", quotePrefix(descr))
 	case 'V':
-		return t, fmt.Errorf("npy: dtype %q is raw or structured data; save a plain numeric array", descr)
+		return t, fmt.Errorf("npy: dtype %s is raw or structured data; save a plain numeric array", quotePrefix(descr))
 	}
 	ok := err == nil
 	switch t.kind {
@@ -346,7 +350,7 @@ func parseNPYType(descr string) (npyType, error) {
 		ok = false
 	}
 	if !ok {
-		return t, fmt.Errorf("npy: dtype %q is not one kerascope converts (float16/32/64, int and uint 8 to 64 bits, bool)", descr)
+		return t, fmt.Errorf("npy: dtype %s is not one kerascope converts (float16/32/64, int and uint 8 to 64 bits, bool)", quotePrefix(descr))
 	}
 	t.size = size
 	return t, nil
@@ -369,7 +373,7 @@ func parseNPYDict(hdr []byte) (map[string]any, error) {
 	}
 	p.space()
 	if p.i != len(p.s) {
-		return nil, fmt.Errorf("unexpected %q after the dictionary", p.rest())
+		return nil, fmt.Errorf("unexpected %s after the dictionary", p.rest())
 	}
 	d, ok := v.(map[string]any)
 	if !ok {
@@ -377,7 +381,7 @@ func parseNPYDict(hdr []byte) (map[string]any, error) {
 	}
 	for _, k := range []string{"descr", "fortran_order", "shape"} {
 		if _, ok := d[k]; !ok {
-			return nil, fmt.Errorf("no %q key", k)
+			return nil, fmt.Errorf("no %s key", quotePrefix(k))
 		}
 	}
 	if len(d) != 3 {
@@ -397,13 +401,7 @@ func (p *pyParser) space() {
 	}
 }
 
-func (p *pyParser) rest() string {
-	r := p.s[p.i:]
-	if len(r) > 20 {
-		r = r[:20] + "…"
-	}
-	return r
-}
+func (p *pyParser) rest() string { return quotePrefix(p.s[p.i:]) }
 
 func (p *pyParser) value(depth int) (any, error) {
 	if depth > 16 {
@@ -428,7 +426,7 @@ func (p *pyParser) value(depth int) (any, error) {
 			}
 			p.space()
 			if p.i >= len(p.s) || p.s[p.i] != ':' {
-				return fmt.Errorf("want ':' after key %q", key)
+				return fmt.Errorf("want ':' after key %s", quotePrefix(key))
 			}
 			p.i++
 			v, err := p.value(depth + 1)
@@ -436,7 +434,7 @@ func (p *pyParser) value(depth int) (any, error) {
 				return err
 			}
 			if _, dup := d[key]; dup {
-				return fmt.Errorf("key %q twice", key)
+				return fmt.Errorf("key %s twice", quotePrefix(key))
 			}
 			d[key] = v
 			return nil
@@ -476,7 +474,7 @@ func (p *pyParser) value(depth int) (any, error) {
 		}
 		n, err := strconv.ParseInt(p.s[p.i:j], 10, 64)
 		if err != nil {
-			return nil, fmt.Errorf("bad integer %q", p.s[p.i:j])
+			return nil, fmt.Errorf("bad integer %s", quotePrefix(p.s[p.i:j]))
 		}
 		if j < len(p.s) && p.s[j] == 'L' { // Python 2 wrote long integers as 3L
 			j++
@@ -493,7 +491,7 @@ func (p *pyParser) value(depth int) (any, error) {
 			return w.v, nil
 		}
 	}
-	return nil, fmt.Errorf("unexpected %q", p.rest())
+	return nil, fmt.Errorf("unexpected %s", p.rest())
 }
 
 // items parses comma-separated items up to end, allowing a trailing comma.
@@ -516,7 +514,7 @@ func (p *pyParser) items(end byte, depth int, item func() error) error {
 			p.i++
 		case end:
 		default:
-			return fmt.Errorf("unexpected %q", p.rest())
+			return fmt.Errorf("unexpected %s", p.rest())
 		}
 	}
 }

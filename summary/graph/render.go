@@ -1,3 +1,5 @@
+//go:build !js
+
 package graph
 
 import (
@@ -77,48 +79,4 @@ func Render(ctx context.Context, dot string, format string) ([]byte, error) {
 		return nil, fmt.Errorf("graphviz: reading the layout: %w", err)
 	}
 	return rasterize(&doc, PNGScale)
-}
-
-// xdotDoc is what Render reads of Graphviz's json0 output: the bounding
-// box and the drawing operations of the graph, its clusters (the first
-// SubgraphCount objects), its nodes and its edges.
-type xdotDoc struct {
-	BB            string    `json:"bb"`
-	SubgraphCount int       `json:"_subgraph_cnt"`
-	Objects       []xdotObj `json:"objects"`
-	Edges         []xdotObj `json:"edges"`
-	xdotObj
-}
-
-type xdotObj struct {
-	Draw   string `json:"_draw_"`
-	LDraw  string `json:"_ldraw_"`
-	HDraw  string `json:"_hdraw_"`
-	TDraw  string `json:"_tdraw_"`
-	HLDraw string `json:"_hldraw_"`
-	TLDraw string `json:"_tldraw_"`
-}
-
-// layers lists the operation strings in the order they are painted:
-// backgrounds, cluster boxes, edges, nodes, then every label on top.
-func (d *xdotDoc) layers() []string {
-	ops := []string{d.Draw}
-	n := min(d.SubgraphCount, len(d.Objects))
-	clusters, nodes := d.Objects[:n], d.Objects[n:]
-	for _, c := range clusters {
-		ops = append(ops, c.Draw)
-	}
-	for _, e := range d.Edges {
-		ops = append(ops, e.Draw, e.HDraw, e.TDraw)
-	}
-	for _, v := range nodes {
-		ops = append(ops, v.Draw, v.LDraw)
-	}
-	for _, c := range clusters {
-		ops = append(ops, c.LDraw)
-	}
-	for _, e := range d.Edges {
-		ops = append(ops, e.LDraw, e.HLDraw, e.TLDraw)
-	}
-	return append(ops, d.LDraw)
 }

@@ -699,6 +699,31 @@ def build_cnn_bn_seq(K, flavor):
     ])
 
 
+def build_resblock_fn(K, flavor):
+    """Residual blocks as ResNet and MobileNet build them: Add then an
+    Activation("relu") or a ReLU layer, and ZeroPadding2D before a valid
+    strided Conv2D and DepthwiseConv2D (kerascope folds these at load)."""
+    L = K.layers
+    x_in = fn_input(K, (8, 8, 3), "input")
+    x = L.Conv2D(8, 3, padding="same", name="stem")(x_in)
+    x = L.BatchNormalization(name="stem_bn")(x)
+    x = L.ReLU(name="stem_relu")(x)
+    y = L.Conv2D(8, 3, padding="same", name="block1_conv")(x)
+    y = L.BatchNormalization(name="block1_bn")(y)
+    x = L.Add(name="block1_add")([x, y])
+    x = L.Activation("relu", name="block1_out")(x)
+    y = L.Conv2D(8, 1, name="block2_conv")(x)
+    x = L.Add(name="block2_add")([x, y])
+    x = L.ReLU(max_value=6.0, name="block2_out")(x)
+    x = L.ZeroPadding2D(((0, 1), (0, 1)), name="dw_pad")(x)
+    x = L.DepthwiseConv2D(3, strides=2, name="dw")(x)
+    x = L.ZeroPadding2D(1, name="conv_pad")(x)
+    x = L.Conv2D(4, 3, strides=2, name="conv_s2")(x)
+    x = L.GlobalAveragePooling2D(name="gap")(x)
+    out = L.Dense(3, name="dense")(x)
+    return K.Model(x_in, out, name="resblock_fn")
+
+
 # -- normalization and preprocessing -----------------------------------------
 def _adapted_normalization(K):
     norm = K.layers.Normalization(axis=-1, name="normalization")
@@ -1558,6 +1583,9 @@ MODELS += [
         "BatchNormalization(axis=1), MaxPooling2D, UpSampling2D, "
         "AveragePooling2D, Conv1D, GlobalAveragePooling1D.",
         build_channels_first_seq, [((2, 6, 6), F32)]),
+    zoo("resblock_fn", "Residual blocks: Add then Activation(relu) or "
+        "ReLU(max_value), ZeroPadding2D before strided valid Conv2D and "
+        "DepthwiseConv2D.", build_resblock_fn, [((8, 8, 3), F32)]),
     zoo("cnn_bn_seq", "Small CNN: Conv2D, BatchNormalization(center=False), "
         "ReLU, Conv2D, BatchNormalization(scale=False), MaxPooling2D, "
         "Flatten, Dense(softmax).", build_cnn_bn_seq, [((6, 6, 1), F32)]),

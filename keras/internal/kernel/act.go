@@ -179,6 +179,14 @@ func AddBias(x, bias []float32) {
 	}
 }
 
+// AddInto sets d[i] += s[i] over len(d) values.
+func AddInto(d, s []float32) {
+	s = s[:len(d)]
+	for i := addVec(d, s); i < len(d); i++ {
+		d[i] += s[i]
+	}
+}
+
 // BiasRelu adds bias (n) to every row of x (rows×n) and applies Relu, in
 // one pass: the epilogue of a product followed by relu, the same bits as
 // AddBias then Relu.

@@ -206,3 +206,23 @@ func testBiasRelu(t *testing.T, n int) {
 		same(fmt.Sprintf("BiasReluCap hasMax=%v", hasMax), got, want)
 	}
 }
+
+// TestAddInto checks the vector sum against the scalar one on lengths
+// with and without a tail; the sums are exact per element, so the bits
+// must agree.
+func TestAddInto(t *testing.T) {
+	r := rand.New(rand.NewPCG(3, 4))
+	for _, n := range []int{0, 1, 7, 8, 9, 31, 64, 100} {
+		d, s := randFloats(r, n), randFloats(r, n)
+		want := make([]float32, n)
+		for i := range want {
+			want[i] = d[i] + s[i]
+		}
+		AddInto(d, s)
+		for i := range want {
+			if math.Float32bits(d[i]) != math.Float32bits(want[i]) {
+				t.Fatalf("n=%d: element %d is %g, want %g", n, i, d[i], want[i])
+			}
+		}
+	}
+}

@@ -21,6 +21,10 @@ func DepthwiseConv(dst, x, k []float32, w *ConvWindow, channels, mult int) {
 // tap.
 func DepthwiseConvRows(dst, x, k []float32, w *ConvWindow, channels, mult, r0, r1 int) {
 	cm := channels * mult
+	if mult == 1 && w.KLen() <= maxTaps {
+		depthwiseTaps(dst, x, k, w, channels, r0, r1)
+		return
+	}
 	for r := r0; r < r1; r++ {
 		o0, o1 := r/w.Out[1], r%w.Out[1]
 		k0lo, k0hi := tapRange(o0, w.In[0], w.K[0], w.Stride[0], w.Dil[0], w.Pad[0])
@@ -53,6 +57,50 @@ func DepthwiseConvRows(dst, x, k []float32, w *ConvWindow, channels, mult, r0, r
 						}
 					}
 				}
+			}
+		}
+	}
+}
+
+// maxTaps bounds the kernels depthwiseTaps takes (its tap lists live on
+// the stack): 7×7 and smaller, which is every depthwise kernel of the
+// Keras applications.
+const maxTaps = 49
+
+// depthwiseTaps is DepthwiseConvRows for a depth multiplier of 1. For each
+// output position it lists the valid taps once (their offsets in x and
+// k), then sums them channel vector by channel vector in registers and
+// stores each output vector once, where the general loop reads and writes
+// the output row once per tap. The taps are added in the same order, so
+// the results are the same.
+func depthwiseTaps(dst, x, k []float32, w *ConvWindow, ch, r0, r1 int) {
+	var xo, ko [maxTaps]int
+	for r := r0; r < r1; r++ {
+		o0, o1 := r/w.Out[1], r%w.Out[1]
+		k0lo, k0hi := tapRange(o0, w.In[0], w.K[0], w.Stride[0], w.Dil[0], w.Pad[0])
+		k1lo, k1hi := tapRange(o1, w.In[1], w.K[1], w.Stride[1], w.Dil[1], w.Pad[1])
+		for o2 := 0; o2 < w.Out[2]; o2++ {
+			p := r*w.Out[2] + o2
+			d := dst[p*ch : (p+1)*ch]
+			k2lo, k2hi := tapRange(o2, w.In[2], w.K[2], w.Stride[2], w.Dil[2], w.Pad[2])
+			n := 0
+			for k0 := k0lo; k0 < k0hi; k0++ {
+				i0 := o0*w.Stride[0] - w.Pad[0] + k0*w.Dil[0]
+				for k1 := k1lo; k1 < k1hi; k1++ {
+					i1 := o1*w.Stride[1] - w.Pad[1] + k1*w.Dil[1]
+					base := (i0*w.In[1] + i1) * w.In[2]
+					t0 := (k0*w.K[1] + k1) * w.K[2]
+					for k2 := k2lo; k2 < k2hi; k2++ {
+						xo[n] = (base + o2*w.Stride[2] - w.Pad[2] + k2*w.Dil[2]) * ch
+						ko[n] = (t0 + k2) * ch
+						n++
+					}
+				}
+			}
+			i := tapsVec(d, x, k, xo[:n], ko[:n])
+			clear(d[i:])
+			for t := range n {
+				mulAdd(d[i:], x[xo[t]+i:xo[t]+ch], k[ko[t]+i:ko[t]+ch])
 			}
 		}
 	}

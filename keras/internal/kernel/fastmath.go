@@ -35,17 +35,22 @@ func FastSigmoid(x []float32) { sigmoidScalar(x[sigmoidVec(x):]) }
 
 func sigmoidScalar(x []float32) {
 	for i, v := range x {
-		if v != v { // NaN stays NaN
-			continue
-		}
-		v = -v
-		if v > expMax {
-			v = expMax
-		} else if v < expMin {
-			v = expMin
-		}
-		x[i] = 1 / (1 + exp32(v))
+		x[i] = sigmoid32(v)
 	}
+}
+
+// sigmoid32 is FastSigmoid on one value.
+func sigmoid32(v float32) float32 {
+	if v != v { // NaN stays NaN
+		return v
+	}
+	v = -v
+	if v > expMax {
+		v = expMax
+	} else if v < expMin {
+		v = expMin
+	}
+	return 1 / (1 + exp32(v))
 }
 
 // FastTanh is tanh in float32, in place.
@@ -53,28 +58,32 @@ func FastTanh(x []float32) { tanhScalar(x[tanhVec(x):]) }
 
 func tanhScalar(x []float32) {
 	for i, v := range x {
-		a := v
-		if a < 0 {
-			a = -a
-		}
-		switch {
-		case v != v:
-			continue
-		case a < 0.125:
-			// tanh x = x - x³/3 + 2x⁵/15 - 17x⁷/315 + ...
-			s := v * v
-			x[i] = v * (1 + s*(-1.0/3+s*(2.0/15+s*(-17.0/315))))
-		case a > 9:
-			x[i] = float32(math.Copysign(1, float64(v)))
-		default:
-			e := exp32(-2 * a)
-			t := (1 - e) / (1 + e)
-			if v < 0 {
-				t = -t
-			}
-			x[i] = t
-		}
+		x[i] = tanh32(v)
 	}
+}
+
+// tanh32 is FastTanh on one value.
+func tanh32(v float32) float32 {
+	a := v
+	if a < 0 {
+		a = -a
+	}
+	switch {
+	case v != v:
+		return v
+	case a < 0.125:
+		// tanh x = x - x³/3 + 2x⁵/15 - 17x⁷/315 + ...
+		s := v * v
+		return v * (1 + s*(-1.0/3+s*(2.0/15+s*(-17.0/315))))
+	case a > 9:
+		return float32(math.Copysign(1, float64(v)))
+	}
+	e := exp32(-2 * a)
+	t := (1 - e) / (1 + e)
+	if v < 0 {
+		t = -t
+	}
+	return t
 }
 
 // FastSwish is x·sigmoid(x) in float32, in place, sigmoid as FastSigmoid
@@ -96,5 +105,72 @@ func FastSwish(x []float32) {
 			x[i] *= v
 		}
 		x = x[n:]
+	}
+}
+
+// FastSoftmax is softmax over each row of n values of x, in place, in
+// float32 with exp32 (attention scores, where the float64 Softmax took
+// half of a transformer's time): a row's maximum, e = exp(v - max) with
+// the sum of the row's e in float32, then e · (1/sum). Values more than 87
+// below their row's maximum give 0, as float32 exp underflows.
+func FastSoftmax(x []float32, n int) {
+	if n == 0 || softmaxVec(x, n) {
+		return
+	}
+	for r := 0; r+n <= len(x); r += n {
+		row := x[r : r+n]
+		m := row[0]
+		for _, v := range row[1:] {
+			if v > m {
+				m = v
+			}
+		}
+		var s float32
+		for j, v := range row {
+			e := expNeg32(v - m)
+			row[j] = e
+			s += e
+		}
+		inv := 1 / s
+		for j := range row {
+			row[j] *= inv
+		}
+	}
+}
+
+// expNeg32 is exp32 for x <= 0 (NaN passes), 0 below expMin.
+func expNeg32(x float32) float32 {
+	if x < expMin {
+		return 0
+	}
+	return exp32(x)
+}
+
+// FastLayerNorm is LayerNormRows with gamma and beta, not rms, in float32
+// as Keras computes it on TensorFlow: per row of n values the mean, the
+// variance about it (two passes, not E[x²] - E[x]², which cancels), then
+// (x - mean)·(rsqrt(var + eps)·gamma) + beta. Rows of whole vectors run in
+// AVX2 with 8 partial sums.
+func FastLayerNorm(dst, x, gamma, beta []float32, n int, eps float32) {
+	if n == 0 || layerNormVec(dst, x, gamma, beta, n, eps) {
+		return
+	}
+	gamma, beta = gamma[:n], beta[:n]
+	for r := 0; r+n <= len(x); r += n {
+		xs, ds := x[r:r+n], dst[r:r+n]
+		var s float32
+		for _, v := range xs {
+			s += v
+		}
+		mean := s / float32(n)
+		var q float32
+		for _, v := range xs {
+			d := v - mean
+			q += d * d
+		}
+		inv := float32(1 / math.Sqrt(float64(q/float32(n)+eps)))
+		for j, v := range xs {
+			ds[j] = (v-mean)*(inv*gamma[j]) + beta[j]
+		}
 	}
 }

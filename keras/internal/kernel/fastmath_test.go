@@ -2,6 +2,7 @@ package kernel
 
 import (
 	"math"
+	"math/rand"
 	"slices"
 	"testing"
 )
@@ -128,6 +129,83 @@ func TestFastSwish(t *testing.T) {
 			}
 		case math.Abs(g-want) > 1e-6*(1+math.Abs(want)):
 			t.Errorf("swish(%v) = %v, want %v", v, g, want)
+		}
+	}
+}
+
+// TestFastSoftmax checks FastSoftmax against softmax in float64, on rows
+// of whole vectors and not, with masked scores (-1e9) and large spreads.
+func TestFastSoftmax(t *testing.T) {
+	rng := rand.New(rand.NewSource(3))
+	for _, n := range []int{1, 5, 8, 64, 67} {
+		const rows = 6
+		x := make([]float32, rows*n)
+		for i := range x {
+			x[i] = float32(rng.NormFloat64() * 8)
+			if rng.Intn(5) == 0 {
+				x[i] = -1e9
+			}
+		}
+		want := make([]float64, len(x))
+		for r := 0; r < rows; r++ {
+			row := x[r*n : (r+1)*n]
+			m := math.Inf(-1)
+			for _, v := range row {
+				m = math.Max(m, float64(v))
+			}
+			var s float64
+			for _, v := range row {
+				s += math.Exp(float64(v) - m)
+			}
+			for j, v := range row {
+				want[r*n+j] = math.Exp(float64(v)-m) / s
+			}
+		}
+		got := slices.Clone(x)
+		FastSoftmax(got, n)
+		for i, w := range want {
+			// float32 exp and sum: a few ulps of the row's largest value.
+			if d := math.Abs(float64(got[i]) - w); d > 1e-7+4e-6*w {
+				t.Fatalf("n=%d: softmax[%d] = %v, want %v", n, i, got[i], w)
+			}
+		}
+	}
+	nan := []float32{1, float32(math.NaN()), 2, 3, 4, 5, 6, 7}
+	FastSoftmax(nan, 8)
+	for i, v := range nan {
+		if v == v {
+			t.Errorf("softmax of a row with NaN: element %d is %v, want NaN", i, v)
+		}
+	}
+}
+
+// TestFastLayerNorm checks FastLayerNorm against LayerNormRows (float64),
+// on rows of whole vectors and not.
+func TestFastLayerNorm(t *testing.T) {
+	rng := rand.New(rand.NewSource(5))
+	for _, n := range []int{1, 5, 8, 128, 131} {
+		const rows = 4
+		x := make([]float32, rows*n)
+		for i := range x {
+			x[i] = float32(rng.NormFloat64()*3 + 0.5)
+		}
+		gamma, beta := make([]float32, n), make([]float32, n)
+		for j := range gamma {
+			gamma[j] = float32(rng.NormFloat64())
+			beta[j] = float32(rng.NormFloat64())
+		}
+		x0 := slices.Clone(x)
+		want := make([]float32, len(x))
+		LayerNormRows(want, x, gamma, beta, n, 1e-3, false)
+		got := make([]float32, len(x))
+		FastLayerNorm(got, x, gamma, beta, n, 1e-3)
+		for i := range want {
+			if d := math.Abs(float64(got[i] - want[i])); d > 1e-5+1e-5*math.Abs(float64(want[i])) {
+				t.Fatalf("n=%d: element %d = %v, want %v", n, i, got[i], want[i])
+			}
+		}
+		if !slices.Equal(x, x0) {
+			t.Fatalf("n=%d: input changed", n)
 		}
 	}
 }

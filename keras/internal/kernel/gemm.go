@@ -71,6 +71,11 @@ func Gemm(transA, transB bool, m, n, k int, a []float32, lda int, b []float32, l
 // is 1): a product with one row is a matrix-vector product, which BLAS
 // runs without packing its operands.
 func gemv(transB bool, n, k int, a, b []float32, ldb int, dst []float32, beta float32) {
+	if beta == 0 {
+		// BLAS may scale y by beta rather than overwrite it, and 0·Inf
+		// or 0·NaN left over in a reused buffer would survive.
+		clear(dst[:n])
+	}
 	x := blas32.Vector{N: k, Inc: 1, Data: a[:k]}
 	y := blas32.Vector{N: n, Inc: 1, Data: dst[:n]}
 	if transB { // b is n×k: dst = b·a

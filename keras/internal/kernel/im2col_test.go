@@ -152,7 +152,7 @@ func TestDepthwiseConv(t *testing.T) {
 	r := rand.New(rand.NewPCG(5, 6))
 	for _, tc := range convWindowCases {
 		w := tc.w
-		for _, cm := range [][2]int{{3, 1}, {3, 2}, {19, 1}, {8, 1}, {5, 3}} {
+		for _, cm := range [][2]int{{3, 1}, {3, 2}, {19, 1}, {8, 1}, {5, 3}, {45, 1}, {64, 1}} {
 			channels, mult := cm[0], cm[1]
 			x := convRand(r, w.InLen()*channels)
 			k := convRand(r, w.KLen()*channels*mult)

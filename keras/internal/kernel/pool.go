@@ -37,6 +37,7 @@ func pool(dst, src []float32, batch, ch int, w *PoolWindow, isMax bool) {
 	inH, inW := w.In[1], w.In[2]
 	inPlane := w.In[0] * inH * inW * ch
 	outPlane := w.Out[0] * w.Out[1] * w.Out[2] * ch
+	var cells [16]int // a window's cell offsets, for windows up to 4×4
 	for b := 0; b < batch; b++ {
 		in := src[b*inPlane : (b+1)*inPlane]
 		o := b * outPlane
@@ -48,6 +49,21 @@ func pool(dst, src []float32, batch, ch int, w *PoolWindow, isMax bool) {
 					w0, w1 := w.span(2, ow)
 					out := dst[o : o+ch]
 					o += ch
+					if isMax && (d1-d0)*(h1-h0)*(w1-w0) > 0 && (d1-d0)*(h1-h0)*(w1-w0) <= len(cells) {
+						// The whole window at once: one store per
+						// vector of channels, not one per cell.
+						k := 0
+						for d := d0; d < d1; d++ {
+							for h := h0; h < h1; h++ {
+								for x := w0; x < w1; x++ {
+									cells[k] = ((d*inH+h)*inW + x) * ch
+									k++
+								}
+							}
+						}
+						maxCells(out, in, cells[:k])
+						continue
+					}
 					first := true
 					for d := d0; d < d1; d++ {
 						for h := h0; h < h1; h++ {
@@ -59,17 +75,9 @@ func pool(dst, src []float32, batch, ch int, w *PoolWindow, isMax bool) {
 									copy(out, cell)
 									first = false
 								case isMax:
-									o := out[:len(cell)]
-									for c, v := range cell {
-										if v > o[c] {
-											o[c] = v
-										}
-									}
+									maxInto(out, cell)
 								default:
-									o := out[:len(cell)]
-									for c, v := range cell {
-										o[c] += v
-									}
+									AddInto(out, cell)
 								}
 							}
 						}
@@ -92,6 +100,33 @@ func pool(dst, src []float32, batch, ch int, w *PoolWindow, isMax bool) {
 	}
 }
 
+// maxInto sets d[i] to s[i] where s[i] > d[i], over len(d) values: a
+// NaN in s never replaces d[i] (TensorFlow's max pooling keeps the
+// running maximum the same way).
+func maxInto(d, s []float32) {
+	s = s[:len(d)]
+	for i := maxVec(d, s); i < len(d); i++ {
+		if s[i] > d[i] {
+			d[i] = s[i]
+		}
+	}
+}
+
+// maxCells sets out (len ch) to the maximum, channel by channel, of the
+// cells of in starting at the given offsets (at least one), with
+// maxInto's rule.
+func maxCells(out, in []float32, cells []int) {
+	ch := len(out)
+	i := maxCellsVec(out, in, cells)
+	if i == ch {
+		return
+	}
+	copy(out[i:], in[cells[0]+i:cells[0]+ch])
+	for _, s := range cells[1:] {
+		maxInto(out[i:], in[s+i:s+ch])
+	}
+}
+
 func fill(x []float32, v float32) {
 	for i := range x {
 		x[i] = v
@@ -110,11 +145,7 @@ func GlobalMax(dst, src []float32, batch, n, ch int) {
 		in := src[b*n*ch : (b+1)*n*ch]
 		copy(out, in[:ch])
 		for p := ch; p < len(in); p += ch {
-			for c, v := range in[p : p+ch] {
-				if v > out[c] {
-					out[c] = v
-				}
-			}
+			maxInto(out, in[p:p+ch])
 		}
 	}
 }

@@ -76,6 +76,10 @@ func TestPool(t *testing.T) {
 		{[3]axis{{1, 1, 1}, {5, 5, 1}, {5, 5, 1}}, true, 1, 2}, // windows mostly padding
 		{[3]axis{{4, 2, 2}, {5, 2, 1}, {3, 2, 2}}, true, 2, 3}, // 3-D
 		{[3]axis{{4, 2, 2}, {5, 2, 1}, {3, 2, 1}}, false, 2, 3},
+		// channel counts with whole 8-float vectors and a tail, for the
+		// vector loops
+		{[3]axis{{1, 1, 1}, {6, 2, 2}, {6, 2, 2}}, false, 2, 19},
+		{[3]axis{{1, 1, 1}, {7, 3, 2}, {5, 3, 2}}, true, 1, 32},
 	}
 	for _, c := range cases {
 		var w PoolWindow

@@ -136,3 +136,49 @@ func GRUCandidate(h, xh []float32, ldx int, zr, hrec []float32, rows, u int, kee
 		}
 	}
 }
+
+// LSTMSigmoidTanh is LSTMStep with Keras's default activations, recAct =
+// sigmoid and act = tanh as FastSigmoid and FastTanh compute them (the
+// same bits), fused into one pass over each row: the gates are read once,
+// never written back, and the vector constants are set up once per step
+// for all rows. rec is left unchanged.
+func LSTMSigmoidTanh(h, c, x []float32, ldx int, rec []float32, rows, u int, keep []bool) {
+	n := lstmVec(h, c, x, ldx, rec, rows, u, keep)
+	g := 4 * u
+	for r := 0; r < rows; r++ {
+		if keep != nil && !keep[r] {
+			continue
+		}
+		z, xr := rec[r*g:(r+1)*g], x[r*ldx:r*ldx+g]
+		cr, hr := c[r*u:(r+1)*u], h[r*u:(r+1)*u]
+		for j := n; j < u; j++ {
+			i := sigmoid32(z[j] + xr[j])
+			f := sigmoid32(z[u+j] + xr[u+j])
+			cand := tanh32(z[2*u+j] + xr[2*u+j])
+			o := sigmoid32(z[3*u+j] + xr[3*u+j])
+			cr[j] = f*cr[j] + i*cand
+			hr[j] = o * tanh32(cr[j])
+		}
+	}
+}
+
+// GRUSigmoidTanh is GRUStep with Keras's default activations (recAct =
+// sigmoid, act = tanh, as FastSigmoid and FastTanh), fused as
+// LSTMSigmoidTanh. rec is left unchanged.
+func GRUSigmoidTanh(h, x []float32, ldx int, rec []float32, rows, u int, keep []bool) {
+	n := gruVec(h, x, ldx, rec, rows, u, keep)
+	g := 3 * u
+	for r := 0; r < rows; r++ {
+		if keep != nil && !keep[r] {
+			continue
+		}
+		zr, xr := rec[r*g:(r+1)*g], x[r*ldx:r*ldx+g]
+		hr := h[r*u : (r+1)*u]
+		for j := n; j < u; j++ {
+			z := sigmoid32(zr[j] + xr[j])
+			rg := sigmoid32(zr[u+j] + xr[u+j])
+			hh := tanh32(xr[2*u+j] + rg*zr[2*u+j])
+			hr[j] = z*hr[j] + (1-z)*hh
+		}
+	}
+}

@@ -1,8 +1,10 @@
 package kernel
 
 import (
+	"fmt"
 	"math"
 	"math/rand"
+	"slices"
 	"testing"
 )
 
@@ -123,6 +125,111 @@ func TestRecurrentSteps(t *testing.T) {
 				GRUCandidate(h, x[2*u:], tc.ldx, zr, hrec, rows, u, tc.keep, tanhAct)
 			}
 			close32(t, "h", h, wantH)
+		})
+	}
+}
+
+func fastTanhAct(x []float32, _ int)    { FastTanh(x) }
+func fastSigmoidAct(x []float32, _ int) { FastSigmoid(x) }
+
+// TestFusedSteps checks the fused LSTM and GRU steps against the generic
+// steps given FastSigmoid and FastTanh (the same bits, vector part and
+// scalar tail, masked rows included) and against the float64 cell
+// equations; rec must come back unchanged.
+func TestFusedSteps(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		rows, u int
+		keep    []bool
+	}{
+		{"one unit", 2, 1, nil},
+		{"tail only", 3, 5, []bool{true, false, true}},
+		{"vectors", 2, 16, nil},
+		{"vectors and tail", 4, 21, []bool{false, true, true, true}},
+		{"bench size", 3, 64, nil},
+	} {
+		for _, gates := range []int{4, 3} {
+			t.Run(fmt.Sprintf("%s/gates=%d", tc.name, gates), func(t *testing.T) {
+				rng := rand.New(rand.NewSource(2))
+				rows, u, g := tc.rows, tc.u, gates*tc.u
+				ldx := g + 3
+				x := randSlice(rng, (rows-1)*ldx+g)
+				for i := range x {
+					x[i] *= 3 // reach the saturated ranges of both functions
+				}
+				h := randSlice(rng, rows*u)
+				c := randSlice(rng, rows*u)
+				rec := randSlice(rng, rows*g)
+				rec0 := slices.Clone(rec)
+				wantH, wantC := slices.Clone(h), slices.Clone(c)
+				slowH := make([]float64, rows*u)
+				slowC := make([]float64, rows*u)
+				for r := 0; r < rows; r++ {
+					for j := 0; j < u; j++ {
+						xr := func(k int) float64 { return float64(x[r*ldx+k*u+j]) }
+						zr := func(k int) float64 { return float64(rec0[r*g+k*u+j]) }
+						hp, cp := float64(h[r*u+j]), float64(c[r*u+j])
+						slowH[r*u+j], slowC[r*u+j] = hp, cp
+						if tc.keep != nil && !tc.keep[r] {
+							continue
+						}
+						if gates == 4 {
+							cc := refSigmoid(xr(1)+zr(1))*cp + refSigmoid(xr(0)+zr(0))*math.Tanh(xr(2)+zr(2))
+							slowC[r*u+j] = cc
+							slowH[r*u+j] = refSigmoid(xr(3)+zr(3)) * math.Tanh(cc)
+						} else {
+							z := refSigmoid(xr(0) + zr(0))
+							hh := math.Tanh(xr(2) + refSigmoid(xr(1)+zr(1))*zr(2))
+							slowH[r*u+j] = z*hp + (1-z)*hh
+						}
+					}
+				}
+				scratch := slices.Clone(rec)
+				if gates == 4 {
+					LSTMStep(wantH, wantC, x, ldx, scratch, rows, u, tc.keep, fastTanhAct, fastSigmoidAct)
+					LSTMSigmoidTanh(h, c, x, ldx, rec, rows, u, tc.keep)
+					sameBits(t, "c", c, wantC)
+					close32(t, "c", c, slowC)
+				} else {
+					GRUStep(wantH, x, ldx, scratch, rows, u, tc.keep, fastTanhAct, fastSigmoidAct)
+					GRUSigmoidTanh(h, x, ldx, rec, rows, u, tc.keep)
+				}
+				sameBits(t, "h", h, wantH)
+				close32(t, "h", h, slowH)
+				sameBits(t, "rec", rec, rec0)
+			})
+		}
+	}
+}
+
+func sameBits(t *testing.T, what string, got, want []float32) {
+	t.Helper()
+	for i := range want {
+		if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
+			t.Fatalf("%s[%d] = %v, want %v (the generic step's bits)", what, i, got[i], want[i])
+		}
+	}
+}
+
+func BenchmarkLSTMStep(b *testing.B) {
+	for _, rows := range []int{1, 32} {
+		const u = 64
+		rng := rand.New(rand.NewSource(1))
+		x := randSlice(rng, rows*4*u)
+		rec := randSlice(rng, rows*4*u)
+		h := randSlice(rng, rows*u)
+		c := randSlice(rng, rows*u)
+		scratch := make([]float32, len(rec))
+		b.Run(fmt.Sprintf("generic/rows=%d", rows), func(b *testing.B) {
+			for b.Loop() {
+				copy(scratch, rec)
+				LSTMStep(h, c, x, 4*u, scratch, rows, u, nil, fastTanhAct, fastSigmoidAct)
+			}
+		})
+		b.Run(fmt.Sprintf("fused/rows=%d", rows), func(b *testing.B) {
+			for b.Loop() {
+				LSTMSigmoidTanh(h, c, x, 4*u, rec, rows, u, nil)
+			}
 		})
 	}
 }

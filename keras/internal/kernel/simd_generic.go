@@ -9,8 +9,17 @@ package kernel
 const SIMD = ""
 
 func mulAddVec(d, a, b []float32) int                                      { return 0 }
+func maxVec(d, s []float32) int                                            { return 0 }
+func maxCellsVec(out, in []float32, cells []int) int                       { return 0 }
+func tapsVec(d, x, k []float32, xo, ko []int) int                          { return 0 }
 func addVec(d, b []float32) int                                            { return 0 }
 func biasReluVec(row, bias []float32) int                                  { return 0 }
 func biasReluCapVec(x, bias []float32, maxValue float32, hasMax bool) bool { return false }
 func sigmoidVec(x []float32) int                                           { return 0 }
 func tanhVec(x []float32) int                                              { return 0 }
+func lstmVec(h, c, x []float32, ldx int, rec []float32, rows, u int, keep []bool) int {
+	return 0
+}
+func gruVec(h, x []float32, ldx int, rec []float32, rows, u int, keep []bool) int { return 0 }
+func softmaxVec(x []float32, n int) bool                                          { return false }
+func layerNormVec(dst, x, gamma, beta []float32, n int, eps float32) bool         { return false }
