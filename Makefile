@@ -33,7 +33,7 @@ else
 FAST := $(GO)
 endif
 
-.PHONY: all build web test-web install test bench bench-keras loadtest fuzz mutate demo fixtures deps clean
+.PHONY: all build web test-web install test bench bench-keras loadtest fuzz mutate demo fixtures verify-keras deps clean
 
 all: build
 
@@ -147,6 +147,17 @@ demo: build
 	@./$(BIN) summary $(DEMO_MODEL)
 	@echo
 	@echo "Run it yourself as $(BIN), or 'make install' to get a kerascope command."
+
+# Every keras.applications (Keras 3) and tf_keras.applications architecture
+# built with weights=None at its smallest input, saved in .keras and .h5 by
+# the Keras that built it, against kerascope: summary byte-identical,
+# predictions within 1e-5 + 1e-4|want|, with each model's conditioning; one
+# model at a time under nice (hours on 2 cores for all 111; ZOO_ARGS='--only
+# MobileNetV3Small ConvNeXtTiny' for some). Files in testdata/gen/.zoo
+# (git-ignored); the table is docs/fidelity.md's.
+verify-keras: build
+	bash testdata/gen/setup.sh
+	nice -n 10 testdata/gen/.venv/bin/python testdata/gen/verify_zoo.py --kerascope $(BIN) $(ZOO_ARGS)
 
 # Regenerates the fixtures with real Keras (needs Python 3.11 and network
 # access to PyPI the first time); see testdata/README.md.

@@ -175,6 +175,7 @@ func (f *File) decodeFileModel() error {
 		return err
 	}
 	f.Model = m
+	nameUnnamedVariables(m, f.IsKeras3()) // applications.go
 	return f.bindUnknown()
 }
 

@@ -117,7 +117,19 @@ func newLayer(e layerEntry, depth int) (*Layer, error) {
 	l := &Layer{Name: e.name, Class: e.class, Trainable: d.boolean(true, "trainable")}
 	l.dtype = variableDType(e.cfg.Get("dtype"))
 	make, ok := registry[e.class]
+	if alias, found := registeredNames[e.class]; found && !ok {
+		// applications.go; Keras prints the class's own name.
+		make, ok = registry[alias]
+		l.Class = alias
+	}
+	_, isOpClass := opRegistry[e.class]
 	switch {
+	case isOpClass && isOp(e):
+		// keras.ops.add(x, 3.0) records class Add like the Add layer;
+		// its module (or, in legacy .h5 configs, its bare config) tells
+		// the operation, whose constant operands the layer would drop.
+		l.Op, l.Built = true, true
+		l.impl = newOp(e)
 	case ok:
 		impl, err := make(d)
 		if err == nil {
@@ -142,6 +154,9 @@ func newLayer(e layerEntry, depth int) (*Layer, error) {
 		}
 	default:
 		l.impl = unknownLayer{}
+		if k := newStringLayer(e.class, d); k != nil {
+			l.impl = k // preprocess_builtin.go: shapes, no forward pass
+		}
 		// A bare operation (keras.ops) has no weights: nothing unknown
 		// about its parameters.
 		if isOp(e) {

@@ -25,6 +25,8 @@ type convLSTM struct {
 	returnSequences bool
 	returnState     bool
 	goBackwards     bool
+	// stateful: Keras carries the states from one batch to the next.
+	stateful bool
 	// zeroOutputForMask gives masked steps zero outputs instead of the
 	// previous step's (an RNN argument Keras configs rarely record).
 	zeroOutputForMask bool
@@ -48,6 +50,7 @@ func newConvLSTM(rank int) func(*decoder) (layerKind, error) {
 			returnSequences:     d.boolean(false, "return_sequences"),
 			returnState:         d.boolean(false, "return_state"),
 			goBackwards:         d.boolean(false, "go_backwards"),
+			stateful:            d.boolean(false, "stateful"),
 			zeroOutputForMask:   d.boolean(false, "zero_output_for_mask"),
 			activation:          d.activation("tanh", "activation"),
 			recurrentActivation: d.activation("hard_sigmoid", "recurrent_activation"),
@@ -138,3 +141,5 @@ func (l *convLSTM) explain(class string, in []Shape) (*formula, error) {
 		terms: terms,
 	}, nil
 }
+
+func (l *convLSTM) isStateful() bool { return l.stateful }

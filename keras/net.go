@@ -32,6 +32,9 @@ type Net struct {
 	release map[*Model][][]*Node
 	inputs  []Port
 	outputs []Port
+	// stateful is the model's first stateful layer, nil if none: only
+	// then is a declared batch size kept (stateful.go).
+	stateful *Layer
 
 	plan *plan // load-time rewrites of the graph (fuse.go); nil runs it as decoded
 	// arenas are the activation memory of runs, reused between them
@@ -132,11 +135,12 @@ func NewNet(f *File) (*Net, error) {
 		return nil, err
 	}
 	net.optimize() // fuse.go
+	net.stateful = firstStateful(m)
 	for _, r := range m.Inputs {
-		net.inputs = append(net.inputs, Port{Name: r.Layer.Name, Shape: r.Shape().Clone()})
+		net.inputs = append(net.inputs, Port{Name: r.Layer.Name, Shape: freeBatch(r.Shape(), net.stateful)})
 	}
 	for _, r := range m.Outputs {
-		net.outputs = append(net.outputs, Port{Name: r.Layer.Name, Shape: r.Shape().Clone()})
+		net.outputs = append(net.outputs, Port{Name: r.Layer.Name, Shape: freeBatch(r.Shape(), net.stateful)})
 	}
 	return net, nil
 }
@@ -223,22 +227,18 @@ func runReason(l *Layer) string {
 		return "a TensorFlow operation recorded by tf.keras, which kerascope does not run"
 	case l.Op:
 		return "a Keras operation kerascope has no native implementation of"
-	case stringPreprocessing[l.Class]:
-		return "a built-in preprocessing layer; not supported for prediction yet: string inputs"
+	case BuiltinNotRunReason(l.Class) != "":
+		return BuiltinNotRunReason(l.Class)
 	case !knownClass(l.Class):
 		return "a custom class: only its Python code defines what it computes"
 	}
 	return "no native forward pass yet"
 }
 
-// stringPreprocessing lists Keras's built-in preprocessing layers that
-// take or give strings, which kerascope's float tensors cannot carry.
-var stringPreprocessing = map[string]bool{
-	"TextVectorization": true, "StringLookup": true, "Hashing": true,
-	"HashedCrossing": true, "IntegerLookup": true,
-}
-
 func knownClass(class string) bool {
+	if alias, ok := registeredNames[class]; ok {
+		class = alias
+	}
 	_, ok := registry[class]
 	return ok
 }
@@ -281,6 +281,9 @@ func (net *Net) Predict(inputs ...*Tensor) ([]*Tensor, error) {
 		p := net.inputs[i]
 		if err := t.Check(); err != nil {
 			return nil, &InputError{p.Name, err.Error()}
+		}
+		if msg := statefulBatchError(t.Shape, p.Shape, net.stateful); msg != "" {
+			return nil, &InputError{p.Name, msg}
 		}
 		if !fits(t.Shape, p.Shape) {
 			return nil, &InputError{p.Name, fmt.Sprintf("shape %s, want %s", shapeString(t.Shape), p.Shape)}

@@ -32,6 +32,16 @@ var opRegistry = map[string]func(cfg gjson.Result) *opKind{
 	"Any":          reduceOp(false),
 	"All":          reduceOp(true),
 	"Cast":         newCastOp,
+	// keras.src.ops.numpy arithmetic, as MobileNetV3's hard_sigmoid writes
+	// it (relu6(x + 3.0) * (1.0 / 6.0)): float32 operations, as
+	// TensorFlow computes them.
+	"Add":        arithOp(func(a, b float32) float32 { return a + b }),
+	"Subtract":   arithOp(func(a, b float32) float32 { return a - b }),
+	"Multiply":   arithOp(func(a, b float32) float32 { return a * b }),
+	"Divide":     arithOp(func(a, b float32) float32 { return a / b }),
+	"TrueDivide": arithOp(func(a, b float32) float32 { return a / b }),
+	"Maximum":    arithOp(func(a, b float32) float32 { return max32(a, b) }),
+	"Minimum":    arithOp(func(a, b float32) float32 { return min32(a, b) }),
 }
 
 // opKind is one runnable operation: an elementwise comparison of two
@@ -39,6 +49,7 @@ var opRegistry = map[string]func(cfg gjson.Result) *opKind{
 // elementwise function of one tensor, or a boolean reduction.
 type opKind struct {
 	compare func(a, b float32) bool
+	arith   func(a, b float32) float32
 	unary   func(a float32) float32
 	// Any and All: over axes (nil: all of them), keeping them as 1 with
 	// keepdims.
@@ -67,6 +78,25 @@ func bool01(b bool) float32 {
 
 func binaryOp(f func(a, b float32) bool) func(gjson.Result) *opKind {
 	return func(gjson.Result) *opKind { return &opKind{compare: f} }
+}
+
+func arithOp(f func(a, b float32) float32) func(gjson.Result) *opKind {
+	return func(gjson.Result) *opKind { return &opKind{arith: f} }
+}
+
+// max32 and min32 propagate NaN, as TensorFlow's Maximum and Minimum do.
+func max32(a, b float32) float32 {
+	if a != a || a > b {
+		return a
+	}
+	return b
+}
+
+func min32(a, b float32) float32 {
+	if a != a || a < b {
+		return a
+	}
+	return b
 }
 
 func reduceOp(all bool) func(gjson.Result) *opKind {
@@ -117,12 +147,16 @@ func (k *opKind) cannotRun() string { return k.reason }
 
 func (k *opKind) forward(c *call) error {
 	switch {
-	case k.compare != nil:
+	case k.compare != nil || k.arith != nil:
 		a, b, err := binaryOperands(c)
 		if err != nil {
 			return err
 		}
-		out, err := broadcastApply(a, b, func(x, y float32) float32 { return bool01(k.compare(x, y)) })
+		f := k.arith
+		if f == nil {
+			f = func(x, y float32) float32 { return bool01(k.compare(x, y)) }
+		}
+		out, err := broadcastApply(a, b, f)
 		if err != nil {
 			return err
 		}

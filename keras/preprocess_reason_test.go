@@ -12,7 +12,9 @@ func TestRunReasonStringPreprocessing(t *testing.T) {
 	for _, tc := range []struct{ class, want string }{
 		{"TextVectorization", "not supported for prediction yet: string inputs"},
 		{"StringLookup", "not supported for prediction yet: string inputs"},
-		{"IntegerLookup", "not supported for prediction yet: string inputs"},
+		{"IntegerLookup", "not supported for prediction yet: vocabulary lookup tables"},
+		{"Hashing", "not supported for prediction yet: string inputs and FarmHash hashing"},
+		{"RandomFlip", "a built-in Keras layer; not supported for prediction yet"},
 		{"MyLayer", "a custom class"},
 	} {
 		cfg := `{"class_name": "Functional", "config": {"name": "m", "layers": [

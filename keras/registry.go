@@ -16,6 +16,11 @@ var registry = map[string]func(*decoder) (layerKind, error){
 	"Softmax":         newSoftmax,
 	"ThresholdedReLU": newThresholdedReLU,
 
+	// applications.go
+	"CustomScaleLayer": newCustomScaleLayer,
+	"LayerScale":       newLayerScale,
+	"StochasticDepth":  newStochasticDepth,
+
 	// attention.go
 	"AdditiveAttention":  newAdditiveAttention,
 	"Attention":          newAttention,

@@ -423,3 +423,5 @@ func (l *rnn) keras1Layout() bind.Keras1 {
 	}
 	return bind.Keras1{}
 }
+
+func (l *rnn) isStateful() bool { return l.stateful }

@@ -467,3 +467,7 @@ func anyPerStep(m mask, n int) mask {
 	}
 	return out
 }
+
+func (l *bidirectional) isStateful() bool { return statefulLayer(l.fwd) || statefulLayer(l.bwd) }
+
+func (l *timeDistributed) isStateful() bool { return statefulLayer(l.inner) }

@@ -349,6 +349,10 @@ var classCases = []classCase{
 	{"MaxPooling2D", `{}`, [][]int{{8, 8, 3}}, "no weights"},
 	{"MaxPooling3D", `{}`, [][]int{{4, 4, 4, 3}}, "no weights"},
 
+	{"LayerScale", `{"init_values": 1e-6, "projection_dim": 8}`, [][]int{{4, 4, 8}}, "gamma 8 = 8, one scale per channel"},
+	{"StochasticDepth", `{"drop_path_rate": 0.1}`, [][]int{{4, 4, 8}}, "no weights"},
+	{"CustomScaleLayer", `{"scale": 0.17}`, [][]int{{4, 4, 8}, {4, 4, 8}}, "no weights"},
+
 	{"CenterCrop", `{"height": 2, "width": 2}`, [][]int{{4, 4, 3}}, "no weights"},
 	{"Rescaling", `{"scale": 0.5}`, [][]int{{4}}, "no weights"},
 	{"Resizing", `{"height": 2, "width": 2}`, [][]int{{4, 4, 3}}, "no weights"},

@@ -180,6 +180,10 @@ func (r *Report) checkClasses(config []byte) {
 					} else {
 						r.add(SeverityWarning, "tf-op", name, class.Str, "", "the TensorFlow op tf.%s, which kerascope has no native implementation of: predict refuses it", fn)
 					}
+				case keras.BuiltinNotRunReason(class.Str) != "":
+					// A note: the file is sound, only predict is limited
+					// (--require-native fails on it).
+					r.add(SeverityNote, "builtin-not-run", name, class.Str, "", "%s: predict refuses it", keras.BuiltinNotRunReason(class.Str))
 				case !keras.KnownClass(class.Str) && !knownNonLayer(class.Str, v):
 					r.add(SeverityWarning, "unknown-class", name, class.Str, "", "class %s is not a built-in Keras layer kerascope knows (custom or unsupported): its weights are counted from the file", class.Str)
 				}

@@ -226,6 +226,9 @@ class Spec:
     # normal(0, 1/sqrt(fan_in)) so that deep/wide models (the benchmarks)
     # keep activations in a useful range (see randomize_weights).
     weight_init: str = "normal"
+    # When set, Keras's predictions are not stored, for this reason (the
+    # model is there for its summary and check only).
+    no_predict: Optional[str] = None
     extra: Dict = field(default_factory=dict)
 
 
@@ -1329,6 +1332,126 @@ def build_channels_first_ok_fn(K, flavor):
     return K.Model([x1, x2, x3], outs, name="channels_first_ok_fn")
 
 
+# -- fixed batch sizes (issue 11) ----------------------------------------------
+FIXED_BATCH = 8  # the batch size the fixed-batch models declare
+
+
+def build_fixed_batch_fn(K, flavor):
+    """An Input declaring batch size 8 (Keras 3 batch_shape, tf-keras
+    batch_input_shape); Keras's predict runs it on any batch size."""
+    L = K.layers
+    x = K.Input(shape=(6, 3), batch_size=FIXED_BATCH, name="input")
+    a = L.Conv1D(4, 3, activation="relu", name="conv1d")(x)
+    a = L.Flatten(name="flatten")(a)
+    b = L.GlobalAveragePooling1D(name="gap")(x)
+    y = L.Concatenate(name="concat")([a, b])
+    y = L.Dense(2, name="dense")(y)
+    return K.Model(x, y, name="fixed_batch_fn")
+
+
+def build_fixed_batch_seq(K, flavor):
+    L = K.layers
+    return K.Sequential([K.Input(shape=(5,), batch_size=FIXED_BATCH),
+                         L.Dense(4, activation="tanh", name="dense"),
+                         L.Reshape((2, 2), name="reshape"),
+                         L.LSTM(3, name="lstm")], name="fixed_batch_seq")
+
+
+def build_stateful_seq(K, flavor):
+    """A stateful LSTM: Keras carries its states between batches, so the
+    declared batch size (4) is the only one it takes."""
+    L = K.layers
+    return K.Sequential([K.Input(shape=(3, 2), batch_size=4),
+                         L.LSTM(3, stateful=True, name="lstm"),
+                         L.Dense(1, name="dense")], name="stateful_seq")
+
+
+def batch_data(n, shape, seed):
+    def data():
+        rng = np.random.default_rng(seed)
+        return None, None, rng.normal(size=(n,) + shape).astype(np.float32)
+    return data
+
+
+# -- built-in layers kerascope reads but does not run (issue 11) --------------
+def build_strings_fn(K, flavor):
+    """Keras's string and lookup preprocessing layers, with fixed
+    vocabularies: summary and check only (kerascope takes no strings)."""
+    L = K.layers
+    text = K.Input(shape=(1,), dtype="string", name="text")
+    words = K.Input(shape=(2,), dtype="string", name="words")
+    ids = K.Input(shape=(2,), dtype="int64", name="ids")
+    tv = L.TextVectorization(max_tokens=8, output_sequence_length=4,
+                             vocabulary=["the", "cat", "dog", "sat"],
+                             name="text_vectorization")(text)
+    e = L.Embedding(8, 3, name="embedding")(tv)
+    e = L.GlobalAveragePooling1D(name="gap")(e)
+    e = L.Dense(2, name="dense")(e)
+    s = L.StringLookup(vocabulary=["a", "b", "c"], name="string_lookup")(words)
+    h = L.Hashing(num_bins=5, name="hashing")(words)
+    i = L.IntegerLookup(vocabulary=[3, 5, 7], name="integer_lookup")(ids)
+    c = L.Concatenate(name="concat")([s, h, i])
+    return K.Model([text, words, ids], [e, c], name="strings_fn")
+
+
+def strings_data():
+    return None, None, [np.array([["the cat sat"], ["a dog"]]),
+                        np.array([["a", "b"], ["c", "zz"]]),
+                        np.array([[3, 5], [7, 1]], dtype=np.int64)]
+
+
+# -- keras.applications families, small (issue 11) ---------------------------
+def _apps(flavor, module):
+    """keras.src.applications.<module> or tf_keras's: the builders and the
+    layer classes the applications define for themselves."""
+    import importlib
+    root = "keras.src.applications." if flavor == "k3" else "tf_keras.src.applications."
+    return importlib.import_module(root + module)
+
+
+def build_app_mobilenetv3_fn(K, flavor):
+    """MobileNetV3 from Keras's own builder (include_preprocessing: the
+    Rescaling with offset), with a two-block stack from its own
+    _inverted_res_block: squeeze-and-excite, hard_sigmoid and hard_swish as
+    Keras writes them (Keras 3: ops Add(x, 3.0) and Multiply(x, 1/6);
+    tf-keras: TFOpLambda)."""
+    mv3 = _apps(flavor, "mobilenet_v3")
+
+    def stack_fn(x, kernel, activation, se_ratio):
+        x = mv3._inverted_res_block(x, 1, 8, 3, 2, se_ratio, mv3.relu, 0)
+        return mv3._inverted_res_block(x, 4, 8, kernel, 1, se_ratio, activation, 1)
+
+    m = mv3.MobileNetV3(stack_fn, 16, input_shape=(32, 32, 3), model_type="small",
+                        weights=None, classes=5)
+    return m
+
+
+def build_app_convnext_fn(K, flavor):
+    """ConvNeXt from Keras's own builder at depth 1 and width 8 per stage,
+    with drop_path_rate > 0 so that StochasticDepth appears beside
+    LayerScale (classes keras.applications defines itself)."""
+    cn = _apps(flavor, "convnext")
+    return cn.ConvNeXt(depths=[1, 1, 1, 1], projection_dims=[8, 8, 8, 8],
+                       drop_path_rate=0.1, input_shape=(32, 32, 3),
+                       weights=None, classes=5)
+
+
+def build_app_inception_resnet_fn(K, flavor):
+    """One block35 of InceptionResNetV2 from Keras's own
+    inception_resnet_block: its residual sum is CustomScaleLayer, a class
+    the applications module defines."""
+    irv = _apps(flavor, "inception_resnet_v2")
+    if getattr(irv, "layers", None) is None:
+        # tf_keras sets the module's `layers` only inside
+        # InceptionResNetV2(); its helpers read that global.
+        irv.layers = K.layers
+    x = K.Input(shape=(8, 8, 16), name="input")
+    y = irv.inception_resnet_block(x, 0.17, "block35", 1)
+    y = K.layers.GlobalAveragePooling2D(name="gap")(y)
+    y = K.layers.Dense(3, name="dense")(y)
+    return K.Model(x, y, name="app_inception_resnet_fn")
+
+
 # -- benchmark models (Keras 3 .keras only) ------------------------------------
 BENCH_BATCH = 64
 BENCH_VOCAB = 10000
@@ -1608,6 +1731,37 @@ MODELS += [
                "half of them zero-padded at the start (no mask); fan-in "
                "scaled random weights.",
                build_bench_lstm, bench_data("lstm"), wide=False, **BENCH_FILES),
+    zoo("app_mobilenetv3_fn", "keras.applications MobileNetV3 (small head) "
+        "from Keras's builder with a two-block stack: Rescaling with offset, "
+        "squeeze-and-excite, hard_sigmoid/hard_swish as ops (Keras 3) or "
+        "TFOpLambda (tf-keras).", build_app_mobilenetv3_fn,
+        [((32, 32, 3), F32)], wide=False, weight_init="fan_in"),
+    zoo("app_convnext_fn", "keras.applications ConvNeXt from Keras's builder, "
+        "depths 1, widths 8: LayerScale, StochasticDepth, Normalization "
+        "preprocessing, LayerNormalization.", build_app_convnext_fn,
+        [((32, 32, 3), F32)], wide=False, weight_init="fan_in"),
+    zoo("app_inception_resnet_fn", "keras.applications InceptionResNetV2's "
+        "block35 from Keras's inception_resnet_block: Conv2D, "
+        "BatchNormalization, Concatenate, CustomScaleLayer.",
+        build_app_inception_resnet_fn, [((8, 8, 16), F32)], wide=False,
+        weight_init="fan_in"),
+    zoo_custom("strings_fn", "TextVectorization, StringLookup, Hashing, "
+               "IntegerLookup with fixed vocabularies, Embedding, Dense: "
+               "summary and check only.", build_strings_fn, strings_data,
+               wide=False, no_predict="not stored: string inputs, which "
+               "kerascope does not take (summary and check only)"),
+    zoo_custom("fixed_batch_fn", "Functional model whose Input declares "
+               "batch size 8 (Conv1D, Flatten, GlobalAveragePooling1D, "
+               "Concatenate, Dense); predicted on a batch of 3, as Keras's "
+               "predict allows.", build_fixed_batch_fn,
+               batch_data(3, (6, 3), 31), wide=False),
+    zoo_custom("fixed_batch_seq", "Sequential whose Input declares batch "
+               "size 8 (Dense, Reshape, LSTM); predicted on a batch of 5.",
+               build_fixed_batch_seq, batch_data(5, (5,), 32), wide=False),
+    zoo_custom("stateful_seq", "Stateful LSTM with declared batch size 4; "
+               "predicted on exactly 4 samples (the first batch, from zero "
+               "states). Another batch size is refused.",
+               build_stateful_seq, batch_data(4, (3, 2), 33), wide=False),
 ]
 SPECS = {s.name: s for s in MODELS}
 
@@ -2385,7 +2539,8 @@ def generate_model(spec: Spec, vers: dict, keras_home: str, force: bool) -> dict
             res = run_worker({"op": "load", "loader": loader, "model": spec.name,
                               "file": str(path), "outdir": str(mdir),
                               "inputs": [str(mdir / n) for n in in_names],
-                              "predict": loader == writer}, keras_home)
+                              "predict": loader == writer and not spec.no_predict},
+                             keras_home)
             if "load_kwargs" not in res:
                 log(f"{loader} cannot load {fname}: "
                     f"{res['load_errors'][-1]['error'][:160]}")
@@ -2402,6 +2557,9 @@ def generate_model(spec: Spec, vers: dict, keras_home: str, force: bool) -> dict
             if "predict_error" in res:
                 fentry["outputs"] = []
                 fentry["outputs_missing"] = res.pop("predict_error")
+            if spec.no_predict and loader == writer:
+                fentry["outputs"] = []
+                fentry["outputs_missing"] = spec.no_predict
             if loader == writer and "covers" in res:
                 fentry["covers"] = res["covers"]
                 covers.update(res["covers"])
