@@ -362,10 +362,25 @@ func readInput(f inputFile, port keras.Port, format string, batchSize int) (*ker
 	if len(t.Shape) > 0 && t.Shape[0] == 0 {
 		return nil, fmt.Errorf("%s: empty batch (shape %s): no samples to predict", name, keras.Shape(t.Shape).Tuple())
 	}
-	if !fitsPort(t.Shape, port.Shape) {
+	if !fitsPort(t.Shape, port.Shape) && !onlyBatchDiffers(t.Shape, port.Shape) {
 		return nil, fmt.Errorf("%s: shape %s does not fit the model's input %q %s", name, keras.Shape(t.Shape).Tuple(), port.Name, port.Shape)
 	}
 	return t, nil
+}
+
+// onlyBatchDiffers reports whether a shape fits a port but for its batch
+// size: then Net.Predict says why the model holds its batch (a stateful
+// layer), which this package cannot.
+func onlyBatchDiffers(got []int, want keras.Shape) bool {
+	if len(got) != len(want) || len(got) == 0 {
+		return false
+	}
+	for i, d := range want[1:] {
+		if d >= 0 && got[i+1] != d {
+			return false
+		}
+	}
+	return true
 }
 
 // A portLimit is how much of an input stream a model input can use.

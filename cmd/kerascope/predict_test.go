@@ -9,6 +9,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -137,8 +138,15 @@ func TestPredictFixtures(t *testing.T) {
 					format string
 					extra  []string
 				}{{"npy", nil}, {"csv", nil}, {"npy", []string{"--batch-size", "1"}}, {"csv", []string{"--batch-size", "3"}}}
-				if net.Inputs()[0].Shape[0] >= 0 {
+				if b := net.Inputs()[0].Shape[0]; b >= 0 {
 					variants = variants[:2]
+					// Batches of another size are refused, with the
+					// reason.
+					args := append([]string{"predict", model, "--batch-size", strconv.Itoa(max(1, b-1))}, inputs...)
+					_, errs, code := runCLI(t, nil, args...)
+					if code != exitError || !strings.Contains(errs, "is stateful") || strings.Count(errs, "\n") != 1 {
+						t.Errorf("a stateful model on batches of %d: exit %d, %q; want exit %d and one line giving the stateful reason", max(1, b-1), code, errs, exitError)
+					}
 				}
 				for _, c := range variants {
 					pattern := filepath.Join(tmp, "out_{name}."+c.format)
