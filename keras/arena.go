@@ -29,13 +29,13 @@ import (
 //   - Layers never write to their inputs (Net.Predict relies on it too), so
 //     a buffer is reused only once no value can be read from it.
 //
-// One arena serves one run at a time: Net keeps a few of them, so
+// One arena serves one run at a time, on one goroutine (the layers' own
+// parallel loops never allocate from it), so it takes no lock: Net keeps a few of them, so
 // concurrent Predict calls (and the parts of a split batch) each take
 // their own, and the steady state of a service is no allocation for
 // activations. An arena's free lists hold about what one run had live at
 // once; a Net keeps at most one arena per CPU.
 type arena struct {
-	mu    sync.Mutex
 	live  []*arenaBuf // handed out and not yet free
 	free  [][]float32 // by increasing capacity
 	holds int         // references held, for tests
@@ -70,8 +70,6 @@ func (a *arena) get(zero bool, shape []int) *Tensor {
 	if n == 0 {
 		return NewTensor(shape...)
 	}
-	a.mu.Lock()
-	defer a.mu.Unlock()
 	var d []float32
 	// The smallest free buffer that holds n floats, unless it is more than
 	// twice that: the layers of a network ask for many lengths, and
@@ -114,8 +112,6 @@ func (a *arena) hold(ts []*Tensor) {
 	if a == nil {
 		return
 	}
-	a.mu.Lock()
-	defer a.mu.Unlock()
 	for _, t := range ts {
 		if b := a.owner(t); b != nil {
 			b.refs++
@@ -130,8 +126,6 @@ func (a *arena) drop(ts []*Tensor) {
 	if a == nil {
 		return
 	}
-	a.mu.Lock()
-	defer a.mu.Unlock()
 	for _, t := range ts {
 		b := a.owner(t)
 		if b == nil {
@@ -168,8 +162,6 @@ func (a *arena) finish() {
 	if a == nil {
 		return
 	}
-	a.mu.Lock()
-	defer a.mu.Unlock()
 	for _, b := range a.live {
 		if b.refs == 0 {
 			a.putFree(b.data)
