@@ -79,9 +79,28 @@ func BenchmarkReadModel(b *testing.B) {
 				}
 				return Open(path)
 			},
+			// What kerascope does on every open since Verify: the
+			// whole-file walk first, then the reads.
+			"purego+verify": func() (closer, error) {
+				var f *File
+				var err error
+				if member != nil {
+					f, err = NewFile(bytes.NewReader(member), int64(len(member)))
+				} else {
+					f, err = Open(path)
+				}
+				if err != nil {
+					return nil, err
+				}
+				if err := f.Verify(); err != nil {
+					f.Close()
+					return nil, err
+				}
+				return f, nil
+			},
 			"libhdf5": func() (closer, error) { return libh5.Open(h5path) },
 		}
-		for _, backend := range []string{"purego", "libhdf5"} {
+		for _, backend := range []string{"purego", "purego+verify", "libhdf5"} {
 			b.Run(name+"/"+backend, func(b *testing.B) {
 				values := 0
 				for b.Loop() {

@@ -13,17 +13,22 @@ func DepthwiseConv(dst, x, k []float32, w *ConvWindow, channels, mult int) {
 // spatial axes (Out[2] positions), so that parts of one sample can run on
 // different CPUs.
 //
-// The loop runs directly on the input, without a patch matrix: for each
-// output position, each kernel tap inside the input adds one run of the
-// channels times the tap's weights, a contiguous multiply-add over the
-// channels (unrolled so that bounds checks leave the inner loop). The
-// valid taps of a row are found once per row and axis rather than per
-// tap.
+// The loop runs directly on the input, without a patch matrix. For each
+// output position it lists the kernel taps that fall inside the input
+// once (their offsets in x and k; the valid range of each axis is found
+// once per row), then adds them up. With a depth multiplier of 1 the sum
+// runs channel vector by channel vector in registers and each output
+// vector is stored once (tapsVec), where adding tap by tap reads and
+// writes the output row once per tap; the taps are added in the same
+// order either way, so the results are the same.
 func DepthwiseConvRows(dst, x, k []float32, w *ConvWindow, channels, mult, r0, r1 int) {
 	cm := channels * mult
-	if mult == 1 && w.KLen() <= maxTaps {
-		depthwiseTaps(dst, x, k, w, channels, r0, r1)
-		return
+	var xoBuf, koBuf [maxTaps]int
+	xo, ko := xoBuf[:], koBuf[:]
+	if kl := w.KLen(); kl > maxTaps {
+		// Kernels larger than any Keras application's: the lists
+		// leave the stack.
+		xo, ko = make([]int, kl), make([]int, kl)
 	}
 	for r := r0; r < r1; r++ {
 		o0, o1 := r/w.Out[1], r%w.Out[1]
@@ -32,56 +37,6 @@ func DepthwiseConvRows(dst, x, k []float32, w *ConvWindow, channels, mult, r0, r
 		for o2 := 0; o2 < w.Out[2]; o2++ {
 			p := r*w.Out[2] + o2
 			d := dst[p*cm : (p+1)*cm]
-			clear(d)
-			k2lo, k2hi := tapRange(o2, w.In[2], w.K[2], w.Stride[2], w.Dil[2], w.Pad[2])
-			for k0 := k0lo; k0 < k0hi; k0++ {
-				i0 := o0*w.Stride[0] - w.Pad[0] + k0*w.Dil[0]
-				for k1 := k1lo; k1 < k1hi; k1++ {
-					i1 := o1*w.Stride[1] - w.Pad[1] + k1*w.Dil[1]
-					base := (i0*w.In[1] + i1) * w.In[2]
-					t0 := (k0*w.K[1] + k1) * w.K[2]
-					for k2 := k2lo; k2 < k2hi; k2++ {
-						s := base + o2*w.Stride[2] - w.Pad[2] + k2*w.Dil[2]
-						xs := x[s*channels : (s+1)*channels]
-						ks := k[(t0+k2)*cm : (t0+k2+1)*cm]
-						if mult == 1 {
-							mulAdd(d, xs, ks)
-							continue
-						}
-						for c, v := range xs {
-							dc := d[c*mult : (c+1)*mult]
-							kc := ks[c*mult : (c+1)*mult]
-							for m := range dc {
-								dc[m] += v * kc[m]
-							}
-						}
-					}
-				}
-			}
-		}
-	}
-}
-
-// maxTaps bounds the kernels depthwiseTaps takes (its tap lists live on
-// the stack): 7×7 and smaller, which is every depthwise kernel of the
-// Keras applications.
-const maxTaps = 49
-
-// depthwiseTaps is DepthwiseConvRows for a depth multiplier of 1. For each
-// output position it lists the valid taps once (their offsets in x and
-// k), then sums them channel vector by channel vector in registers and
-// stores each output vector once, where the general loop reads and writes
-// the output row once per tap. The taps are added in the same order, so
-// the results are the same.
-func depthwiseTaps(dst, x, k []float32, w *ConvWindow, ch, r0, r1 int) {
-	var xo, ko [maxTaps]int
-	for r := r0; r < r1; r++ {
-		o0, o1 := r/w.Out[1], r%w.Out[1]
-		k0lo, k0hi := tapRange(o0, w.In[0], w.K[0], w.Stride[0], w.Dil[0], w.Pad[0])
-		k1lo, k1hi := tapRange(o1, w.In[1], w.K[1], w.Stride[1], w.Dil[1], w.Pad[1])
-		for o2 := 0; o2 < w.Out[2]; o2++ {
-			p := r*w.Out[2] + o2
-			d := dst[p*ch : (p+1)*ch]
 			k2lo, k2hi := tapRange(o2, w.In[2], w.K[2], w.Stride[2], w.Dil[2], w.Pad[2])
 			n := 0
 			for k0 := k0lo; k0 < k0hi; k0++ {
@@ -91,20 +46,37 @@ func depthwiseTaps(dst, x, k []float32, w *ConvWindow, ch, r0, r1 int) {
 					base := (i0*w.In[1] + i1) * w.In[2]
 					t0 := (k0*w.K[1] + k1) * w.K[2]
 					for k2 := k2lo; k2 < k2hi; k2++ {
-						xo[n] = (base + o2*w.Stride[2] - w.Pad[2] + k2*w.Dil[2]) * ch
-						ko[n] = (t0 + k2) * ch
+						xo[n] = (base + o2*w.Stride[2] - w.Pad[2] + k2*w.Dil[2]) * channels
+						ko[n] = (t0 + k2) * cm
 						n++
 					}
 				}
 			}
-			i := tapsVec(d, x, k, xo[:n], ko[:n])
-			clear(d[i:])
+			if mult == 1 {
+				i := tapsVec(d, x, k, xo[:n], ko[:n])
+				clear(d[i:])
+				for t := range n {
+					mulAdd(d[i:], x[xo[t]+i:xo[t]+channels], k[ko[t]+i:ko[t]+channels])
+				}
+				continue
+			}
+			clear(d)
 			for t := range n {
-				mulAdd(d[i:], x[xo[t]+i:xo[t]+ch], k[ko[t]+i:ko[t]+ch])
+				ks := k[ko[t] : ko[t]+cm]
+				for c, v := range x[xo[t] : xo[t]+channels] {
+					dc := d[c*mult : (c+1)*mult]
+					for m, kv := range ks[c*mult : (c+1)*mult] {
+						dc[m] += v * kv
+					}
+				}
 			}
 		}
 	}
 }
+
+// maxTaps is the most taps whose lists DepthwiseConvRows keeps on the
+// stack: 7×7, the largest depthwise kernel of the Keras applications.
+const maxTaps = 49
 
 // tapRange returns the kernel taps [lo, hi) of output position o that read
 // inside an input axis of length n.

@@ -22,6 +22,8 @@ var convWindowCases = []struct {
 	{"3d", ConvWindow{In: [3]int{4, 4, 4}, Out: [3]int{4, 4, 4}, K: [3]int{2, 2, 2}, Stride: [3]int{1, 1, 1}, Dil: [3]int{1, 1, 1}}},
 	{"3d strided", ConvWindow{In: [3]int{5, 4, 6}, Out: [3]int{2, 2, 3}, K: [3]int{2, 3, 2}, Stride: [3]int{2, 1, 2}, Dil: [3]int{1, 1, 1}}},
 	{"window past input", ConvWindow{In: [3]int{1, 2, 2}, Out: [3]int{1, 2, 2}, K: [3]int{1, 5, 5}, Stride: [3]int{1, 1, 1}, Dil: [3]int{1, 1, 1}, Pad: [3]int{0, 2, 2}}},
+	// more taps than the depthwise kernel keeps on the stack (maxTaps)
+	{"9x9 same", ConvWindow{In: [3]int{1, 10, 10}, Out: [3]int{1, 10, 10}, K: [3]int{1, 9, 9}, Stride: [3]int{1, 1, 1}, Dil: [3]int{1, 1, 1}, Pad: [3]int{0, 4, 4}}},
 }
 
 func convRand(r *rand.Rand, n int) []float32 {
