@@ -15,6 +15,27 @@ import (
 // libhdf5-based reader (see its README); absent on most machines.
 const hostileDir = "../../../shared/hostile"
 
+// hostileModels returns the model files (.h5, .keras) of hostileDir as
+// absolute paths, and skips the test when there are none.
+func hostileModels(t *testing.T) []string {
+	t.Helper()
+	dir, err := filepath.Abs(hostileDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	files, _ := filepath.Glob(filepath.Join(dir, "*"))
+	var models []string
+	for _, f := range files {
+		if strings.HasSuffix(f, ".h5") || strings.HasSuffix(f, ".keras") {
+			models = append(models, f)
+		}
+	}
+	if len(models) == 0 {
+		t.Skipf("%s absent or without models", hostileDir)
+	}
+	return models
+}
+
 // TestHostileCLI runs check, weights and summary on every model file of
 // hostileDir. Every run must refuse the file: exit 1 or 3, with one line
 // on stderr naming the file (check may instead report failed checks on
@@ -25,16 +46,7 @@ const hostileDir = "../../../shared/hostile"
 // guard, not a timing; the slowest run is logged), allocate at most 200
 // MB and leave nothing in $TMPDIR.
 func TestHostileCLI(t *testing.T) {
-	files, _ := filepath.Glob(filepath.Join(hostileDir, "*"))
-	var models []string
-	for _, f := range files {
-		if strings.HasSuffix(f, ".h5") || strings.HasSuffix(f, ".keras") {
-			models = append(models, f)
-		}
-	}
-	if len(models) == 0 {
-		t.Skipf("%s absent or without models", hostileDir)
-	}
+	models := hostileModels(t)
 	tmp := t.TempDir()
 	t.Setenv("TMPDIR", tmp)
 	var slowest time.Duration

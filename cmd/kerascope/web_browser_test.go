@@ -496,20 +496,7 @@ func TestBrowser(t *testing.T) {
 
 	t.Run("Hostile", func(t *testing.T) {
 		p := &page{t: t, ctx: ctx}
-		dir, err := filepath.Abs(hostileDir)
-		if err != nil {
-			t.Fatal(err)
-		}
-		files, _ := filepath.Glob(filepath.Join(dir, "*"))
-		var ms []string
-		for _, f := range files {
-			if strings.HasSuffix(f, ".h5") || strings.HasSuffix(f, ".keras") {
-				ms = append(ms, f)
-			}
-		}
-		if len(ms) == 0 {
-			t.Skipf("%s absent or without models", hostileDir)
-		}
+		ms := hostileModels(t)
 		errors := 0
 		for _, f := range ms {
 			base := filepath.Base(f)
@@ -517,7 +504,7 @@ func TestBrowser(t *testing.T) {
 			p.show("check")
 			// One error line, as the command line's; or, where check
 			// gets as far as a report, the same report.
-			out, want, _ := cli(t, dir, "check", base)
+			out, want, _ := cli(t, filepath.Dir(f), "check", base)
 			got := p.errorLine()
 			if got != want {
 				t.Errorf("%s: the page says %q, the command line %q", base, got, want)
