@@ -167,17 +167,7 @@ func (p *plan) optimizeModel(net *Net, m *Model) {
 	if m.Subclassed {
 		return
 	}
-	// readers counts the reads of each call's outputs; a model output
-	// counts as one more, so that it is never folded into something else.
-	readers := make(map[*Node]int)
-	for _, n := range net.order[m] {
-		for _, r := range n.Inputs {
-			readers[r.Layer.Nodes[r.Node]]++
-		}
-	}
-	for _, r := range m.Outputs {
-		readers[r.Layer.Nodes[r.Node]]++
-	}
+	readers := p.readers(net, m)
 	for _, n := range net.order[m] {
 		// A product with its own relu gets the one-pass epilogue too.
 		if p.over[n] == nil {
@@ -260,15 +250,7 @@ func (p *plan) foldPadding(net *Net, m *Model) {
 	if m.Subclassed {
 		return
 	}
-	readers := make(map[*Node]int)
-	for _, n := range net.order[m] {
-		for _, r := range p.inputsOf(n) {
-			readers[r.Layer.Nodes[r.Node]]++
-		}
-	}
-	for _, r := range m.Outputs {
-		readers[r.Layer.Nodes[r.Node]]++
-	}
+	readers := p.readers(net, m)
 	for _, n := range net.order[m] {
 		in := p.inputsOf(n)
 		l, ok := n.Layer.impl.(*conv)
@@ -303,6 +285,22 @@ func (p *plan) foldPadding(net *Net, m *Model) {
 		p.skip[zp] = true
 		p.folded[zp.Layer.Class]++
 	}
+}
+
+// readers counts the reads of each call's outputs in m, after the plan's
+// rewrites so far; a model output counts as one more, so that it is never
+// folded into something else.
+func (p *plan) readers(net *Net, m *Model) map[*Node]int {
+	readers := make(map[*Node]int)
+	for _, n := range net.order[m] {
+		for _, r := range p.inputsOf(n) {
+			readers[r.Layer.Nodes[r.Node]]++
+		}
+	}
+	for _, r := range m.Outputs {
+		readers[r.Layer.Nodes[r.Node]]++
+	}
+	return readers
 }
 
 // inputsOf returns the tensors call n reads, after the plan's rewrites.
