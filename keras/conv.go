@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/kerascope/kerascope/keras/bind"
+	"github.com/kerascope/kerascope/keras/internal/kernel"
 )
 
 // The convolution layers, mirroring Keras 3's
@@ -76,6 +77,11 @@ type conv struct {
 	// spatial axis of the input with zeros before the layer's own
 	// padding applies; the window reads the zeros in place.
 	padBefore, padAfter []int
+	// packed, set only on the load-time copy (pack.go), holds the kernel
+	// (the pointwise one of a separable convolution) packed for
+	// kernel.MulPacked, one matrix per group; the call's kernel weight is
+	// then nil.
+	packed []*kernel.Packed
 }
 
 func (l *conv) keras1Layout() bind.Keras1 { return l.keras1 }

@@ -209,10 +209,17 @@ func (l *conv) forward(c *call) error {
 		if ch%l.groups != 0 {
 			return fmt.Errorf("%d input channels do not divide into %d groups", ch, l.groups)
 		}
-		if err := wantWeight(c.w, 0, kl*ch/l.groups*l.filters, "kernel"); err != nil {
-			return err
+		if l.packed != nil {
+			if l.packed[0].K != kl*ch/l.groups {
+				return fmt.Errorf("kernel packed for %d input channels, got %d", l.packed[0].K/kl*l.groups, ch)
+			}
+			convolve(out.Data, x.Data, nil, l.packed, n, &w, ch, l.filters, len(l.packed))
+		} else {
+			if err := wantWeight(c.w, 0, kl*ch/l.groups*l.filters, "kernel"); err != nil {
+				return err
+			}
+			convolve(out.Data, x.Data, c.w[0].Data, nil, n, &w, ch, l.filters, l.groups)
 		}
-		convolve(out.Data, x.Data, c.w[0].Data, n, &w, ch, l.filters, l.groups)
 		bias = 1
 	case transposeConv:
 		if err := wantWeight(c.w, 0, kl*l.filters*ch, "kernel"); err != nil {
@@ -231,7 +238,11 @@ func (l *conv) forward(c *call) error {
 		if err := wantWeight(c.w, 0, kl*mid, "depthwise_kernel"); err != nil {
 			return err
 		}
-		if err := wantWeight(c.w, 1, mid*l.filters, "pointwise_kernel"); err != nil {
+		if l.packed != nil {
+			if l.packed[0].K != mid {
+				return fmt.Errorf("pointwise kernel packed for %d channels, got %d", l.packed[0].K, mid)
+			}
+		} else if err := wantWeight(c.w, 1, mid*l.filters, "pointwise_kernel"); err != nil {
 			return err
 		}
 		inLen, mLen := w.InLen()*ch, w.OutLen()*mid
@@ -242,7 +253,12 @@ func (l *conv) forward(c *call) error {
 				kernel.DepthwiseConv(s[b*mLen:(b+1)*mLen], x.Data[(b0+b)*inLen:(b0+b+1)*inLen], c.w[0].Data, &w, ch, l.depthMultiplier)
 			}
 			rows := m * w.OutLen()
-			kernel.MatMul(out.Data[b0*w.OutLen()*l.filters:], s[:rows*mid], c.w[1].Data, rows, mid, l.filters, false)
+			dst := out.Data[b0*w.OutLen()*l.filters:]
+			if l.packed != nil {
+				kernel.MulPacked(dst, l.filters, s[:rows*mid], mid, rows, l.packed[0], false)
+				return
+			}
+			kernel.MatMul(dst, s[:rows*mid], c.w[1].Data, rows, mid, l.filters, false)
 		})
 		bias = 2
 	}
@@ -277,11 +293,17 @@ func (l *conv) forward(c *call) error {
 }
 
 // convolve sets out (n × OutLen × filters) to the convolution of x
-// (n × InLen × channels) with k (KLen × channels/groups × filters).
-func convolve(out, x, k []float32, n int, w *kernel.ConvWindow, channels, filters, groups int) {
+// (n × InLen × channels) with k (KLen × channels/groups × filters), or
+// with the same kernel packed, one matrix per group, when packed is set
+// (pack.go).
+func convolve(out, x, k []float32, packed []*kernel.Packed, n int, w *kernel.ConvWindow, channels, filters, groups int) {
 	pIn, pOut, kl := w.InLen(), w.OutLen(), w.KLen()
 	if groups == 1 && kl == 1 && pIn == pOut && w.Stride == [3]int{1, 1, 1} && w.Pad == [3]int{} {
 		// A 1×1 convolution is a product with the input as it is.
+		if packed != nil {
+			kernel.MulPacked(out, filters, x, channels, n*pOut, packed[0], false)
+			return
+		}
 		kernel.MatMul(out, x, k, n*pOut, channels, filters, false)
 		return
 	}
@@ -303,6 +325,10 @@ func convolve(out, x, k []float32, n int, w *kernel.ConvWindow, channels, filter
 			s := (*sp)[:(r1-r0)*row]
 			for g := 0; g < groups; g++ {
 				kernel.Im2ColRows(s, x, w, channels, g*cg, cg, r0, r1)
+				if packed != nil {
+					kernel.MulPacked(out[r0*filters+g*fg:], filters, s, row, r1-r0, packed[g], false)
+					continue
+				}
 				kernel.Gemm(false, false, r1-r0, fg, row, s, row, k[g*fg:], filters, out[r0*filters+g*fg:], filters, false)
 			}
 		}

@@ -142,6 +142,7 @@ func (net *Net) optimize() {
 	for _, f := range p.over {
 		f.setEpilogue()
 	}
+	p.packWeights(net)
 	net.plan = p
 	// The weights of layers whose every call was folded or rewritten are
 	// read no more (a folded kernel is a new copy): let them go, so that

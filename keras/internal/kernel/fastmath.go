@@ -89,6 +89,7 @@ func tanh32(v float32) float32 {
 // FastSwish is x·sigmoid(x) in float32, in place, sigmoid as FastSigmoid
 // computes it (through a stack buffer: no allocation).
 func FastSwish(x []float32) {
+	x = x[swishVec(x):]
 	var buf [2048]float32
 	for len(x) > 0 {
 		n := min(len(x), len(buf))

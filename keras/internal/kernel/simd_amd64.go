@@ -292,6 +292,24 @@ func sigmoidVec(x []float32) int {
 	return n
 }
 
+// swishVec is FastSwish on whole vectors: v·sigmoid8(v), and NaN for
+// -Inf as the scalar loop gives (EfficientNet spends a fifth of its time
+// here when it is scalar).
+func swishVec(x []float32) int {
+	if !haveAVX2 || len(x) < minExpVec {
+		return 0
+	}
+	n := len(x) &^ 7
+	k := newGateConsts()
+	finite := archsimd.BroadcastFloat32x8(-math.MaxFloat32)
+	nan := archsimd.BroadcastFloat32x8(float32(math.NaN()))
+	for i := 0; i < n; i += 8 {
+		v := archsimd.LoadFloat32x8Slice(x[i : i+8])
+		v.Mul(sigmoid8(v, &k)).Merge(nan, v.GreaterEqual(finite)).StoreSlice(x[i : i+8])
+	}
+	return n
+}
+
 func tanhVec(x []float32) int {
 	if !haveAVX2 || len(x) < minExpVec {
 		return 0

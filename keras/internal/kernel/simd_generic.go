@@ -17,6 +17,7 @@ func biasReluVec(row, bias []float32) int                                  { ret
 func biasReluCapVec(x, bias []float32, maxValue float32, hasMax bool) bool { return false }
 func sigmoidVec(x []float32) int                                           { return 0 }
 func tanhVec(x []float32) int                                              { return 0 }
+func swishVec(x []float32) int                                             { return 0 }
 func lstmVec(h, c, x []float32, ldx int, rec []float32, rows, u int, keep []bool) int {
 	return 0
 }

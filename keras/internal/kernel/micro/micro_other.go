@@ -1,0 +1,13 @@
+//go:build !amd64 || purego
+
+package micro
+
+func kernel(k int, a []float32, lda int, b []float32, c []float32, ldc int, add bool) {
+	Go(k, a, lda, b, c, ldc, add)
+}
+
+// Fast reports whether Kernel is assembly: here it is not.
+const Fast = false
+
+// Name names the micro-kernel in use.
+const Name = "Go"

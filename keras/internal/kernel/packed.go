@@ -1,0 +1,175 @@
+package kernel
+
+import (
+	"fmt"
+	"sync"
+
+	"github.com/kerascope/kerascope/keras/internal/kernel/micro"
+)
+
+// Products with a packed right operand. A layer's kernel (k×n) is the same
+// at every call, so it is repacked once, at load, into the order the
+// micro-kernel reads it: panels of packNR columns, each panel's k rows
+// contiguous and zero-padded past n. The left operand (activations, or the
+// patches of a convolution) is read with its row stride, so a 1×1
+// convolution multiplies its input as it lies in memory.
+//
+// The blocking is the usual one (Goto and van de Geijn's): k in blocks of
+// packKC, so that a panel's block (packKC×16 floats, 16 KB) stays in L1
+// while packMC/6 groups of 6 rows go past it, and those rows' block of the
+// left operand (packMC×packKC floats, 72 KB, copied to contiguous rows)
+// stays in L2 while every panel goes past it. The 6×16 micro-kernel is package micro's (assembly
+// on amd64 with AVX2 and FMA).
+
+const (
+	packMR = micro.MR // rows of the micro-kernel's tile
+	packNR = micro.NR // columns of a panel: two 8-float vectors
+	packKC = 256      // depth of a block of k
+	packMC = 72       // rows of a block of the left operand (a multiple of packMR)
+)
+
+// PackedProducts reports whether MulPacked outruns BLAS on this CPU (its
+// micro-kernel is assembly), so that layers pack their kernels for it.
+var PackedProducts = micro.Fast
+
+// Packed is a k×n matrix packed for MulPacked.
+type Packed struct {
+	K, N int
+	data []float32
+}
+
+// PackedLen is the number of floats a packed k×n matrix holds.
+func PackedLen(k, n int) int { return k * (n + packNR - 1) / packNR * packNR }
+
+// Pack packs the k×n matrix b (row stride ldb) into dst, which must hold
+// PackedLen(k, n) floats, and returns it as the Packed it now backs.
+func Pack(dst, b []float32, k, n, ldb int) *Packed {
+	if len(dst) < PackedLen(k, n) || (k > 0 && n > 0 && len(b) < (k-1)*ldb+n) {
+		panic(fmt.Sprintf("kernel.Pack: %d×%d matrix (stride %d) in %d values, into %d", k, n, ldb, len(b), len(dst)))
+	}
+	dst = dst[:PackedLen(k, n)]
+	for j0 := 0; j0 < n; j0 += packNR {
+		nr := min(packNR, n-j0)
+		panel := dst[j0*k:]
+		for p := 0; p < k; p++ {
+			row := panel[p*packNR : (p+1)*packNR]
+			copy(row, b[p*ldb+j0:p*ldb+j0+nr])
+			clear(row[nr:])
+		}
+	}
+	return &Packed{K: k, N: n, data: dst}
+}
+
+// MulPacked sets dst (m×n, row stride ldc) to a (m×k, row stride lda)
+// times p (k×n), or adds the product to dst when add is set. Large
+// products split over spare CPUs, by rows, or by panels of columns when
+// there are too few rows (one sample through a wide layer).
+func MulPacked(dst []float32, ldc int, a []float32, lda, m int, p *Packed, add bool) {
+	k, n := p.K, p.N
+	if m <= 0 || n == 0 {
+		return
+	}
+	if lda < k || ldc < n || len(a) < (m-1)*lda+k || len(dst) < (m-1)*ldc+n {
+		// The micro-kernel reads and writes through raw pointers: the
+		// bounds are checked here, once.
+		panic(fmt.Sprintf("kernel.MulPacked: %d×%d times %d×%d with strides %d, %d over %d and %d values",
+			m, k, k, n, lda, ldc, len(a), len(dst)))
+	}
+	if k == 0 {
+		if !add {
+			for i := 0; i < m; i++ {
+				clear(dst[i*ldc : i*ldc+n])
+			}
+		}
+		return
+	}
+	if m*n*k < parallelWork {
+		mulPacked(dst, ldc, a, lda, 0, m, 0, n, p, add)
+		return
+	}
+	groups := (m + packMR - 1) / packMR
+	panels := (n + packNR - 1) / packNR
+	if groups >= 2*maxParts || panels < 2*maxParts {
+		// Parts of whole row groups, each at least parallelWork.
+		grain := max(1, parallelWork/(packMR*n*k))
+		Parallel(groups, grain, func(lo, hi int) {
+			mulPacked(dst, ldc, a, lda, lo*packMR, min(m, hi*packMR), 0, n, p, add)
+		})
+		return
+	}
+	grain := max(1, parallelWork/(packNR*m*k))
+	Parallel(panels, grain, func(lo, hi int) {
+		mulPacked(dst, ldc, a, lda, 0, m, lo*packNR, min(n, hi*packNR), p, add)
+	})
+}
+
+// blockPool recycles the copies of the left operand's blocks, one per
+// goroutine running mulPacked.
+var blockPool = sync.Pool{New: func() any { return new([packMC * packKC]float32) }}
+
+// mulPacked is MulPacked on rows [i0, i1) and columns [j0, j1) of dst, j0
+// a multiple of packNR, on the calling goroutine.
+func mulPacked(dst []float32, ldc int, a []float32, lda, i0, i1, j0, j1 int, p *Packed, add bool) {
+	k := p.K
+	// Each block of the left operand is copied to contiguous rows: the
+	// micro-kernel then reads six short streams that the prefetcher
+	// follows, whatever a's stride, and a last group of fewer than packMR
+	// rows is zero-padded there, so that no row past a is read.
+	block := blockPool.Get().(*[packMC * packKC]float32)
+	defer blockPool.Put(block)
+	var tile [packMR * packNR]float32
+	for pc := 0; pc < k; pc += packKC {
+		kc := min(packKC, k-pc)
+		acc := add || pc > 0
+		for ic := i0; ic < i1; ic += packMC {
+			mc := min(packMC, i1-ic)
+			groups := (mc + packMR - 1) / packMR
+			// Rows already contiguous (a 1×1 convolution's input of at
+			// most packKC channels) are read where they are, but for the
+			// last group when it is short.
+			inPlace := lda == kc
+			from := 0
+			if inPlace {
+				from = mc / packMR * packMR
+			}
+			for q := from; q < groups*packMR; q++ {
+				row := block[q*kc : (q+1)*kc]
+				if q < mc {
+					copy(row, a[(ic+q)*lda+pc:])
+				} else {
+					clear(row)
+				}
+			}
+			for jc := j0; jc < j1; jc += packNR {
+				nr := min(packNR, j1-jc)
+				panel := p.data[jc*k+pc*packNR:]
+				for g := range groups {
+					ir := ic + g*packMR
+					ap := block[g*packMR*kc:]
+					mr := min(packMR, i1-ir)
+					if inPlace && mr == packMR {
+						ap = a[ir*lda:]
+					}
+					if mr == packMR && nr == packNR {
+						micro.Kernel(kc, ap, kc, panel, dst[ir*ldc+jc:], ldc, acc)
+						continue
+					}
+					// A tile past dst's rows or columns goes through
+					// tile.
+					micro.Kernel(kc, ap, kc, panel, tile[:], packNR, false)
+					for q := 0; q < mr; q++ {
+						row := dst[(ir+q)*ldc+jc : (ir+q)*ldc+jc+nr]
+						t := tile[q*packNR : q*packNR+nr]
+						if acc {
+							for j := range row {
+								row[j] += t[j]
+							}
+						} else {
+							copy(row, t)
+						}
+					}
+				}
+			}
+		}
+	}
+}

@@ -1,0 +1,100 @@
+package kernel
+
+import (
+	"fmt"
+	"math"
+	"math/rand"
+	"testing"
+)
+
+// TestMulPacked checks MulPacked against a float64 product over shapes
+// with every kind of edge (rows not a multiple of 6, columns not of 16,
+// depths across blocks of packKC), rows contiguous (read in place) and
+// with strides wider than the matrices, store and add, and products large
+// enough to split over CPUs.
+func TestMulPacked(t *testing.T) {
+	rng := rand.New(rand.NewSource(2))
+	for _, s := range []struct{ m, k, n int }{
+		{1, 1, 1}, {1, 7, 3}, {5, 3, 17}, {6, 16, 16}, {7, 300, 33}, {13, 256, 16},
+		{73, 513, 40}, {150, 64, 64}, {2, 4608, 512}, {600, 600, 70}, {37, 20, 0}, {3, 0, 5},
+	} {
+		for _, v := range []struct {
+			add bool
+			gap int // of a's and dst's rows past k and n values
+		}{{false, 0}, {true, 0}, {false, 2}, {true, 3}} {
+			add, gap := v.add, v.gap
+			t.Run(fmt.Sprintf("%dx%dx%d/add=%v/gap=%d", s.m, s.k, s.n, add, gap), func(t *testing.T) {
+				lda, ldb, ldc := s.k+gap, s.n+1, s.n+gap+1
+				a := randSlice(rng, max(0, (s.m-1)*lda+s.k))
+				b := randSlice(rng, max(0, (s.k-1)*ldb+s.n))
+				dst := randSlice(rng, max(0, (s.m-1)*ldc+s.n)+ldc)
+				before := append([]float32(nil), dst...)
+				p := Pack(make([]float32, PackedLen(s.k, s.n)), b, s.k, s.n, ldb)
+				MulPacked(dst, ldc, a, lda, s.m, p, add)
+				for i := range s.m {
+					for j := range ldc {
+						got := dst[i*ldc+j]
+						if j >= s.n {
+							if got != before[i*ldc+j] {
+								t.Fatalf("dst[%d][%d], past the %d columns, changed", i, j, s.n)
+							}
+							continue
+						}
+						want, mag := 0.0, 0.0
+						if add {
+							want = float64(before[i*ldc+j])
+						}
+						for q := range s.k {
+							v := float64(a[i*lda+q]) * float64(b[q*ldb+j])
+							want += v
+							mag += math.Abs(v)
+						}
+						if math.Abs(float64(got)-want) > 1e-6*(1+mag) {
+							t.Fatalf("dst[%d][%d] = %v, want %v", i, j, got, want)
+						}
+					}
+				}
+			})
+		}
+	}
+}
+
+// TestMulPackedBounds: operands too short for the shape panic (the forward
+// pass turns panics into errors) before the micro-kernel reads them.
+func TestMulPackedBounds(t *testing.T) {
+	p := Pack(make([]float32, PackedLen(8, 20)), make([]float32, 8*20), 8, 20, 20)
+	defer func() {
+		if recover() == nil {
+			t.Error("no panic")
+		}
+	}()
+	MulPacked(make([]float32, 10*20), 20, make([]float32, 10*8-1), 8, 10, p, false)
+}
+
+// BenchmarkProducts times the products of ResNet50's convolutions (a
+// chunk of 4 samples at 224×224, the im2col or 1×1 shapes m×k×n) packed
+// and through BLAS, on one goroutine each.
+func BenchmarkProducts(b *testing.B) {
+	for _, s := range [][3]int{{12544, 147, 64}, {12544, 64, 64}, {12544, 576, 64}, {12544, 64, 256}, {12544, 256, 64},
+		{3136, 1152, 128}, {3136, 128, 512}, {784, 2304, 256}, {784, 1024, 256}, {196, 4608, 512}, {196, 512, 2048}} {
+		m, k, n := s[0], s[1], s[2]
+		rng := rand.New(rand.NewSource(1))
+		a, w, d := randSlice(rng, m*k), randSlice(rng, k*n), make([]float32, m*n)
+		p := Pack(make([]float32, PackedLen(k, n)), w, k, n, n)
+		flops := func(b *testing.B) {
+			b.ReportMetric(2*float64(m*n*k)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+		}
+		b.Run(fmt.Sprintf("%dx%dx%d/packed", m, k, n), func(b *testing.B) {
+			for b.Loop() {
+				mulPacked(d, n, a, k, 0, m, 0, n, p, false)
+			}
+			flops(b)
+		})
+		b.Run(fmt.Sprintf("%dx%dx%d/%s", m, k, n, BLAS), func(b *testing.B) {
+			for b.Loop() {
+				blasGemm(false, false, m, n, k, 0, a, k, w, n, d, n)
+			}
+			flops(b)
+		})
+	}
+}
