@@ -82,6 +82,9 @@ type conv struct {
 	// kernel.MulPacked, one matrix per group; the call's kernel weight is
 	// then nil.
 	packed []*kernel.Packed
+	// epi, with packed, is the bias and relu the product applies to its
+	// rows as it completes them (then useBias is false).
+	epi kernel.Epilogue
 }
 
 func (l *conv) keras1Layout() bind.Keras1 { return l.keras1 }

@@ -213,12 +213,12 @@ func (l *conv) forward(c *call) error {
 			if l.packed[0].K != kl*ch/l.groups {
 				return fmt.Errorf("kernel packed for %d input channels, got %d", l.packed[0].K/kl*l.groups, ch)
 			}
-			convolve(out.Data, x.Data, nil, l.packed, n, &w, ch, l.filters, len(l.packed))
+			convolve(out.Data, x.Data, nil, l.packed, l.epi, n, &w, ch, l.filters, len(l.packed))
 		} else {
 			if err := wantWeight(c.w, 0, kl*ch/l.groups*l.filters, "kernel"); err != nil {
 				return err
 			}
-			convolve(out.Data, x.Data, c.w[0].Data, nil, n, &w, ch, l.filters, l.groups)
+			convolve(out.Data, x.Data, c.w[0].Data, nil, kernel.Epilogue{}, n, &w, ch, l.filters, l.groups)
 		}
 		bias = 1
 	case transposeConv:
@@ -255,7 +255,7 @@ func (l *conv) forward(c *call) error {
 			rows := m * w.OutLen()
 			dst := out.Data[b0*w.OutLen()*l.filters:]
 			if l.packed != nil {
-				kernel.MulPacked(dst, l.filters, s[:rows*mid], mid, rows, l.packed[0], false)
+				kernel.MulPacked(dst, l.filters, s[:rows*mid], mid, rows, l.packed[0], false, l.epi)
 				return
 			}
 			kernel.MatMul(dst, s[:rows*mid], c.w[1].Data, rows, mid, l.filters, false)
@@ -295,13 +295,13 @@ func (l *conv) forward(c *call) error {
 // convolve sets out (n × OutLen × filters) to the convolution of x
 // (n × InLen × channels) with k (KLen × channels/groups × filters), or
 // with the same kernel packed, one matrix per group, when packed is set
-// (pack.go).
-func convolve(out, x, k []float32, packed []*kernel.Packed, n int, w *kernel.ConvWindow, channels, filters, groups int) {
+// (pack.go), and then with epi applied.
+func convolve(out, x, k []float32, packed []*kernel.Packed, epi kernel.Epilogue, n int, w *kernel.ConvWindow, channels, filters, groups int) {
 	pIn, pOut, kl := w.InLen(), w.OutLen(), w.KLen()
 	if groups == 1 && kl == 1 && pIn == pOut && w.Stride == [3]int{1, 1, 1} && w.Pad == [3]int{} {
 		// A 1×1 convolution is a product with the input as it is.
 		if packed != nil {
-			kernel.MulPacked(out, filters, x, channels, n*pOut, packed[0], false)
+			kernel.MulPacked(out, filters, x, channels, n*pOut, packed[0], false, epi)
 			return
 		}
 		kernel.MatMul(out, x, k, n*pOut, channels, filters, false)
@@ -326,7 +326,7 @@ func convolve(out, x, k []float32, packed []*kernel.Packed, n int, w *kernel.Con
 			for g := 0; g < groups; g++ {
 				kernel.Im2ColRows(s, x, w, channels, g*cg, cg, r0, r1)
 				if packed != nil {
-					kernel.MulPacked(out[r0*filters+g*fg:], filters, s, row, r1-r0, packed[g], false)
+					kernel.MulPacked(out[r0*filters+g*fg:], filters, s, row, r1-r0, packed[g], false, epi.Cols(g*fg, fg))
 					continue
 				}
 				kernel.Gemm(false, false, r1-r0, fg, row, s, row, k[g*fg:], filters, out[r0*filters+g*fg:], filters, false)

@@ -71,7 +71,7 @@ func (l *convLSTM) forward(c *call) error {
 	}
 	// Every step's input convolution at once.
 	xc := make([]float32, nb*steps*p*g4)
-	convolve(xc, seqIn.Data, c.w[0].Data, nil, nb*steps, &w, ch, g4, 1)
+	convolve(xc, seqIn.Data, c.w[0].Data, nil, kernel.Epilogue{}, nb*steps, &w, ch, g4, 1)
 	if l.useBias {
 		if err := wantWeight(c.w, 2, g4, "bias"); err != nil {
 			return err
@@ -122,7 +122,7 @@ func (l *convLSTM) forward(c *call) error {
 		if l.goBackwards {
 			t = steps - 1 - s
 		}
-		convolve(z, h.Data, c.w[1].Data, nil, nb, &rw, f, g4, 1)
+		convolve(z, h.Data, c.w[1].Data, nil, kernel.Epilogue{}, nb, &rw, f, g4, 1)
 		for b := 0; b < nb; b++ {
 			xs := xc[(b*steps+t)*p*g4 : (b*steps+t+1)*p*g4]
 			zs := z[b*p*g4 : (b+1)*p*g4]

@@ -86,6 +86,28 @@ func (p *plan) packWeights(net *Net) {
 			l.packed = packs
 			f.w = append([]*Tensor(nil), w...)
 			f.w[at] = nil
+			f.moveEpilogue(l, at+1)
 		}
 	}
+}
+
+// moveEpilogue hands the bias and relu that f (or its convolution l)
+// would apply in a pass of their own after the product to the packed
+// product, which applies them to its rows as it completes them; biasAt
+// is the index of the bias among f's weights.
+func (f *fusedCall) moveEpilogue(l *conv, biasAt int) {
+	switch f.epilogue {
+	case biasRelu:
+		l.epi = kernel.Epilogue{Kind: kernel.EpiBiasRelu, Bias: f.bias}
+	case biasReluLayer:
+		l.epi = kernel.Epilogue{Kind: kernel.EpiBiasReluCap, Bias: f.bias, Max: f.relu.maxValue, HasMax: f.relu.hasMax}
+		f.relu = nil
+	default:
+		if !l.useBias || biasAt >= len(f.w) || f.w[biasAt] == nil || len(f.w[biasAt].Data) != l.filters {
+			return
+		}
+		l.epi = kernel.Epilogue{Kind: kernel.EpiBias, Bias: f.w[biasAt].Data}
+		l.useBias = false
+	}
+	f.epilogue, f.bias = noEpilogue, nil
 }

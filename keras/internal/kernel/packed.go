@@ -60,31 +60,76 @@ func Pack(dst, b []float32, k, n, ldb int) *Packed {
 	return &Packed{K: k, N: n, data: dst}
 }
 
+// An Epilogue is what MulPacked applies to each tile of its result as the
+// micro-kernel completes it, in registers, instead of another pass over
+// the whole result: a bias per column, then per Kind nothing more, the
+// relu activation or the ReLU layer, with the bits of AddBias, BiasRelu
+// and BiasReluCap (but for the sign of a NaN).
+type Epilogue struct {
+	Kind   EpilogueKind
+	Bias   []float32 // n values
+	Max    float32   // EpiBiasReluCap: the cap, when HasMax
+	HasMax bool
+}
+
+type EpilogueKind uint8
+
+const (
+	NoEpilogue     EpilogueKind = iota
+	EpiBias                     // AddBias
+	EpiBiasRelu                 // BiasRelu: the relu activation
+	EpiBiasReluCap              // BiasReluCap: the ReLU layer
+)
+
+// Cols returns the epilogue of columns [j0, j0+n) (a group's).
+func (e Epilogue) Cols(j0, n int) Epilogue {
+	if e.Kind != NoEpilogue {
+		e.Bias = e.Bias[j0 : j0+n]
+	}
+	return e
+}
+
+// tile returns the micro-kernel's epilogue of e for the columns [j0,
+// j0+n) of the result.
+func (e Epilogue) tile(j0, n int) micro.Epilogue {
+	switch e.Kind {
+	case EpiBias:
+		return micro.Epilogue{Bias: e.Bias[j0 : j0+n]}
+	case EpiBiasRelu:
+		return micro.Epilogue{Bias: e.Bias[j0 : j0+n], Relu: micro.ReluBits}
+	case EpiBiasReluCap:
+		return micro.Epilogue{Bias: e.Bias[j0 : j0+n], Relu: micro.ReluMax, Cap: e.Max, HasCap: e.HasMax}
+	}
+	return micro.Epilogue{}
+}
+
 // MulPacked sets dst (m×n, row stride ldc) to a (m×k, row stride lda)
-// times p (k×n), or adds the product to dst when add is set. Large
-// products split over spare CPUs, by rows, or by panels of columns when
-// there are too few rows (one sample through a wide layer).
-func MulPacked(dst []float32, ldc int, a []float32, lda, m int, p *Packed, add bool) {
+// times p (k×n), or adds the product to dst when add is set, then applies
+// epi. Large products split over spare CPUs, by rows, or by panels of
+// columns when there are too few rows (one sample through a wide layer).
+func MulPacked(dst []float32, ldc int, a []float32, lda, m int, p *Packed, add bool, epi Epilogue) {
 	k, n := p.K, p.N
 	if m <= 0 || n == 0 {
 		return
 	}
-	if lda < k || ldc < n || len(a) < (m-1)*lda+k || len(dst) < (m-1)*ldc+n {
+	if lda < k || ldc < n || len(a) < (m-1)*lda+k || len(dst) < (m-1)*ldc+n || epi.Kind != NoEpilogue && len(epi.Bias) != n {
 		// The micro-kernel reads and writes through raw pointers: the
 		// bounds are checked here, once.
 		panic(fmt.Sprintf("kernel.MulPacked: %d×%d times %d×%d with strides %d, %d over %d and %d values",
 			m, k, k, n, lda, ldc, len(a), len(dst)))
 	}
 	if k == 0 {
-		if !add {
-			for i := 0; i < m; i++ {
+		me := epi.tile(0, n)
+		for i := 0; i < m; i++ {
+			if !add {
 				clear(dst[i*ldc : i*ldc+n])
 			}
+			me.Apply(dst[i*ldc : i*ldc+n])
 		}
 		return
 	}
 	if m*n*k < parallelWork {
-		mulPacked(dst, ldc, a, lda, 0, m, 0, n, p, add)
+		mulPacked(dst, ldc, a, lda, 0, m, 0, n, p, add, epi)
 		return
 	}
 	groups := (m + packMR - 1) / packMR
@@ -93,13 +138,13 @@ func MulPacked(dst []float32, ldc int, a []float32, lda, m int, p *Packed, add b
 		// Parts of whole row groups, each at least parallelWork.
 		grain := max(1, parallelWork/(packMR*n*k))
 		Parallel(groups, grain, func(lo, hi int) {
-			mulPacked(dst, ldc, a, lda, lo*packMR, min(m, hi*packMR), 0, n, p, add)
+			mulPacked(dst, ldc, a, lda, lo*packMR, min(m, hi*packMR), 0, n, p, add, epi)
 		})
 		return
 	}
 	grain := max(1, parallelWork/(packNR*m*k))
 	Parallel(panels, grain, func(lo, hi int) {
-		mulPacked(dst, ldc, a, lda, 0, m, lo*packNR, min(n, hi*packNR), p, add)
+		mulPacked(dst, ldc, a, lda, 0, m, lo*packNR, min(n, hi*packNR), p, add, epi)
 	})
 }
 
@@ -109,7 +154,7 @@ var blockPool = sync.Pool{New: func() any { return new([packMC * packKC]float32)
 
 // mulPacked is MulPacked on rows [i0, i1) and columns [j0, j1) of dst, j0
 // a multiple of packNR, on the calling goroutine.
-func mulPacked(dst []float32, ldc int, a []float32, lda, i0, i1, j0, j1 int, p *Packed, add bool) {
+func mulPacked(dst []float32, ldc int, a []float32, lda, i0, i1, j0, j1 int, p *Packed, add bool, epi Epilogue) {
 	k := p.K
 	// Each block of the left operand is copied to contiguous rows: the
 	// micro-kernel then reads six short streams that the prefetcher
@@ -143,6 +188,12 @@ func mulPacked(dst []float32, ldc int, a []float32, lda, i0, i1, j0, j1 int, p *
 			for jc := j0; jc < j1; jc += packNR {
 				nr := min(packNR, j1-jc)
 				panel := p.data[jc*k+pc*packNR:]
+				// The epilogue comes with the last block of k.
+				var me *micro.Epilogue
+				if pc+kc == k && epi.Kind != NoEpilogue {
+					t := epi.tile(jc, nr)
+					me = &t
+				}
 				for g := range groups {
 					ir := ic + g*packMR
 					ap := block[g*packMR*kc:]
@@ -151,12 +202,12 @@ func mulPacked(dst []float32, ldc int, a []float32, lda, i0, i1, j0, j1 int, p *
 						ap = a[ir*lda:]
 					}
 					if mr == packMR && nr == packNR {
-						micro.Kernel(kc, ap, kc, panel, dst[ir*ldc+jc:], ldc, acc)
+						micro.Kernel(kc, ap, kc, panel, dst[ir*ldc+jc:], ldc, acc, me)
 						continue
 					}
 					// A tile past dst's rows or columns goes through
 					// tile.
-					micro.Kernel(kc, ap, kc, panel, tile[:], packNR, false)
+					micro.Kernel(kc, ap, kc, panel, tile[:], packNR, false, nil)
 					for q := 0; q < mr; q++ {
 						row := dst[(ir+q)*ldc+jc : (ir+q)*ldc+jc+nr]
 						t := tile[q*packNR : q*packNR+nr]
@@ -166,6 +217,9 @@ func mulPacked(dst []float32, ldc int, a []float32, lda, i0, i1, j0, j1 int, p *
 							}
 						} else {
 							copy(row, t)
+						}
+						if me != nil {
+							me.Apply(row)
 						}
 					}
 				}

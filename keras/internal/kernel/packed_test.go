@@ -30,7 +30,7 @@ func TestMulPacked(t *testing.T) {
 				dst := randSlice(rng, max(0, (s.m-1)*ldc+s.n)+ldc)
 				before := append([]float32(nil), dst...)
 				p := Pack(make([]float32, PackedLen(s.k, s.n)), b, s.k, s.n, ldb)
-				MulPacked(dst, ldc, a, lda, s.m, p, add)
+				MulPacked(dst, ldc, a, lda, s.m, p, add, Epilogue{})
 				for i := range s.m {
 					for j := range ldc {
 						got := dst[i*ldc+j]
@@ -68,15 +68,18 @@ func TestMulPackedBounds(t *testing.T) {
 			t.Error("no panic")
 		}
 	}()
-	MulPacked(make([]float32, 10*20), 20, make([]float32, 10*8-1), 8, 10, p, false)
+	MulPacked(make([]float32, 10*20), 20, make([]float32, 10*8-1), 8, 10, p, false, Epilogue{})
 }
 
 // BenchmarkProducts times the products of ResNet50's convolutions (a
-// chunk of 4 samples at 224×224, the im2col or 1×1 shapes m×k×n) packed
-// and through BLAS, on one goroutine each.
+// chunk of 4 samples at 224×224, the im2col or 1×1 shapes m×k×n) and of
+// MobileNetV2's, packed and through BLAS, on one goroutine each.
 func BenchmarkProducts(b *testing.B) {
 	for _, s := range [][3]int{{12544, 147, 64}, {12544, 64, 64}, {12544, 576, 64}, {12544, 64, 256}, {12544, 256, 64},
-		{3136, 1152, 128}, {3136, 128, 512}, {784, 2304, 256}, {784, 1024, 256}, {196, 4608, 512}, {196, 512, 2048}} {
+		{3136, 1152, 128}, {3136, 128, 512}, {784, 2304, 256}, {784, 1024, 256}, {196, 4608, 512}, {196, 512, 2048},
+		// and MobileNetV2's 1×1 convolutions, one sample at 224×224.
+		{12544, 16, 96}, {12544, 96, 24}, {12544, 32, 16}, {3136, 144, 24}, {3136, 24, 144}, {784, 192, 32},
+		{196, 384, 64}, {196, 64, 384}, {49, 960, 160}, {49, 320, 1280}} {
 		m, k, n := s[0], s[1], s[2]
 		rng := rand.New(rand.NewSource(1))
 		a, w, d := randSlice(rng, m*k), randSlice(rng, k*n), make([]float32, m*n)
@@ -86,7 +89,7 @@ func BenchmarkProducts(b *testing.B) {
 		}
 		b.Run(fmt.Sprintf("%dx%dx%d/packed", m, k, n), func(b *testing.B) {
 			for b.Loop() {
-				mulPacked(d, n, a, k, 0, m, 0, n, p, false)
+				mulPacked(d, n, a, k, 0, m, 0, n, p, false, Epilogue{})
 			}
 			flops(b)
 		})
@@ -96,5 +99,39 @@ func BenchmarkProducts(b *testing.B) {
 			}
 			flops(b)
 		})
+	}
+}
+
+// TestMulPackedEpilogue checks that each epilogue gives the bits of the
+// product followed by its pass over the whole result (AddBias, BiasRelu,
+// BiasReluCap), over blocks of rows, splits by rows and by columns, and an
+// empty depth.
+func TestMulPackedEpilogue(t *testing.T) {
+	rng := rand.New(rand.NewSource(4))
+	for _, s := range []struct{ m, k, n int }{{1, 5, 20}, {80, 300, 40}, {600, 600, 70}, {2, 4608, 512}, {7, 0, 9}} {
+		for _, e := range []Epilogue{
+			{Kind: EpiBias}, {Kind: EpiBiasRelu}, {Kind: EpiBiasReluCap}, {Kind: EpiBiasReluCap, Max: 0.5, HasMax: true},
+		} {
+			a := randSlice(rng, s.m*s.k)
+			p := Pack(make([]float32, PackedLen(s.k, s.n)), randSlice(rng, s.k*s.n), s.k, s.n, s.n)
+			e.Bias = randSlice(rng, s.n)
+			want := make([]float32, s.m*s.n)
+			MulPacked(want, s.n, a, s.k, s.m, p, false, Epilogue{})
+			switch e.Kind {
+			case EpiBias:
+				AddBias(want, e.Bias)
+			case EpiBiasRelu:
+				BiasRelu(want, e.Bias)
+			case EpiBiasReluCap:
+				BiasReluCap(want, e.Bias, e.Max, e.HasMax)
+			}
+			got := make([]float32, s.m*s.n)
+			MulPacked(got, s.n, a, s.k, s.m, p, false, e)
+			for i := range got {
+				if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
+					t.Fatalf("%v, kind %d: element %d is %v, want %v", s, e.Kind, i, got[i], want[i])
+				}
+			}
+		}
 	}
 }

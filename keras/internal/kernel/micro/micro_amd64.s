@@ -2,26 +2,33 @@
 
 #include "textflag.h"
 
-// func kernel6x16(k int, a *float32, lda int, b *float32, c *float32, ldc int, add bool)
+// func kernel6x16(k int, a *float32, lda int, b *float32, c *float32, ldc int, flags int, bias *float32, cap float32)
 //
-// c[i][j] (+)= sum over p < k of a[i·lda + p] · b[p·16 + j], for i < 6, j < 16;
-// b is one packed panel (k rows of 16 floats). Accumulators: Y0-Y11, row i
-// in Y(2i) and Y(2i+1); Y12-Y13 hold a row of b, Y14-Y15 the broadcast a.
-// Rows 0-2 are addressed from R8, rows 3-5 from R14, with lda in R9, so
-// one step advances two pointers. With add set the sums are added to c,
-// else they overwrite it.
-TEXT ·kernel6x16(SB), NOSPLIT, $0-49
+// c[i][j] = sum over p < k of a[i·lda + p] · b[p·16 + j], for i < 6, j < 16;
+// b is one packed panel (k rows of 16 floats). Then, by flags: flagAdd
+// adds c's values to the sums; flagBias adds bias[j]; flagReluBits clears
+// values with the sign bit set (kernel.BiasRelu's relu), or flagReluMax
+// takes max(v, 0) as Go does (NaN kept, -0 made +0) and flagCap then
+// min(v, cap) (kernel.BiasReluCap). Then the tile is stored.
+//
+// Accumulators: Y0-Y11, row i in Y(2i) and Y(2i+1); Y12-Y13 hold a row
+// of b, Y14-Y15 the broadcast a. Rows 0-2 are addressed from R8, rows
+// 3-5 from R14, with lda in R9, so one step advances two pointers; the
+// rows of c likewise from DI and R12 with ldc in R10.
+TEXT ·kernel6x16(SB), NOSPLIT, $0-68
 	MOVQ k+0(FP), CX
 	MOVQ a+8(FP), R8
 	MOVQ lda+16(FP), R9
 	MOVQ b+24(FP), SI
 	MOVQ c+32(FP), DI
 	MOVQ ldc+40(FP), R10
-	MOVBLZX add+48(FP), R11
+	MOVQ flags+48(FP), R11
 	SHLQ $2, R9
 	SHLQ $2, R10
 	LEAQ (R8)(R9*2), R14
 	ADDQ R9, R14
+	LEAQ (DI)(R10*2), R12
+	ADDQ R10, R12
 	VXORPS Y0, Y0, Y0
 	VXORPS Y1, Y1, Y1
 	VXORPS Y2, Y2, Y2
@@ -125,7 +132,7 @@ loop4:
 	JNZ loop4
 tail:
 	ANDQ $3, CX
-	JZ store
+	JZ epilogue
 loop1:
 	VMOVUPS 0(SI), Y12
 	VMOVUPS 32(SI), Y13
@@ -152,57 +159,122 @@ loop1:
 	ADDQ $64, SI
 	DECQ CX
 	JNZ loop1
-store:
-	TESTL R11, R11
-	JZ overwrite
+epilogue:
+	TESTQ $1, R11 // flagAdd
+	JZ bias
 	VADDPS (DI), Y0, Y0
 	VADDPS 32(DI), Y1, Y1
+	VADDPS (DI)(R10*1), Y2, Y2
+	VADDPS 32(DI)(R10*1), Y3, Y3
+	VADDPS (DI)(R10*2), Y4, Y4
+	VADDPS 32(DI)(R10*2), Y5, Y5
+	VADDPS (R12), Y6, Y6
+	VADDPS 32(R12), Y7, Y7
+	VADDPS (R12)(R10*1), Y8, Y8
+	VADDPS 32(R12)(R10*1), Y9, Y9
+	VADDPS (R12)(R10*2), Y10, Y10
+	VADDPS 32(R12)(R10*2), Y11, Y11
+bias:
+	TESTQ $2, R11 // flagBias
+	JZ relubits
+	MOVQ bias+56(FP), BX
+	VMOVUPS (BX), Y12
+	VMOVUPS 32(BX), Y13
+	VADDPS Y12, Y0, Y0
+	VADDPS Y13, Y1, Y1
+	VADDPS Y12, Y2, Y2
+	VADDPS Y13, Y3, Y3
+	VADDPS Y12, Y4, Y4
+	VADDPS Y13, Y5, Y5
+	VADDPS Y12, Y6, Y6
+	VADDPS Y13, Y7, Y7
+	VADDPS Y12, Y8, Y8
+	VADDPS Y13, Y9, Y9
+	VADDPS Y12, Y10, Y10
+	VADDPS Y13, Y11, Y11
+relubits:
+	TESTQ $4, R11 // flagReluBits: v &^ (v >> 31)
+	JZ relumax
+	VPSRAD $31, Y0, Y14
+	VPANDN Y0, Y14, Y0
+	VPSRAD $31, Y1, Y14
+	VPANDN Y1, Y14, Y1
+	VPSRAD $31, Y2, Y14
+	VPANDN Y2, Y14, Y2
+	VPSRAD $31, Y3, Y14
+	VPANDN Y3, Y14, Y3
+	VPSRAD $31, Y4, Y14
+	VPANDN Y4, Y14, Y4
+	VPSRAD $31, Y5, Y14
+	VPANDN Y5, Y14, Y5
+	VPSRAD $31, Y6, Y14
+	VPANDN Y6, Y14, Y6
+	VPSRAD $31, Y7, Y14
+	VPANDN Y7, Y14, Y7
+	VPSRAD $31, Y8, Y14
+	VPANDN Y8, Y14, Y8
+	VPSRAD $31, Y9, Y14
+	VPANDN Y9, Y14, Y9
+	VPSRAD $31, Y10, Y14
+	VPANDN Y10, Y14, Y10
+	VPSRAD $31, Y11, Y14
+	VPANDN Y11, Y14, Y11
+	JMP store
+relumax:
+	TESTQ $8, R11 // flagReluMax: max(0, v) keeps a NaN v, then +0 turns -0 into +0
+	JZ store
+	VXORPS Y15, Y15, Y15
+	VMAXPS Y0, Y15, Y0
+	VADDPS Y15, Y0, Y0
+	VMAXPS Y1, Y15, Y1
+	VADDPS Y15, Y1, Y1
+	VMAXPS Y2, Y15, Y2
+	VADDPS Y15, Y2, Y2
+	VMAXPS Y3, Y15, Y3
+	VADDPS Y15, Y3, Y3
+	VMAXPS Y4, Y15, Y4
+	VADDPS Y15, Y4, Y4
+	VMAXPS Y5, Y15, Y5
+	VADDPS Y15, Y5, Y5
+	VMAXPS Y6, Y15, Y6
+	VADDPS Y15, Y6, Y6
+	VMAXPS Y7, Y15, Y7
+	VADDPS Y15, Y7, Y7
+	VMAXPS Y8, Y15, Y8
+	VADDPS Y15, Y8, Y8
+	VMAXPS Y9, Y15, Y9
+	VADDPS Y15, Y9, Y9
+	VMAXPS Y10, Y15, Y10
+	VADDPS Y15, Y10, Y10
+	VMAXPS Y11, Y15, Y11
+	VADDPS Y15, Y11, Y11
+	TESTQ $16, R11 // flagCap: min(cap, v) keeps a NaN v
+	JZ store
+	VBROADCASTSS cap+64(FP), Y14
+	VMINPS Y0, Y14, Y0
+	VMINPS Y1, Y14, Y1
+	VMINPS Y2, Y14, Y2
+	VMINPS Y3, Y14, Y3
+	VMINPS Y4, Y14, Y4
+	VMINPS Y5, Y14, Y5
+	VMINPS Y6, Y14, Y6
+	VMINPS Y7, Y14, Y7
+	VMINPS Y8, Y14, Y8
+	VMINPS Y9, Y14, Y9
+	VMINPS Y10, Y14, Y10
+	VMINPS Y11, Y14, Y11
+store:
 	VMOVUPS Y0, (DI)
 	VMOVUPS Y1, 32(DI)
-	ADDQ R10, DI
-	VADDPS (DI), Y2, Y2
-	VADDPS 32(DI), Y3, Y3
-	VMOVUPS Y2, (DI)
-	VMOVUPS Y3, 32(DI)
-	ADDQ R10, DI
-	VADDPS (DI), Y4, Y4
-	VADDPS 32(DI), Y5, Y5
-	VMOVUPS Y4, (DI)
-	VMOVUPS Y5, 32(DI)
-	ADDQ R10, DI
-	VADDPS (DI), Y6, Y6
-	VADDPS 32(DI), Y7, Y7
-	VMOVUPS Y6, (DI)
-	VMOVUPS Y7, 32(DI)
-	ADDQ R10, DI
-	VADDPS (DI), Y8, Y8
-	VADDPS 32(DI), Y9, Y9
-	VMOVUPS Y8, (DI)
-	VMOVUPS Y9, 32(DI)
-	ADDQ R10, DI
-	VADDPS (DI), Y10, Y10
-	VADDPS 32(DI), Y11, Y11
-	VMOVUPS Y10, (DI)
-	VMOVUPS Y11, 32(DI)
-	VZEROUPPER
-	RET
-overwrite:
-	VMOVUPS Y0, (DI)
-	VMOVUPS Y1, 32(DI)
-	ADDQ R10, DI
-	VMOVUPS Y2, (DI)
-	VMOVUPS Y3, 32(DI)
-	ADDQ R10, DI
-	VMOVUPS Y4, (DI)
-	VMOVUPS Y5, 32(DI)
-	ADDQ R10, DI
-	VMOVUPS Y6, (DI)
-	VMOVUPS Y7, 32(DI)
-	ADDQ R10, DI
-	VMOVUPS Y8, (DI)
-	VMOVUPS Y9, 32(DI)
-	ADDQ R10, DI
-	VMOVUPS Y10, (DI)
-	VMOVUPS Y11, 32(DI)
+	VMOVUPS Y2, (DI)(R10*1)
+	VMOVUPS Y3, 32(DI)(R10*1)
+	VMOVUPS Y4, (DI)(R10*2)
+	VMOVUPS Y5, 32(DI)(R10*2)
+	VMOVUPS Y6, (R12)
+	VMOVUPS Y7, 32(R12)
+	VMOVUPS Y8, (R12)(R10*1)
+	VMOVUPS Y9, 32(R12)(R10*1)
+	VMOVUPS Y10, (R12)(R10*2)
+	VMOVUPS Y11, 32(R12)(R10*2)
 	VZEROUPPER
 	RET

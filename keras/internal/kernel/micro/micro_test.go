@@ -28,7 +28,7 @@ func TestKernel(t *testing.T) {
 				c[i] = float32(rng.NormFloat64())
 			}
 			before := append([]float32(nil), c...)
-			Kernel(k, a, lda, b, c, ldc, add)
+			Kernel(k, a, lda, b, c, ldc, add, nil)
 			for i := range MR {
 				for j := range NR {
 					want, mag := 0.0, 0.0
@@ -80,20 +80,79 @@ func TestKernelBounds(t *testing.T) {
 					t.Error("no panic")
 				}
 			}()
-			Kernel(k, tc.a, tc.lda, tc.b, tc.c, NR, false)
+			Kernel(k, tc.a, tc.lda, tc.b, tc.c, NR, false, nil)
 		})
 	}
 }
 
 func BenchmarkKernel(b *testing.B) {
-	k := kBench
+	const k = 256
 	a := make([]float32, MR*k)
 	p := make([]float32, k*NR)
 	c := make([]float32, MR*NR)
 	for b.Loop() {
-		Kernel(k, a, k, p, c, NR, true)
+		Kernel(k, a, k, p, c, NR, true, nil)
 	}
 	b.ReportMetric(2*float64(MR*NR*k)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
 }
 
-var kBench = 256
+// TestEpilogue checks the assembly's epilogue against Go's (Epilogue.Apply)
+// bit for bit (any NaN for a NaN: Go's max and the assembly may differ in
+// its sign), on values that tell the relus apart: NaN of either sign,
+// signed zeros, infinities, values at the cap. The depth is 0, so the
+// tile is c's values (added) plus the bias: no rounding of a product
+// comes in.
+func TestEpilogue(t *testing.T) {
+	special := []float32{0, float32(math.Copysign(0, -1)), float32(math.NaN()), -float32(math.NaN()),
+		float32(math.Inf(1)), float32(math.Inf(-1)), 6, 6.5, -1, 1e-30, -1e-30, 3}
+	rng := rand.New(rand.NewSource(2))
+	c0 := make([]float32, MR*NR)
+	bias := make([]float32, NR)
+	for i := range c0 {
+		c0[i] = special[i%len(special)]
+		if i%5 == 4 {
+			c0[i] = float32(rng.NormFloat64())
+		}
+	}
+	for j := range bias {
+		bias[j] = special[(j*7)%len(special)]
+		if j%3 == 0 {
+			bias[j] = 0
+		}
+	}
+	for _, e := range []*Epilogue{
+		nil, {Bias: bias}, {Bias: bias, Relu: ReluBits}, {Bias: bias, Relu: ReluMax},
+		{Bias: bias, Relu: ReluMax, Cap: 6, HasCap: true}, {Relu: ReluBits}, {Relu: ReluMax, Cap: 0, HasCap: true},
+	} {
+		got := append([]float32(nil), c0...)
+		want := append([]float32(nil), c0...)
+		Kernel(0, nil, 0, nil, got, NR, true, e)
+		Go(0, nil, 0, nil, want, NR, true, e)
+		for i := range got {
+			if math.Float32bits(got[i]) != math.Float32bits(want[i]) && !(got[i] != got[i] && want[i] != want[i]) {
+				t.Fatalf("epilogue %+v: element %d (c %v): got %v (%#x), want %v (%#x)", e, i, c0[i],
+					got[i], math.Float32bits(got[i]), want[i], math.Float32bits(want[i]))
+			}
+		}
+	}
+	// A product that underflows gives -0 in a fused multiply-add (the sign
+	// of the exact result), which ReluMax must turn into +0, as Go's max
+	// does.
+	a := make([]float32, MR)
+	b := make([]float32, NR)
+	for i := range a {
+		a[i] = -1e-30
+	}
+	for j := range b {
+		b[j] = 1e-30
+	}
+	for _, e := range []*Epilogue{{Relu: ReluMax}, {Relu: ReluMax, Cap: 6, HasCap: true}, {Relu: ReluBits}} {
+		c := make([]float32, MR*NR)
+		Kernel(1, a, 1, b, c, NR, false, e)
+		for i, v := range c {
+			if math.Float32bits(v) != 0 {
+				t.Fatalf("epilogue %+v of an underflowing product: element %d is %v (%#x), want +0", e, i, v, math.Float32bits(v))
+			}
+		}
+	}
+}
