@@ -20,7 +20,8 @@ func DepthwiseConv(dst, x, k []float32, w *ConvWindow, channels, mult int) {
 // runs channel vector by channel vector in registers and each output
 // vector is stored once (tapsVec), where adding tap by tap reads and
 // writes the output row once per tap; the taps are added in the same
-// order either way, so the results are the same.
+// order either way, so the results are the same. The positions of a row
+// whose taps all fall inside the input share one list.
 func DepthwiseConvRows(dst, x, k []float32, w *ConvWindow, channels, mult, r0, r1 int) {
 	cm := channels * mult
 	var xoBuf, koBuf [maxTaps]int
@@ -30,13 +31,19 @@ func DepthwiseConvRows(dst, x, k []float32, w *ConvWindow, channels, mult, r0, r
 		// leave the stack.
 		xo, ko = make([]int, kl), make([]int, kl)
 	}
+	// Along the last axis, the positions [in0, in1) have all their taps
+	// inside the input: with a depth multiplier of 1 they run as one
+	// call of tapsVec, their tap lists those of the first shifted.
+	in0, in1 := interior(w.Out[2], w.In[2], w.K[2], w.Stride[2], w.Dil[2], w.Pad[2])
+	// The 3×3 kernels without dilation of MobileNet and EfficientNet have
+	// a loop of their own (dw3x3Vec) where all nine taps are in.
+	is3x3 := w.K == [3]int{1, 3, 3} && w.Dil == [3]int{1, 1, 1}
 	for r := r0; r < r1; r++ {
 		o0, o1 := r/w.Out[1], r%w.Out[1]
 		k0lo, k0hi := tapRange(o0, w.In[0], w.K[0], w.Stride[0], w.Dil[0], w.Pad[0])
 		k1lo, k1hi := tapRange(o1, w.In[1], w.K[1], w.Stride[1], w.Dil[1], w.Pad[1])
 		for o2 := 0; o2 < w.Out[2]; o2++ {
 			p := r*w.Out[2] + o2
-			d := dst[p*cm : (p+1)*cm]
 			k2lo, k2hi := tapRange(o2, w.In[2], w.K[2], w.Stride[2], w.Dil[2], w.Pad[2])
 			n := 0
 			for k0 := k0lo; k0 < k0hi; k0++ {
@@ -53,13 +60,32 @@ func DepthwiseConvRows(dst, x, k []float32, w *ConvWindow, channels, mult, r0, r
 				}
 			}
 			if mult == 1 {
-				i := tapsVec(d, x, k, xo[:n], ko[:n])
-				clear(d[i:])
-				for t := range n {
-					mulAdd(d[i:], x[xo[t]+i:xo[t]+channels], k[ko[t]+i:ko[t]+channels])
+				count := 1
+				if o2 == in0 && in1-in0 > 1 {
+					count = in1 - in0
 				}
+				d := dst[p*cm : (p+count)*cm]
+				i := 0
+				if n == 9 && is3x3 {
+					// All nine taps: rows of the input start at the
+					// taps 0, 3 and 6.
+					i = dw3x3Vec(d, x, k, [3]int{xo[0], xo[3], xo[6]}, count, w.Stride[2], channels)
+				}
+				if i == 0 {
+					i = tapsVec(d, x, k, xo[:n], ko[:n], count, w.Stride[2]*channels, cm)
+				}
+				for q := 0; q < count && i < channels; q++ {
+					dq := d[q*cm : (q+1)*cm]
+					clear(dq[i:])
+					for t := range n {
+						xt := xo[t] + q*w.Stride[2]*channels
+						mulAdd(dq[i:], x[xt+i:xt+channels], k[ko[t]+i:ko[t]+channels])
+					}
+				}
+				o2 += count - 1
 				continue
 			}
+			d := dst[p*cm : (p+1)*cm]
 			clear(d)
 			for t := range n {
 				ks := k[ko[t] : ko[t]+cm]
@@ -72,6 +98,22 @@ func DepthwiseConvRows(dst, x, k []float32, w *ConvWindow, channels, mult, r0, r
 			}
 		}
 	}
+}
+
+// interior returns the output positions [lo, hi) along an axis whose
+// taps all read inside the input (of length n), as tapRange would find
+// them.
+func interior(out, n, k, stride, dil, pad int) (lo, hi int) {
+	lo = (pad + stride - 1) / stride // first·stride - pad >= 0
+	last := n - 1 - (k-1)*dil + pad  // o·stride <= last
+	if last < 0 {
+		return 0, 0
+	}
+	hi = min(out, last/stride+1)
+	if hi <= lo {
+		return 0, 0
+	}
+	return lo, hi
 }
 
 // maxTaps is the most taps whose lists DepthwiseConvRows keeps on the

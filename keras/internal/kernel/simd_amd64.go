@@ -75,49 +75,162 @@ func maxCellsVec(out, in []float32, cells []int) int {
 	return n
 }
 
-// tapsVec is depthwiseTaps' vector prefix: d[c] = Σ_t x[xo[t]+c]·k[ko[t]+c]
-// over whole vectors of c, four vectors (32 channels) at a time so that
-// each tap's two loads per vector feed independent sums. The taps' bounds
-// are checked once, up front; the loop then loads through pointers, since
-// a bounds check per load cost more than the arithmetic (about 28
-// instructions per multiply-add with slices, measured with callgrind).
-func tapsVec(d, x, k []float32, xo, ko []int) int {
-	if !haveAVX2 || len(xo) == 0 {
+// tapsVec is the vector prefix of the depthwise sums of count output
+// positions: for position q, d[q·dStep + c] = Σ_t x[xo[t] + q·xStep + c] ·
+// k[ko[t] + c] over whole vectors of c, four vectors (32 channels) at a
+// time so that each tap's two loads per vector feed independent sums.
+// Positions along a row whose taps all fall inside the input share one
+// tap list, shifted by xStep, so the lists and the call cost once per
+// run. The taps' bounds are checked once, up front; the loop then loads
+// through pointers, since a bounds check per load cost more than the
+// arithmetic (about 28 instructions per multiply-add with slices,
+// measured with callgrind).
+func tapsVec(d, x, k []float32, xo, ko []int, count, xStep, dStep int) int {
+	if !haveAVX2 || len(xo) == 0 || count <= 0 {
 		return 0
 	}
-	n := len(d) &^ 7
+	n := min(len(d), dStep) &^ 7
 	if n == 0 {
 		return 0
 	}
 	ko = ko[:len(xo)]
+	last := (count - 1) * xStep
+	if xStep < 0 || dStep < n || (count-1)*dStep+n > len(d) {
+		panic("kernel: depthwise output out of range")
+	}
 	for t, xi := range xo {
-		if xi < 0 || ko[t] < 0 || xi+n > len(x) || ko[t]+n > len(k) {
+		if xi < 0 || ko[t] < 0 || xi+last+n > len(x) || ko[t]+n > len(k) {
 			panic("kernel: depthwise tap out of range")
 		}
 	}
 	px, pk := unsafe.Pointer(unsafe.SliceData(x)), unsafe.Pointer(unsafe.SliceData(k))
-	i := 0
-	for ; i+32 <= n; i += 32 {
-		var a0, a1, a2, a3 archsimd.Float32x8
-		for t, xi := range xo {
-			xp := unsafe.Add(px, (xi+i)*4)
-			kp := unsafe.Add(pk, (ko[t]+i)*4)
-			a0 = loadAt8(xp, 0).MulAdd(loadAt8(kp, 0), a0)
-			a1 = loadAt8(xp, 8).MulAdd(loadAt8(kp, 8), a1)
-			a2 = loadAt8(xp, 16).MulAdd(loadAt8(kp, 16), a2)
-			a3 = loadAt8(xp, 24).MulAdd(loadAt8(kp, 24), a3)
+	for q := range count {
+		dq := d[q*dStep : q*dStep+n]
+		xq := unsafe.Add(px, q*xStep*4)
+		i := 0
+		for ; i+32 <= n; i += 32 {
+			var a0, a1, a2, a3 archsimd.Float32x8
+			for t, xi := range xo {
+				xp := unsafe.Add(xq, (xi+i)*4)
+				kp := unsafe.Add(pk, (ko[t]+i)*4)
+				a0 = loadAt8(xp, 0).MulAdd(loadAt8(kp, 0), a0)
+				a1 = loadAt8(xp, 8).MulAdd(loadAt8(kp, 8), a1)
+				a2 = loadAt8(xp, 16).MulAdd(loadAt8(kp, 16), a2)
+				a3 = loadAt8(xp, 24).MulAdd(loadAt8(kp, 24), a3)
+			}
+			a0.StoreSlice(dq[i : i+8])
+			a1.StoreSlice(dq[i+8 : i+16])
+			a2.StoreSlice(dq[i+16 : i+24])
+			a3.StoreSlice(dq[i+24 : i+32])
 		}
-		a0.StoreSlice(d[i : i+8])
-		a1.StoreSlice(d[i+8 : i+16])
-		a2.StoreSlice(d[i+16 : i+24])
-		a3.StoreSlice(d[i+24 : i+32])
+		for ; i < n; i += 8 {
+			var a archsimd.Float32x8
+			for t, xi := range xo {
+				a = loadAt8(unsafe.Add(xq, (xi+i)*4), 0).MulAdd(loadAt8(unsafe.Add(pk, (ko[t]+i)*4), 0), a)
+			}
+			a.StoreSlice(dq[i : i+8])
+		}
 	}
-	for ; i < n; i += 8 {
-		var a archsimd.Float32x8
-		for t, xi := range xo {
-			a = loadAt8(unsafe.Add(px, (xi+i)*4), 0).MulAdd(loadAt8(unsafe.Add(pk, (ko[t]+i)*4), 0), a)
+	return n
+}
+
+// dw3x3Vec is the depthwise 3×3 convolution (depth multiplier 1, no
+// dilation) of count consecutive output positions of one row whose taps
+// all fall inside the input, over the whole vectors of channels: for
+// position q, d[q·channels + c] = Σ_ky,kx x[rows[ky] + (q·stride + kx)·
+// channels + c] · k[(3·ky + kx)·channels + c], the taps added in that
+// order as tapsVec adds them. Channel block by channel block, the nine
+// kernel vectors stay in registers while the row goes past, four
+// positions at a time (four independent sums): one load per multiply-add
+// instead of two.
+func dw3x3Vec(d, x, k []float32, rows [3]int, count, stride, channels int) int {
+	n := channels &^ 7
+	if !haveAVX2 || n == 0 || count <= 0 {
+		return 0
+	}
+	span := ((count-1)*stride + 2) * channels
+	if len(d) < count*channels || len(k) < 9*channels || stride <= 0 {
+		panic("kernel: depthwise 3×3 out of range")
+	}
+	for _, r := range rows {
+		if r < 0 || r+span > len(x) {
+			panic("kernel: depthwise 3×3 tap out of range")
 		}
-		a.StoreSlice(d[i : i+8])
+	}
+	px, pk := unsafe.Pointer(unsafe.SliceData(x)), unsafe.Pointer(unsafe.SliceData(k))
+	pd := unsafe.Pointer(unsafe.SliceData(d))
+	step := stride * channels * 4 // bytes from one position's taps to the next's
+	cb := channels * 4
+	for c := 0; c < n; c += 8 {
+		kp := unsafe.Add(pk, c*4)
+		k0, k1, k2 := loadAt8(kp, 0), loadAt8(kp, channels), loadAt8(kp, 2*channels)
+		k3, k4, k5 := loadAt8(kp, 3*channels), loadAt8(kp, 4*channels), loadAt8(kp, 5*channels)
+		k6, k7, k8 := loadAt8(kp, 6*channels), loadAt8(kp, 7*channels), loadAt8(kp, 8*channels)
+		r0 := unsafe.Add(px, (rows[0]+c)*4)
+		r1 := unsafe.Add(px, (rows[1]+c)*4)
+		r2 := unsafe.Add(px, (rows[2]+c)*4)
+		dp := unsafe.Add(pd, c*4)
+		q := 0
+		for ; q+4 <= count; q += 4 {
+			var a0, a1, a2, a3 archsimd.Float32x8
+			a0 = loadAt8(r0, 0).MulAdd(k0, a0)
+			a1 = loadAt8(unsafe.Add(r0, step), 0).MulAdd(k0, a1)
+			a2 = loadAt8(unsafe.Add(r0, 2*step), 0).MulAdd(k0, a2)
+			a3 = loadAt8(unsafe.Add(r0, 3*step), 0).MulAdd(k0, a3)
+			a0 = loadAt8(unsafe.Add(r0, cb), 0).MulAdd(k1, a0)
+			a1 = loadAt8(unsafe.Add(r0, step+cb), 0).MulAdd(k1, a1)
+			a2 = loadAt8(unsafe.Add(r0, 2*step+cb), 0).MulAdd(k1, a2)
+			a3 = loadAt8(unsafe.Add(r0, 3*step+cb), 0).MulAdd(k1, a3)
+			a0 = loadAt8(unsafe.Add(r0, 2*cb), 0).MulAdd(k2, a0)
+			a1 = loadAt8(unsafe.Add(r0, step+2*cb), 0).MulAdd(k2, a1)
+			a2 = loadAt8(unsafe.Add(r0, 2*step+2*cb), 0).MulAdd(k2, a2)
+			a3 = loadAt8(unsafe.Add(r0, 3*step+2*cb), 0).MulAdd(k2, a3)
+			a0 = loadAt8(r1, 0).MulAdd(k3, a0)
+			a1 = loadAt8(unsafe.Add(r1, step), 0).MulAdd(k3, a1)
+			a2 = loadAt8(unsafe.Add(r1, 2*step), 0).MulAdd(k3, a2)
+			a3 = loadAt8(unsafe.Add(r1, 3*step), 0).MulAdd(k3, a3)
+			a0 = loadAt8(unsafe.Add(r1, cb), 0).MulAdd(k4, a0)
+			a1 = loadAt8(unsafe.Add(r1, step+cb), 0).MulAdd(k4, a1)
+			a2 = loadAt8(unsafe.Add(r1, 2*step+cb), 0).MulAdd(k4, a2)
+			a3 = loadAt8(unsafe.Add(r1, 3*step+cb), 0).MulAdd(k4, a3)
+			a0 = loadAt8(unsafe.Add(r1, 2*cb), 0).MulAdd(k5, a0)
+			a1 = loadAt8(unsafe.Add(r1, step+2*cb), 0).MulAdd(k5, a1)
+			a2 = loadAt8(unsafe.Add(r1, 2*step+2*cb), 0).MulAdd(k5, a2)
+			a3 = loadAt8(unsafe.Add(r1, 3*step+2*cb), 0).MulAdd(k5, a3)
+			a0 = loadAt8(r2, 0).MulAdd(k6, a0)
+			a1 = loadAt8(unsafe.Add(r2, step), 0).MulAdd(k6, a1)
+			a2 = loadAt8(unsafe.Add(r2, 2*step), 0).MulAdd(k6, a2)
+			a3 = loadAt8(unsafe.Add(r2, 3*step), 0).MulAdd(k6, a3)
+			a0 = loadAt8(unsafe.Add(r2, cb), 0).MulAdd(k7, a0)
+			a1 = loadAt8(unsafe.Add(r2, step+cb), 0).MulAdd(k7, a1)
+			a2 = loadAt8(unsafe.Add(r2, 2*step+cb), 0).MulAdd(k7, a2)
+			a3 = loadAt8(unsafe.Add(r2, 3*step+cb), 0).MulAdd(k7, a3)
+			a0 = loadAt8(unsafe.Add(r2, 2*cb), 0).MulAdd(k8, a0)
+			a1 = loadAt8(unsafe.Add(r2, step+2*cb), 0).MulAdd(k8, a1)
+			a2 = loadAt8(unsafe.Add(r2, 2*step+2*cb), 0).MulAdd(k8, a2)
+			a3 = loadAt8(unsafe.Add(r2, 3*step+2*cb), 0).MulAdd(k8, a3)
+			a0.Store((*[8]float32)(dp))
+			a1.Store((*[8]float32)(unsafe.Add(dp, cb)))
+			a2.Store((*[8]float32)(unsafe.Add(dp, 2*cb)))
+			a3.Store((*[8]float32)(unsafe.Add(dp, 3*cb)))
+			r0, r1, r2 = unsafe.Add(r0, 4*step), unsafe.Add(r1, 4*step), unsafe.Add(r2, 4*step)
+			dp = unsafe.Add(dp, 4*cb)
+		}
+		for ; q < count; q++ {
+			var a archsimd.Float32x8
+			a = loadAt8(r0, 0).MulAdd(k0, a)
+			a = loadAt8(unsafe.Add(r0, cb), 0).MulAdd(k1, a)
+			a = loadAt8(unsafe.Add(r0, 2*cb), 0).MulAdd(k2, a)
+			a = loadAt8(r1, 0).MulAdd(k3, a)
+			a = loadAt8(unsafe.Add(r1, cb), 0).MulAdd(k4, a)
+			a = loadAt8(unsafe.Add(r1, 2*cb), 0).MulAdd(k5, a)
+			a = loadAt8(r2, 0).MulAdd(k6, a)
+			a = loadAt8(unsafe.Add(r2, cb), 0).MulAdd(k7, a)
+			a = loadAt8(unsafe.Add(r2, 2*cb), 0).MulAdd(k8, a)
+			a.Store((*[8]float32)(dp))
+			r0, r1, r2 = unsafe.Add(r0, step), unsafe.Add(r1, step), unsafe.Add(r2, step)
+			dp = unsafe.Add(dp, cb)
+		}
 	}
 	return n
 }
