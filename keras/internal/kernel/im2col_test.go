@@ -22,6 +22,11 @@ var convWindowCases = []struct {
 	{"3d", ConvWindow{In: [3]int{4, 4, 4}, Out: [3]int{4, 4, 4}, K: [3]int{2, 2, 2}, Stride: [3]int{1, 1, 1}, Dil: [3]int{1, 1, 1}}},
 	{"3d strided", ConvWindow{In: [3]int{5, 4, 6}, Out: [3]int{2, 2, 3}, K: [3]int{2, 3, 2}, Stride: [3]int{2, 1, 2}, Dil: [3]int{1, 1, 1}}},
 	{"window past input", ConvWindow{In: [3]int{1, 2, 2}, Out: [3]int{1, 2, 2}, K: [3]int{1, 5, 5}, Stride: [3]int{1, 1, 1}, Dil: [3]int{1, 1, 1}, Pad: [3]int{0, 2, 2}}},
+	// MobileNet's depthwise windows, wide enough for runs of interior
+	// positions of every length the 3×3 loop takes (four at a time, then
+	// one by one).
+	{"3x3 same wide", ConvWindow{In: [3]int{1, 4, 11}, Out: [3]int{1, 4, 11}, K: [3]int{1, 3, 3}, Stride: [3]int{1, 1, 1}, Dil: [3]int{1, 1, 1}, Pad: [3]int{0, 1, 1}}},
+	{"3x3 valid strided wide", ConvWindow{In: [3]int{1, 5, 21}, Out: [3]int{1, 2, 10}, K: [3]int{1, 3, 3}, Stride: [3]int{1, 2, 2}, Dil: [3]int{1, 1, 1}}},
 	// more taps than the depthwise kernel keeps on the stack (maxTaps)
 	{"9x9 same", ConvWindow{In: [3]int{1, 10, 10}, Out: [3]int{1, 10, 10}, K: [3]int{1, 9, 9}, Stride: [3]int{1, 1, 1}, Dil: [3]int{1, 1, 1}, Pad: [3]int{0, 4, 4}}},
 }
