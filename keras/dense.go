@@ -1,6 +1,10 @@
 package keras
 
-import "github.com/kerascope/kerascope/keras/internal/kernel"
+import (
+	"fmt"
+
+	"github.com/kerascope/kerascope/keras/internal/kernel"
+)
 
 // Dense: Keras's core Dense layer (keras/src/layers/core/dense.py).
 //
@@ -12,7 +16,19 @@ type dense struct {
 	units      int
 	useBias    bool
 	activation string
+	// packed and epi, set only on the load-time copy (pack.go), are the
+	// kernel packed for kernel.MulPacked, which batches of at least
+	// packedDenseRows rows use, and the bias and relu moved into the
+	// product (then useBias is false); smaller batches multiply the
+	// kernel as it is and apply epi after.
+	packed *kernel.Packed
+	epi    kernel.Epilogue
 }
+
+// packedDenseRows is the fewest rows a Dense product runs packed: one row
+// (a sample) is a matrix-vector product, which BLAS does faster than the
+// 6-row micro-kernel.
+const packedDenseRows = 4
 
 func newDense(d *decoder) (layerKind, error) {
 	l := &dense{
@@ -80,7 +96,15 @@ func (l *dense) forward(c *call) error {
 	rows, n := rows(x)
 	out := c.outputLike(x, l.units) // the product (beta 0) writes all of it
 	c.out = []*Tensor{out}
-	kernel.MatMul(out.Data, x.Data, c.w[0].Data, rows, n, l.units, false)
+	if l.packed != nil && rows >= packedDenseRows {
+		if l.packed.K != n {
+			return fmt.Errorf("kernel packed for %d inputs, got %d", l.packed.K, n)
+		}
+		kernel.MulPacked(out.Data, l.units, x.Data, n, rows, l.packed, false, l.epi)
+	} else {
+		kernel.MatMul(out.Data, x.Data, c.w[0].Data, rows, n, l.units, false)
+		l.epi.Apply(out.Data)
+	}
 	if l.useBias {
 		kernel.AddBias(out.Data, c.w[1].Data)
 	}

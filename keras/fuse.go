@@ -37,7 +37,8 @@ type plan struct {
 	// alias marks calls whose output is their input's (the folded
 	// normalizations and activations): alias[n] is the call n reads.
 	alias map[*Node]*Node
-	// folded counts the calls folded away by layer class, for tests.
+	// folded counts the calls folded away by layer class, and those
+	// whose kernel was packed ("packed <class>", pack.go), for tests.
 	folded map[string]int
 	// inputs gives calls that read another call's input instead of its
 	// output (the convolutions a padding was folded into); skip marks the

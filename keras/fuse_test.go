@@ -6,6 +6,8 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+
+	"github.com/kerascope/kerascope/keras/internal/kernel"
 )
 
 // TestFusedMatchesUnfused runs every fixture with stored Keras outputs both
@@ -62,10 +64,37 @@ func TestFusedMatchesUnfused(t *testing.T) {
 					t.Errorf("output %d: %d values differ from the unfused run beyond the tolerance (max abs %.3g, rel %.3g)", i, bad, abs, rel)
 				}
 			}
+			if net.plan.folded["packed Dense"] == 0 || net.stateful != nil {
+				return
+			}
+			// A packed Dense layer multiplies a single sample's row as it
+			// is; a batch of 8 takes the packed product.
+			var batch []*Tensor
+			for _, x := range in {
+				batch = append(batch, tileBatch(x, 8))
+			}
+			got, err = net.Predict(batch...)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want, err = plain.Predict(batch...)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for i := range want {
+				abs, rel, bad := errorStats(got[i].Data, want[i].Data)
+				if bad > 0 {
+					t.Errorf("batch of 8, output %d: %d values differ from the unfused run beyond the tolerance (max abs %.3g, rel %.3g)", i, bad, abs, rel)
+				}
+			}
 		})
 	}
 	t.Logf("calls folded over the fixtures: %v", folded)
-	for _, class := range []string{"BatchNormalization", "ReLU", "Activation", "ZeroPadding2D", "Activation after Add", "ReLU after Add"} {
+	classes := []string{"BatchNormalization", "ReLU", "Activation", "ZeroPadding2D", "Activation after Add", "ReLU after Add"}
+	if kernel.PackedProducts {
+		classes = append(classes, "packed Conv2D", "packed SeparableConv2D", "packed Dense")
+	}
+	for _, class := range classes {
 		if folded[class] == 0 {
 			t.Errorf("no %s was folded in any fixture", class)
 		}

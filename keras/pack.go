@@ -9,8 +9,9 @@ import "github.com/kerascope/kerascope/keras/internal/kernel"
 // is dropped: the model's weights stay in memory once.
 //
 // Packed are the channels-last plain convolutions (each group's matrix
-// when a group has enough filters) and the pointwise stage of separable
-// ones, on CPUs where the packed product is the fast one
+// when a group has enough filters), the pointwise stage of separable ones
+// and Dense layers (whose kernel is kept as it is too, for single
+// samples), on CPUs where the packed product is the fast one
 // (kernel.PackedProducts). Their results differ from the BLAS path's by
 // rounding only; TestFusedMatchesUnfused compares them.
 
@@ -37,6 +38,14 @@ func (p *plan) packWeights(net *Net) {
 				continue
 			}
 			f := p.over[n]
+			d, _ := n.Layer.impl.(*dense)
+			if f != nil {
+				d, _ = f.impl.(*dense)
+			}
+			if d != nil {
+				p.packDense(net, n, f, d, done)
+				continue
+			}
 			var l *conv
 			if f != nil {
 				l, _ = f.impl.(*conv)
@@ -63,7 +72,7 @@ func (p *plan) packWeights(net *Net) {
 				continue
 			}
 			fg := l.filters / groups
-			if float64((fg+15)/16*16) > packGroupWaste*float64(fg) {
+			if groups > 1 && float64((fg+15)/16*16) > packGroupWaste*float64(fg) {
 				continue
 			}
 			kern := w[at].Data
@@ -84,30 +93,72 @@ func (p *plan) packWeights(net *Net) {
 				p.over[n] = f
 			}
 			l.packed = packs
+			p.folded["packed "+n.Layer.Class]++
 			f.w = append([]*Tensor(nil), w...)
 			f.w[at] = nil
-			f.moveEpilogue(l, at+1)
+			f.moveEpilogue(&l.epi, &l.useBias, l.filters, at+1)
 		}
 	}
 }
 
-// moveEpilogue hands the bias and relu that f (or its convolution l)
-// would apply in a pass of their own after the product to the packed
-// product, which applies them to its rows as it completes them; biasAt
-// is the index of the bias among f's weights.
-func (f *fusedCall) moveEpilogue(l *conv, biasAt int) {
+// denseMaxPacked is the largest Dense kernel (in values) packed: a Dense
+// layer keeps its kernel as it is too, for single samples (BLAS's
+// matrix-vector product), so packing costs memory, which stays bounded
+// (4 MB a layer).
+const denseMaxPacked = 1 << 20
+
+// packDense packs the kernel of Dense call n (its replacement f, made if
+// nil) next to the kernel as it is; see dense.
+func (p *plan) packDense(net *Net, n *Node, f *fusedCall, d *dense, done map[*Tensor][]*kernel.Packed) {
+	if d.packed != nil {
+		return
+	}
+	w := net.weights[n.Layer]
+	if f != nil {
+		w = f.w
+	}
+	if len(w) == 0 || w[0] == nil || d.units <= 0 {
+		return
+	}
+	kern := w[0].Data
+	if len(kern) == 0 || len(kern)%d.units != 0 || len(kern) > denseMaxPacked {
+		return
+	}
+	packs, ok := done[w[0]]
+	if !ok {
+		in := len(kern) / d.units
+		packs = []*kernel.Packed{kernel.Pack(make([]float32, kernel.PackedLen(in, d.units)), kern, in, d.units, d.units)}
+		done[w[0]] = packs
+	}
+	if f == nil {
+		k := *d
+		d = &k
+		f = &fusedCall{impl: d, w: w}
+		p.over[n] = f
+	}
+	d.packed = packs[0]
+	p.folded["packed "+n.Layer.Class]++
+	f.moveEpilogue(&d.epi, &d.useBias, d.units, 1)
+}
+
+// moveEpilogue hands the bias and relu that f (or its product, whose
+// epilogue epi and useBias are) would apply in a pass of their own after
+// the product to the packed product, which applies them to its tiles as
+// it completes them; biasAt is the index of the bias among f's weights,
+// units its length.
+func (f *fusedCall) moveEpilogue(epi *kernel.Epilogue, useBias *bool, units, biasAt int) {
 	switch f.epilogue {
 	case biasRelu:
-		l.epi = kernel.Epilogue{Kind: kernel.EpiBiasRelu, Bias: f.bias}
+		*epi = kernel.Epilogue{Kind: kernel.EpiBiasRelu, Bias: f.bias}
 	case biasReluLayer:
-		l.epi = kernel.Epilogue{Kind: kernel.EpiBiasReluCap, Bias: f.bias, Max: f.relu.maxValue, HasMax: f.relu.hasMax}
+		*epi = kernel.Epilogue{Kind: kernel.EpiBiasReluCap, Bias: f.bias, Max: f.relu.maxValue, HasMax: f.relu.hasMax}
 		f.relu = nil
 	default:
-		if !l.useBias || biasAt >= len(f.w) || f.w[biasAt] == nil || len(f.w[biasAt].Data) != l.filters {
+		if !*useBias || biasAt >= len(f.w) || f.w[biasAt] == nil || len(f.w[biasAt].Data) != units {
 			return
 		}
-		l.epi = kernel.Epilogue{Kind: kernel.EpiBias, Bias: f.w[biasAt].Data}
-		l.useBias = false
+		*epi = kernel.Epilogue{Kind: kernel.EpiBias, Bias: f.w[biasAt].Data}
+		*useBias = false
 	}
 	f.epilogue, f.bias = noEpilogue, nil
 }

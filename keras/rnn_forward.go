@@ -262,6 +262,18 @@ func (c *cell) run(legacy bool, w []*Tensor, x []float32, batch, steps, features
 	} else {
 		rec = make([]float32, batch*g)
 	}
+	// The recurrent kernel multiplies the state at every step: packed
+	// once here when the batch is large enough to use it.
+	var recAll, recZ, recC recProduct
+	switch {
+	case resetBefore:
+		recZ = newRecProduct(recKern, u, 2*u, g, batch)
+		recC = newRecProduct(recKern[2*u:], u, u, g, batch)
+	case c.gates == 1:
+		recAll = newRecProduct(recKern, u, u, u, batch)
+	default:
+		recAll = newRecProduct(recKern, u, g, g, batch)
+	}
 	for s := 0; s < steps; s++ {
 		t := s
 		if reversed {
@@ -274,19 +286,19 @@ func (c *cell) run(legacy bool, w []*Tensor, x []float32, batch, steps, features
 		}
 		switch {
 		case c.gates == 1:
-			kernel.MatMul(rec, h, recKern, batch, u, u, false)
+			recAll.mul(rec, h, batch, false)
 			kernel.SimpleRNNStep(h, xs, ld, rec, batch, u, k, act)
 		case c.gates == 4:
-			kernel.MatMul(rec, h, recKern, batch, u, g, false)
+			recAll.mul(rec, h, batch, false)
 			if fused {
 				kernel.LSTMSigmoidTanh(h, states[1].Data, xs, ld, rec, batch, u, k)
 			} else {
 				kernel.LSTMStep(h, states[1].Data, xs, ld, rec, batch, u, k, act, recAct)
 			}
 		case resetBefore:
-			kernel.Gemm(false, false, batch, 2*u, u, h, u, recKern, g, rec, 2*u, false)
+			recZ.mul(rec, h, batch, false)
 			kernel.GRUResetBefore(rh, h, xs, ld, rec, batch, u, recAct)
-			kernel.Gemm(false, false, batch, u, u, rh, u, recKern[2*u:], g, hrec, u, false)
+			recC.mul(hrec, rh, batch, false)
 			kernel.GRUCandidate(h, xs[2*u:], ld, rec, hrec, batch, u, k, act)
 		default: // GRU, reset after
 			add := false
@@ -296,7 +308,7 @@ func (c *cell) run(legacy bool, w []*Tensor, x []float32, batch, steps, features
 				}
 				add = true
 			}
-			kernel.MatMul(rec, h, recKern, batch, u, g, add)
+			recAll.mul(rec, h, batch, add)
 			if fused {
 				kernel.GRUSigmoidTanh(h, xs, ld, rec, batch, u, k)
 			} else {
@@ -332,4 +344,36 @@ func (l *rnn) sublayers() []string {
 		out[i] = "cell/cells/" + out[i]
 	}
 	return out
+}
+
+// A recProduct is the product of a state (batch × k) with a recurrent
+// kernel (k × n, row stride ldb), run at every step: through the kernel
+// packed once per call (kernel.MulPacked) when the batch has enough rows
+// for the micro-kernel, else through Gemm (one sample: a matrix-vector
+// product).
+type recProduct struct {
+	packed    *kernel.Packed
+	kern      []float32
+	k, n, ldb int
+}
+
+// recPackRows is the smallest batch whose steps run packed.
+const recPackRows = 12
+
+func newRecProduct(kern []float32, k, n, ldb, batch int) recProduct {
+	r := recProduct{kern: kern, k: k, n: n, ldb: ldb}
+	if kernel.PackedProducts && batch >= recPackRows && k > 0 && n > 0 {
+		r.packed = kernel.Pack(make([]float32, kernel.PackedLen(k, n)), kern, k, n, ldb)
+	}
+	return r
+}
+
+// mul sets dst (batch × n, contiguous) to h (batch × k) times the kernel,
+// or adds the product to dst.
+func (r *recProduct) mul(dst, h []float32, batch int, add bool) {
+	if r.packed != nil {
+		kernel.MulPacked(dst, r.n, h, r.k, batch, r.packed, add, kernel.Epilogue{})
+		return
+	}
+	kernel.Gemm(false, false, batch, r.n, r.k, h, r.k, r.kern, r.ldb, dst, r.n, add)
 }

@@ -74,8 +74,11 @@ func TestGemm(t *testing.T) {
 		{7, 3, 2, true, true, 3, true},
 		{4, 5, 0, false, false, 0, false}, // k = 0 clears dst
 		{4, 5, 0, false, false, 1, true},  // and leaves it when adding
-		// Past smallProduct: the BLAS path.
+		// Past smallProduct: the BLAS path, or from packRows rows the
+		// packed one (b packed per call, transposed or not).
 		{33, 40, 17, false, false, 0, false},
+		{260, 37, 300, false, true, 2, true},
+		{256, 16, 20, false, true, 0, false},
 		{33, 40, 17, true, false, 5, false},
 		{33, 40, 17, false, true, 0, true},
 		{64, 65, 66, true, true, 7, true},
@@ -91,29 +94,33 @@ func TestGemm(t *testing.T) {
 		{3, 1000, 800, false, false, 0, false},
 		{1, 3000, 800, false, true, 1, true},
 	}
+	defer func(p bool) { PackedProducts = p }(PackedProducts)
 	for _, c := range cases {
-		name := fmt.Sprintf("m%d_n%d_k%d_ta%v_tb%v_pad%d_add%v", c.m, c.n, c.k, c.transA, c.transB, c.pad, c.add)
-		t.Run(name, func(t *testing.T) {
-			ar, ac := c.m, c.k
-			if c.transA {
-				ar, ac = c.k, c.m
-			}
-			br, bc := c.k, c.n
-			if c.transB {
-				br, bc = c.n, c.k
-			}
-			lda, ldb, ldc := ac+c.pad, bc+c.pad, c.n+c.pad
-			a := randFloats(r, max(ar*lda, 1))
-			b := randFloats(r, max(br*ldb, 1))
-			dst := randFloats(r, c.m*ldc)
-			want := refGemm(c.transA, c.transB, c.m, c.n, c.k, a, lda, b, ldb, dst, ldc, c.add)
-			Gemm(c.transA, c.transB, c.m, c.n, c.k, a, lda, b, ldb, dst, ldc, c.add)
-			for i := range want {
-				if !near(float64(dst[i]), float64(want[i]), 1e-5*math.Sqrt(float64(c.k+1))) {
-					t.Fatalf("element %d (row %d, col %d): got %g, want %g", i, i/ldc, i%ldc, dst[i], want[i])
+		for _, packed := range []bool{false, PackedProducts} {
+			name := fmt.Sprintf("m%d_n%d_k%d_ta%v_tb%v_pad%d_add%v_packed%v", c.m, c.n, c.k, c.transA, c.transB, c.pad, c.add, packed)
+			t.Run(name, func(t *testing.T) {
+				PackedProducts = packed
+				ar, ac := c.m, c.k
+				if c.transA {
+					ar, ac = c.k, c.m
 				}
-			}
-		})
+				br, bc := c.k, c.n
+				if c.transB {
+					br, bc = c.n, c.k
+				}
+				lda, ldb, ldc := ac+c.pad, bc+c.pad, c.n+c.pad
+				a := randFloats(r, max(ar*lda, 1))
+				b := randFloats(r, max(br*ldb, 1))
+				dst := randFloats(r, c.m*ldc)
+				want := refGemm(c.transA, c.transB, c.m, c.n, c.k, a, lda, b, ldb, dst, ldc, c.add)
+				Gemm(c.transA, c.transB, c.m, c.n, c.k, a, lda, b, ldb, dst, ldc, c.add)
+				for i := range want {
+					if !near(float64(dst[i]), float64(want[i]), 1e-5*math.Sqrt(float64(c.k+1))) {
+						t.Fatalf("element %d (row %d, col %d): got %g, want %g", i, i/ldc, i%ldc, dst[i], want[i])
+					}
+				}
+			})
+		}
 	}
 }
 

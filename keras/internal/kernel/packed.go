@@ -44,20 +44,55 @@ func PackedLen(k, n int) int { return k * (n + packNR - 1) / packNR * packNR }
 // Pack packs the k×n matrix b (row stride ldb) into dst, which must hold
 // PackedLen(k, n) floats, and returns it as the Packed it now backs.
 func Pack(dst, b []float32, k, n, ldb int) *Packed {
-	if len(dst) < PackedLen(k, n) || (k > 0 && n > 0 && len(b) < (k-1)*ldb+n) {
-		panic(fmt.Sprintf("kernel.Pack: %d×%d matrix (stride %d) in %d values, into %d", k, n, ldb, len(b), len(dst)))
+	p := &Packed{}
+	p.pack(dst, b, k, n, ldb, false)
+	return p
+}
+
+// pack makes p the k×n matrix b (or bᵀ, b being n×k, when trans is set)
+// packed into dst.
+func (p *Packed) pack(dst, b []float32, k, n, ldb int, trans bool) {
+	rows, cols := k, n
+	if trans {
+		rows, cols = n, k
+	}
+	if len(dst) < PackedLen(k, n) || (k > 0 && n > 0 && len(b) < (rows-1)*ldb+cols) {
+		panic(fmt.Sprintf("kernel.Pack: %d×%d matrix (stride %d) in %d values, into %d", rows, cols, ldb, len(b), len(dst)))
 	}
 	dst = dst[:PackedLen(k, n)]
 	for j0 := 0; j0 < n; j0 += packNR {
 		nr := min(packNR, n-j0)
 		panel := dst[j0*k:]
-		for p := 0; p < k; p++ {
-			row := panel[p*packNR : (p+1)*packNR]
-			copy(row, b[p*ldb+j0:p*ldb+j0+nr])
+		for q := 0; q < k; q++ {
+			row := panel[q*packNR : (q+1)*packNR]
+			if trans {
+				for j := range nr {
+					row[j] = b[(j0+j)*ldb+q]
+				}
+			} else {
+				copy(row, b[q*ldb+j0:q*ldb+j0+nr])
+			}
 			clear(row[nr:])
 		}
 	}
-	return &Packed{K: k, N: n, data: dst}
+	*p = Packed{K: k, N: n, data: dst}
+}
+
+// packPool recycles the matrices Gemm packs for one product.
+var packPool = sync.Pool{New: func() any { return new(Packed) }}
+
+// gemmPacked is Gemm through MulPacked, b packed for this product only:
+// the packing (k·n copies) costs little against m·k·n multiply-adds when
+// m is large.
+func gemmPacked(transB bool, m, n, k int, a []float32, lda int, b []float32, ldb int, dst []float32, ldc int, add bool) {
+	p := packPool.Get().(*Packed)
+	defer packPool.Put(p)
+	buf := p.data[:cap(p.data)]
+	if need := PackedLen(k, n); len(buf) < need {
+		buf = make([]float32, need)
+	}
+	p.pack(buf, b, k, n, ldb, transB)
+	MulPacked(dst, ldc, a, lda, m, p, add, Epilogue{})
 }
 
 // An Epilogue is what MulPacked applies to each tile of its result as the
@@ -87,6 +122,19 @@ func (e Epilogue) Cols(j0, n int) Epilogue {
 		e.Bias = e.Bias[j0 : j0+n]
 	}
 	return e
+}
+
+// Apply applies e to x, rows of len(e.Bias) values, in a pass of its own
+// (a product that did not run packed).
+func (e Epilogue) Apply(x []float32) {
+	switch e.Kind {
+	case EpiBias:
+		AddBias(x, e.Bias)
+	case EpiBiasRelu:
+		BiasRelu(x, e.Bias)
+	case EpiBiasReluCap:
+		BiasReluCap(x, e.Bias, e.Max, e.HasMax)
+	}
 }
 
 // tile returns the micro-kernel's epilogue of e for the columns [j0,

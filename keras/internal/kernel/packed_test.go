@@ -79,7 +79,11 @@ func BenchmarkProducts(b *testing.B) {
 		{3136, 1152, 128}, {3136, 128, 512}, {784, 2304, 256}, {784, 1024, 256}, {196, 4608, 512}, {196, 512, 2048},
 		// and MobileNetV2's 1×1 convolutions, one sample at 224×224.
 		{12544, 16, 96}, {12544, 96, 24}, {12544, 32, 16}, {3136, 144, 24}, {3136, 24, 144}, {784, 192, 32},
-		{196, 384, 64}, {196, 64, 384}, {49, 960, 160}, {49, 320, 1280}} {
+		{196, 384, 64}, {196, 64, 384}, {49, 960, 160}, {49, 320, 1280},
+		// and the MLP benchmark's Dense layers, half a batch of 64.
+		{32, 784, 256}, {32, 256, 256}, {32, 256, 10}, {1, 784, 256}, {4, 784, 256},
+		// and bench_lstm's recurrent step (32 samples, 64 units).
+		{32, 64, 256}} {
 		m, k, n := s[0], s[1], s[2]
 		rng := rand.New(rand.NewSource(1))
 		a, w, d := randSlice(rng, m*k), randSlice(rng, k*n), make([]float32, m*n)
