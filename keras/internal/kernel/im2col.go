@@ -91,6 +91,14 @@ func im2colPos(d, x []float32, w *ConvWindow, channels, c0, cn, o0, o1, o2 int) 
 			// contiguous run of x: one copy.
 			if cn == channels && w.Dil[2] == 1 && i2 >= 0 && i2+w.K[2] <= w.In[2] {
 				s := (base + i2) * channels
+				if k2 <= 16 {
+					// A few values (one input channel): a loop, where
+					// copy's call to memmove costs more than the copy.
+					for j, v := range x[s : s+k2] {
+						d1[j] = v
+					}
+					continue
+				}
 				copy(d1, x[s:s+k2])
 				continue
 			}
