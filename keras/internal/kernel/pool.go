@@ -161,13 +161,21 @@ func GlobalAvg(dst, src []float32, mask []bool, batch, n, ch int, acc []float64)
 		clear(acc)
 		in := src[b*n*ch : (b+1)*n*ch]
 		count := 0
+		c0 := 0
+		if mask == nil {
+			// Channel blocks summed over the positions in vector
+			// registers, each channel's sum in the same order.
+			c0, count = sumPositionsVec(acc, in, n, ch), n
+		}
 		for t := 0; t < n; t++ {
 			if mask != nil && !mask[b*n+t] {
 				continue
 			}
-			count++
-			for c, v := range in[t*ch : (t+1)*ch] {
-				acc[c] += float64(v)
+			if mask != nil {
+				count++
+			}
+			for c, v := range in[t*ch+c0 : (t+1)*ch] {
+				acc[c0+c] += float64(v)
 			}
 		}
 		out := dst[b*ch : (b+1)*ch]

@@ -116,7 +116,7 @@ func TestPool(t *testing.T) {
 
 func TestGlobalPool(t *testing.T) {
 	r := rand.New(rand.NewPCG(11, 12))
-	for _, s := range [][3]int{{1, 1, 1}, {2, 5, 3}, {3, 7, 1}, {2, 1000, 4}} {
+	for _, s := range [][3]int{{1, 1, 1}, {2, 5, 3}, {3, 7, 1}, {2, 1000, 4}, {2, 9, 37}, {1, 49, 32}} { // 37, 32: channel blocks of 16 (sumPositionsVec) and a tail
 		batch, n, ch := s[0], s[1], s[2]
 		src := randFloats(r, batch*n*ch)
 		m := make([]bool, batch*n)

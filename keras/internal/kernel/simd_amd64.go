@@ -235,6 +235,38 @@ func dw3x3Vec(d, x, k []float32, rows [3]int, count, stride, channels int) int {
 	return n
 }
 
+// sumPositionsVec sets acc[c] to the float64 sum over the n positions of
+// x (n × ch) of channel c, for the channels of whole blocks of 16, and
+// returns how many channels that is: the sums of GlobalAvg, added in the
+// same order, four float64 vectors at a time held in registers over the
+// positions.
+func sumPositionsVec(acc []float64, x []float32, n, ch int) int {
+	m := ch &^ 15
+	if !haveAVX2 || m == 0 || n == 0 {
+		return 0
+	}
+	if len(acc) < ch || len(x) < n*ch {
+		panic("kernel: sumPositionsVec out of range")
+	}
+	px := unsafe.Pointer(unsafe.SliceData(x))
+	for c := 0; c < m; c += 16 {
+		var s0, s1, s2, s3 archsimd.Float64x4
+		p := unsafe.Add(px, c*4)
+		for range n {
+			s0 = s0.Add(archsimd.LoadFloat32x4((*[4]float32)(p)).ConvertToFloat64())
+			s1 = s1.Add(archsimd.LoadFloat32x4((*[4]float32)(unsafe.Add(p, 16))).ConvertToFloat64())
+			s2 = s2.Add(archsimd.LoadFloat32x4((*[4]float32)(unsafe.Add(p, 32))).ConvertToFloat64())
+			s3 = s3.Add(archsimd.LoadFloat32x4((*[4]float32)(unsafe.Add(p, 48))).ConvertToFloat64())
+			p = unsafe.Add(p, ch*4)
+		}
+		s0.StoreSlice(acc[c : c+4])
+		s1.StoreSlice(acc[c+4 : c+8])
+		s2.StoreSlice(acc[c+8 : c+12])
+		s3.StoreSlice(acc[c+12 : c+16])
+	}
+	return m
+}
+
 // loadAt8 loads the 8 floats at p plus off floats; the caller has checked
 // the bounds.
 func loadAt8(p unsafe.Pointer, off int) archsimd.Float32x8 {
@@ -362,9 +394,10 @@ func newGateConsts() gateConsts {
 
 // sigmoid8 is sigmoid32 on 8 values.
 func sigmoid8(v archsimd.Float32x8, k *gateConsts) archsimd.Float32x8 {
-	m := k.zero.Sub(v)
-	m = m.Merge(k.hi, m.LessEqual(k.hi))
-	m = m.Merge(k.lo, m.GreaterEqual(k.lo))
+	// The clamps as min and max (one instruction each, where a compare
+	// and a blend are two): the same values but for NaN, which the last
+	// line returns as it came.
+	m := k.zero.Sub(v).Min(k.hi).Max(k.lo)
 	y := k.one.Div(k.one.Add(exp32Vec(m, &k.exp)))
 	return y.Merge(v, v.Equal(v))
 }

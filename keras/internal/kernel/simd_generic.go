@@ -12,6 +12,7 @@ func mulAddVec(d, a, b []float32) int                                          {
 func maxVec(d, s []float32) int                                                { return 0 }
 func maxCellsVec(out, in []float32, cells []int) int                           { return 0 }
 func dw3x3Vec(d, x, k []float32, rows [3]int, count, stride, channels int) int { return 0 }
+func sumPositionsVec(acc []float64, x []float32, n, ch int) int                { return 0 }
 func tapsVec(d, x, k []float32, xo, ko []int, count, xStep, dStep int) int     { return 0 }
 func addVec(d, b []float32) int                                                { return 0 }
 func biasReluVec(row, bias []float32) int                                      { return 0 }
