@@ -211,8 +211,12 @@ func mulPacked(dst []float32, ldc int, a []float32, lda, i0, i1, j0, j1 int, p *
 	block := blockPool.Get().(*[packMC * packKC]float32)
 	defer blockPool.Put(block)
 	var tile [packMR * packNR]float32
-	for pc := 0; pc < k; pc += packKC {
-		kc := min(packKC, k-pc)
+	// Blocks of k of even depth (576 is 3 × 192, not 256 + 256 + 64): a
+	// shallow last block would spend its time loading and storing tiles.
+	blocks := (k + packKC - 1) / packKC
+	depth := ((k+blocks-1)/blocks + 3) &^ 3
+	for pc := 0; pc < k; pc += depth {
+		kc := min(depth, k-pc)
 		acc := add || pc > 0
 		for ic := i0; ic < i1; ic += packMC {
 			mc := min(packMC, i1-ic)
