@@ -246,20 +246,26 @@ func mulPacked(dst []float32, ldc int, a []float32, lda, i0, i1, j0, j1 int, p *
 					t := epi.tile(jc, nr)
 					me = &t
 				}
-				for g := range groups {
+				// The whole groups of a whole panel in one call; a
+				// group past dst's rows or columns goes through tile.
+				full := mc / packMR
+				g0 := 0
+				if nr == packNR && full > 0 {
+					ap, alda := block[:], kc
+					if inPlace {
+						ap, alda = a[ic*lda:], lda
+					}
+					micro.Kernel(full, kc, ap, alda, panel, dst[ic*ldc+jc:], ldc, acc, me)
+					g0 = full
+				}
+				for g := g0; g < groups; g++ {
 					ir := ic + g*packMR
 					ap := block[g*packMR*kc:]
 					mr := min(packMR, i1-ir)
 					if inPlace && mr == packMR {
 						ap = a[ir*lda:]
 					}
-					if mr == packMR && nr == packNR {
-						micro.Kernel(kc, ap, kc, panel, dst[ir*ldc+jc:], ldc, acc, me)
-						continue
-					}
-					// A tile past dst's rows or columns goes through
-					// tile.
-					micro.Kernel(kc, ap, kc, panel, tile[:], packNR, false, nil)
+					micro.Kernel(1, kc, ap, kc, panel, tile[:], packNR, false, nil)
 					for q := 0; q < mr; q++ {
 						row := dst[(ir+q)*ldc+jc : (ir+q)*ldc+jc+nr]
 						t := tile[q*packNR : q*packNR+nr]

@@ -73,19 +73,29 @@ func (e *Epilogue) flags(add bool) int {
 
 // Kernel sets c (MR×NR, row stride ldc) to a (MR×k, row stride lda) times
 // the panel b (k×NR, contiguous), or adds the product to c when add is
-// set, then applies e (nil: nothing). It panics if a slice is too short
-// for its shape: the assembly reads and writes through raw pointers.
-func Kernel(k int, a []float32, lda int, b []float32, c []float32, ldc int, add bool, e *Epilogue) {
-	if k < 0 || lda < k || ldc < NR || len(a) < (MR-1)*lda+k || len(b) < k*NR || len(c) < (MR-1)*ldc+NR ||
+// set, then applies e (nil: nothing); and so for groups tiles down the
+// panel (groups ≥ 1), tile g from row MR·g of a and of c. It panics if a
+// slice is too short for its shape: the assembly reads and writes through
+// raw pointers.
+func Kernel(groups, k int, a []float32, lda int, b []float32, c []float32, ldc int, add bool, e *Epilogue) {
+	rows := MR * groups
+	if groups < 1 || k < 0 || lda < k || ldc < NR || len(a) < (rows-1)*lda+k || len(b) < k*NR || len(c) < (rows-1)*ldc+NR ||
 		e != nil && e.Bias != nil && len(e.Bias) < NR {
-		panic(fmt.Sprintf("micro.Kernel: k %d, strides %d and %d, over %d, %d and %d values", k, lda, ldc, len(a), len(b), len(c)))
+		panic(fmt.Sprintf("micro.Kernel: %d groups, k %d, strides %d and %d, over %d, %d and %d values",
+			groups, k, lda, ldc, len(a), len(b), len(c)))
 	}
-	kernel(k, a, lda, b, c, ldc, add, e)
+	kernel(groups, k, a, lda, b, c, ldc, add, e)
 }
 
 // Go is the micro-kernel in Go, the reference of the assembly and its
 // stand-in where there is none.
-func Go(k int, a []float32, lda int, b []float32, c []float32, ldc int, add bool, e *Epilogue) {
+func Go(groups, k int, a []float32, lda int, b []float32, c []float32, ldc int, add bool, e *Epilogue) {
+	for g := range groups {
+		goTile(k, a[g*MR*lda:], lda, b, c[g*MR*ldc:], ldc, add, e)
+	}
+}
+
+func goTile(k int, a []float32, lda int, b []float32, c []float32, ldc int, add bool, e *Epilogue) {
 	var acc [MR][NR]float32
 	for p := 0; p < k; p++ {
 		brow := (*[NR]float32)(b[p*NR:])

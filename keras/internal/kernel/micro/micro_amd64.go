@@ -12,11 +12,11 @@ import (
 var haveFMA = cpu.X86.HasAVX2 && cpu.X86.HasFMA
 
 //go:noescape
-func kernel6x16(k int, a *float32, lda int, b *float32, c *float32, ldc int, flags int, bias *float32, cap float32)
+func kernel6x16(k int, a *float32, lda int, b *float32, c *float32, ldc int, flags int, bias *float32, cap float32, groups int)
 
-func kernel(k int, a []float32, lda int, b []float32, c []float32, ldc int, add bool, e *Epilogue) {
+func kernel(groups, k int, a []float32, lda int, b []float32, c []float32, ldc int, add bool, e *Epilogue) {
 	if !haveFMA {
-		Go(k, a, lda, b, c, ldc, add, e)
+		Go(groups, k, a, lda, b, c, ldc, add, e)
 		return
 	}
 	var bias *float32
@@ -24,7 +24,7 @@ func kernel(k int, a []float32, lda int, b []float32, c []float32, ldc int, add 
 	if e != nil {
 		bias, cp = unsafe.SliceData(e.Bias), e.Cap
 	}
-	kernel6x16(k, unsafe.SliceData(a), lda, unsafe.SliceData(b), unsafe.SliceData(c), ldc, e.flags(add), bias, cp)
+	kernel6x16(k, unsafe.SliceData(a), lda, unsafe.SliceData(b), unsafe.SliceData(c), ldc, e.flags(add), bias, cp, groups)
 }
 
 // Fast reports whether Kernel is the assembly, which outruns BLAS; the Go

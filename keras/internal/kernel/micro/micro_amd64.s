@@ -2,29 +2,34 @@
 
 #include "textflag.h"
 
-// func kernel6x16(k int, a *float32, lda int, b *float32, c *float32, ldc int, flags int, bias *float32, cap float32)
+// func kernel6x16(k int, a *float32, lda int, b *float32, c *float32, ldc int, flags int, bias *float32, cap float32, groups int)
 //
 // c[i][j] = sum over p < k of a[i·lda + p] · b[p·16 + j], for i < 6, j < 16;
 // b is one packed panel (k rows of 16 floats). Then, by flags: flagAdd
 // adds c's values to the sums; flagBias adds bias[j]; flagReluBits clears
 // values with the sign bit set (kernel.BiasRelu's relu), or flagReluMax
 // takes max(v, 0) as Go does (NaN kept, -0 made +0) and flagCap then
-// min(v, cap) (kernel.BiasReluCap). Then the tile is stored.
+// min(v, cap) (kernel.BiasReluCap). Then the tile is stored. All this for
+// groups tiles down the panel, rows 6·g to 6·g+5 of a and c for tile g: one
+// call for a block of rows, which matters when k is small.
 //
 // Accumulators: Y0-Y11, row i in Y(2i) and Y(2i+1); Y12-Y13 hold a row
 // of b, Y14-Y15 the broadcast a. Rows 0-2 are addressed from R8, rows
 // 3-5 from R14, with lda in R9, so one step advances two pointers; the
 // rows of c likewise from DI and R12 with ldc in R10.
-TEXT ·kernel6x16(SB), NOSPLIT, $0-68
-	MOVQ k+0(FP), CX
-	MOVQ a+8(FP), R8
+TEXT ·kernel6x16(SB), NOSPLIT, $0-80
+	MOVQ a+8(FP), R13 // the group's first row of a
 	MOVQ lda+16(FP), R9
-	MOVQ b+24(FP), SI
-	MOVQ c+32(FP), DI
 	MOVQ ldc+40(FP), R10
-	MOVQ flags+48(FP), R11
+	MOVQ groups+72(FP), AX
 	SHLQ $2, R9
 	SHLQ $2, R10
+group:
+	MOVQ k+0(FP), CX
+	MOVQ R13, R8
+	MOVQ b+24(FP), SI
+	MOVQ c+32(FP), DI
+	MOVQ flags+48(FP), R11
 	LEAQ (R8)(R9*2), R14
 	ADDQ R9, R14
 	LEAQ (DI)(R10*2), R12
@@ -276,5 +281,13 @@ store:
 	VMOVUPS Y9, 32(R12)(R10*1)
 	VMOVUPS Y10, (R12)(R10*2)
 	VMOVUPS Y11, 32(R12)(R10*2)
+	// The next group: six rows down a and c.
+	LEAQ (R13)(R9*4), R13
+	LEAQ (R13)(R9*2), R13
+	LEAQ (DI)(R10*4), DI
+	LEAQ (DI)(R10*2), DI
+	MOVQ DI, c+32(FP)
+	DECQ AX
+	JNZ group
 	VZEROUPPER
 	RET

@@ -2,8 +2,8 @@
 
 package micro
 
-func kernel(k int, a []float32, lda int, b []float32, c []float32, ldc int, add bool, e *Epilogue) {
-	Go(k, a, lda, b, c, ldc, add, e)
+func kernel(groups, k int, a []float32, lda int, b []float32, c []float32, ldc int, add bool, e *Epilogue) {
+	Go(groups, k, a, lda, b, c, ldc, add, e)
 }
 
 // Fast reports whether Kernel is assembly: here it is not.

@@ -7,49 +7,53 @@ import (
 )
 
 // TestKernel checks Kernel (the assembly where the CPU has it) against a
-// float64 sum, over depths around the 4-step unrolling, with strides wider
-// than the tile and both store and add.
+// float64 sum, over depths around the 4-step unrolling, one tile and
+// several down the panel, with strides wider than the tile and both store
+// and add.
 func TestKernel(t *testing.T) {
 	t.Logf("micro-kernel: %s", Name)
 	rng := rand.New(rand.NewSource(1))
-	for _, k := range []int{0, 1, 2, 3, 4, 5, 7, 8, 31, 256, 1001} {
-		for _, add := range []bool{false, true} {
-			lda, ldc := k+3, NR+5
-			a := make([]float32, (MR-1)*lda+k)
-			b := make([]float32, k*NR)
-			c := make([]float32, (MR-1)*ldc+NR)
-			for i := range a {
-				a[i] = float32(rng.NormFloat64())
-			}
-			for i := range b {
-				b[i] = float32(rng.NormFloat64())
-			}
-			for i := range c {
-				c[i] = float32(rng.NormFloat64())
-			}
-			before := append([]float32(nil), c...)
-			Kernel(k, a, lda, b, c, ldc, add, nil)
-			for i := range MR {
-				for j := range NR {
-					want, mag := 0.0, 0.0
-					if add {
-						want = float64(before[i*ldc+j])
-					}
-					for p := range k {
-						v := float64(a[i*lda+p]) * float64(b[p*NR+j])
-						want += v
-						mag += math.Abs(v)
-					}
-					if got := float64(c[i*ldc+j]); math.Abs(got-want) > 1e-6*(1+mag) {
-						t.Fatalf("k %d add %v: c[%d][%d] = %v, want %v", k, add, i, j, got, want)
+	for _, groups := range []int{1, 3} {
+		for _, k := range []int{0, 1, 2, 3, 4, 5, 7, 8, 31, 256, 1001} {
+			for _, add := range []bool{false, true} {
+				rows := MR * groups
+				lda, ldc := k+3, NR+5
+				a := make([]float32, (rows-1)*lda+k)
+				b := make([]float32, k*NR)
+				c := make([]float32, (rows-1)*ldc+NR)
+				for i := range a {
+					a[i] = float32(rng.NormFloat64())
+				}
+				for i := range b {
+					b[i] = float32(rng.NormFloat64())
+				}
+				for i := range c {
+					c[i] = float32(rng.NormFloat64())
+				}
+				before := append([]float32(nil), c...)
+				Kernel(groups, k, a, lda, b, c, ldc, add, nil)
+				for i := range rows {
+					for j := range NR {
+						want, mag := 0.0, 0.0
+						if add {
+							want = float64(before[i*ldc+j])
+						}
+						for p := range k {
+							v := float64(a[i*lda+p]) * float64(b[p*NR+j])
+							want += v
+							mag += math.Abs(v)
+						}
+						if got := float64(c[i*ldc+j]); math.Abs(got-want) > 1e-6*(1+mag) {
+							t.Fatalf("%d groups, k %d add %v: c[%d][%d] = %v, want %v", groups, k, add, i, j, got, want)
+						}
 					}
 				}
-			}
-			// Between the rows of c, nothing is touched.
-			for i := range MR - 1 {
-				for j := NR; j < ldc; j++ {
-					if c[i*ldc+j] != before[i*ldc+j] {
-						t.Fatalf("k %d: c[%d][%d], outside the tile, changed", k, i, j)
+				// Between the rows of c, nothing is touched.
+				for i := range rows - 1 {
+					for j := NR; j < ldc; j++ {
+						if c[i*ldc+j] != before[i*ldc+j] {
+							t.Fatalf("k %d: c[%d][%d], outside the tiles, changed", k, i, j)
+						}
 					}
 				}
 			}
@@ -66,13 +70,16 @@ func TestKernelBounds(t *testing.T) {
 	c := make([]float32, (MR-1)*NR+NR)
 	for _, tc := range []struct {
 		name    string
+		groups  int
 		a, b, c []float32
 		lda     int
 	}{
-		{"a", a[:len(a)-1], b, c, lda},
-		{"b", a, b[:len(b)-1], c, lda},
-		{"c", a, b, c[:len(c)-1], lda},
-		{"lda", a, b, c, k - 1},
+		{"a", 1, a[:len(a)-1], b, c, lda},
+		{"b", 1, a, b[:len(b)-1], c, lda},
+		{"c", 1, a, b, c[:len(c)-1], lda},
+		{"lda", 1, a, b, c, k - 1},
+		{"groups", 2, a, b, c, lda}, // a and c hold one tile
+		{"no groups", 0, a, b, c, lda},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			defer func() {
@@ -80,20 +87,9 @@ func TestKernelBounds(t *testing.T) {
 					t.Error("no panic")
 				}
 			}()
-			Kernel(k, tc.a, tc.lda, tc.b, tc.c, NR, false, nil)
+			Kernel(tc.groups, k, tc.a, tc.lda, tc.b, tc.c, NR, false, nil)
 		})
 	}
-}
-
-func BenchmarkKernel(b *testing.B) {
-	const k = 256
-	a := make([]float32, MR*k)
-	p := make([]float32, k*NR)
-	c := make([]float32, MR*NR)
-	for b.Loop() {
-		Kernel(k, a, k, p, c, NR, true, nil)
-	}
-	b.ReportMetric(2*float64(MR*NR*k)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
 }
 
 // TestEpilogue checks the assembly's epilogue against Go's (Epilogue.Apply)
@@ -126,8 +122,8 @@ func TestEpilogue(t *testing.T) {
 	} {
 		got := append([]float32(nil), c0...)
 		want := append([]float32(nil), c0...)
-		Kernel(0, nil, 0, nil, got, NR, true, e)
-		Go(0, nil, 0, nil, want, NR, true, e)
+		Kernel(1, 0, nil, 0, nil, got, NR, true, e)
+		Go(1, 0, nil, 0, nil, want, NR, true, e)
 		for i := range got {
 			if math.Float32bits(got[i]) != math.Float32bits(want[i]) && !(got[i] != got[i] && want[i] != want[i]) {
 				t.Fatalf("epilogue %+v: element %d (c %v): got %v (%#x), want %v (%#x)", e, i, c0[i],
@@ -148,7 +144,7 @@ func TestEpilogue(t *testing.T) {
 	}
 	for _, e := range []*Epilogue{{Relu: ReluMax}, {Relu: ReluMax, Cap: 6, HasCap: true}, {Relu: ReluBits}} {
 		c := make([]float32, MR*NR)
-		Kernel(1, a, 1, b, c, NR, false, e)
+		Kernel(1, 1, a, 1, b, c, NR, false, e)
 		for i, v := range c {
 			if math.Float32bits(v) != 0 {
 				t.Fatalf("epilogue %+v of an underflowing product: element %d is %v (%#x), want +0", e, i, v, math.Float32bits(v))
