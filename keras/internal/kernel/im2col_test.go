@@ -27,6 +27,10 @@ var convWindowCases = []struct {
 	// one by one).
 	{"3x3 same wide", ConvWindow{In: [3]int{1, 4, 11}, Out: [3]int{1, 4, 11}, K: [3]int{1, 3, 3}, Stride: [3]int{1, 1, 1}, Dil: [3]int{1, 1, 1}, Pad: [3]int{0, 1, 1}}},
 	{"3x3 valid strided wide", ConvWindow{In: [3]int{1, 5, 21}, Out: [3]int{1, 2, 10}, K: [3]int{1, 3, 3}, Stride: [3]int{1, 2, 2}, Dil: [3]int{1, 1, 1}}},
+	// EfficientNet's 5×5 windows, strided too: runs of four positions
+	// in the general tap loop.
+	{"5x5 same wide", ConvWindow{In: [3]int{1, 6, 13}, Out: [3]int{1, 6, 13}, K: [3]int{1, 5, 5}, Stride: [3]int{1, 1, 1}, Dil: [3]int{1, 1, 1}, Pad: [3]int{0, 2, 2}}},
+	{"5x5 strided wide", ConvWindow{In: [3]int{1, 7, 23}, Out: [3]int{1, 4, 12}, K: [3]int{1, 5, 5}, Stride: [3]int{1, 2, 2}, Dil: [3]int{1, 1, 1}, Pad: [3]int{0, 2, 2}}},
 	// more taps than the depthwise kernel keeps on the stack (maxTaps)
 	{"9x9 same", ConvWindow{In: [3]int{1, 10, 10}, Out: [3]int{1, 10, 10}, K: [3]int{1, 9, 9}, Stride: [3]int{1, 1, 1}, Dil: [3]int{1, 1, 1}, Pad: [3]int{0, 4, 4}}},
 }
