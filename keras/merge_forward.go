@@ -156,9 +156,7 @@ func combine(op mergeOp, a, b []float32) {
 			a[i] -= v
 		}
 	case opMultiply:
-		for i, v := range b {
-			a[i] *= v
-		}
+		kernel.MulInto(a, b)
 	case opMaximum:
 		for i, v := range b {
 			a[i] = max(a[i], v)

@@ -187,6 +187,15 @@ func AddInto(d, s []float32) {
 	}
 }
 
+// MulInto sets d[i] *= s[i] over len(d) values (a Multiply merge:
+// squeeze-and-excitation's gate over every position).
+func MulInto(d, s []float32) {
+	s = s[:len(d)]
+	for i := mulVec(d, s); i < len(d); i++ {
+		d[i] *= s[i]
+	}
+}
+
 // BiasRelu adds bias (n) to every row of x (rows×n) and applies Relu, in
 // one pass: the epilogue of a product followed by relu, the same bits as
 // AddBias then Relu.

@@ -207,21 +207,30 @@ func testBiasRelu(t *testing.T, n int) {
 	}
 }
 
-// TestAddInto checks the vector sum against the scalar one on lengths
-// with and without a tail; the sums are exact per element, so the bits
-// must agree.
-func TestAddInto(t *testing.T) {
+// TestAddMulInto checks the vector sum and product against the scalar
+// ones on lengths with and without a tail; each element is one rounding,
+// so the bits must agree.
+func TestAddMulInto(t *testing.T) {
 	r := rand.New(rand.NewPCG(3, 4))
-	for _, n := range []int{0, 1, 7, 8, 9, 31, 64, 100} {
-		d, s := randFloats(r, n), randFloats(r, n)
-		want := make([]float32, n)
-		for i := range want {
-			want[i] = d[i] + s[i]
-		}
-		AddInto(d, s)
-		for i := range want {
-			if math.Float32bits(d[i]) != math.Float32bits(want[i]) {
-				t.Fatalf("n=%d: element %d is %g, want %g", n, i, d[i], want[i])
+	for _, op := range []struct {
+		name string
+		f    func(d, s []float32)
+		ref  func(a, b float32) float32
+	}{
+		{"AddInto", AddInto, func(a, b float32) float32 { return a + b }},
+		{"MulInto", MulInto, func(a, b float32) float32 { return a * b }},
+	} {
+		for _, n := range []int{0, 1, 7, 8, 9, 31, 64, 100} {
+			d, s := randFloats(r, n), randFloats(r, n)
+			want := make([]float32, n)
+			for i := range want {
+				want[i] = op.ref(d[i], s[i])
+			}
+			op.f(d, s)
+			for i := range want {
+				if math.Float32bits(d[i]) != math.Float32bits(want[i]) {
+					t.Fatalf("%s n=%d: element %d is %g, want %g", op.name, n, i, d[i], want[i])
+				}
 			}
 		}
 	}

@@ -309,6 +309,19 @@ func addVec(d, b []float32) int {
 	return n
 }
 
+func mulVec(d, b []float32) int {
+	if !haveAVX2 {
+		return 0
+	}
+	n := len(d) &^ 7
+	b = b[:len(d)]
+	for i := 0; i < n; i += 8 {
+		dv := archsimd.LoadFloat32x8Slice(d[i : i+8])
+		dv.Mul(archsimd.LoadFloat32x8Slice(b[i : i+8])).StoreSlice(d[i : i+8])
+	}
+	return n
+}
+
 // biasReluVec is one row of BiasRelu.
 func biasReluVec(row, bias []float32) int {
 	if !haveAVX2 {
