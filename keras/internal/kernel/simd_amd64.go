@@ -485,7 +485,17 @@ func swishVec(x []float32) int {
 	k := newGateConsts()
 	finite := archsimd.BroadcastFloat32x8(-math.MaxFloat32)
 	nan := archsimd.BroadcastFloat32x8(float32(math.NaN()))
-	for i := 0; i < n; i += 8 {
+	i := 0
+	// Two vectors an iteration: their exp polynomials are independent
+	// chains, which the CPU overlaps.
+	for ; i+16 <= n; i += 16 {
+		v := archsimd.LoadFloat32x8Slice(x[i : i+8])
+		w := archsimd.LoadFloat32x8Slice(x[i+8 : i+16])
+		sv, sw := sigmoid8(v, &k), sigmoid8(w, &k)
+		v.Mul(sv).Merge(nan, v.GreaterEqual(finite)).StoreSlice(x[i : i+8])
+		w.Mul(sw).Merge(nan, w.GreaterEqual(finite)).StoreSlice(x[i+8 : i+16])
+	}
+	for ; i < n; i += 8 {
 		v := archsimd.LoadFloat32x8Slice(x[i : i+8])
 		v.Mul(sigmoid8(v, &k)).Merge(nan, v.GreaterEqual(finite)).StoreSlice(x[i : i+8])
 	}
