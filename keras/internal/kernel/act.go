@@ -17,6 +17,7 @@ func Map(x []float32, f func(float64) float64) {
 // sign bit is set, without a branch: signs are random in a layer's output,
 // and mispredicted branches cost more than the arithmetic.
 func Relu(x []float32) {
+	x = x[reluVec(x):]
 	for i, v := range x {
 		b := math.Float32bits(v)
 		b &^= uint32(int32(b) >> 31)

@@ -191,6 +191,18 @@ func testBiasRelu(t *testing.T, n int) {
 			}
 		}
 	}
+	// Relu against its definition, the sign bit cleared, value by value.
+	relu := slices.Clone(x)
+	Relu(relu)
+	for i, v := range x {
+		b := math.Float32bits(v)
+		if b>>31 == 1 {
+			b = 0
+		}
+		if math.Float32bits(relu[i]) != b {
+			t.Fatalf("Relu: element %d (%v): got %v, want %v", i, v, relu[i], math.Float32frombits(b))
+		}
+	}
 	want := slices.Clone(x)
 	AddBias(want, bias)
 	Relu(want)

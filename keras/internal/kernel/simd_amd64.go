@@ -322,6 +322,19 @@ func mulVec(d, b []float32) int {
 	return n
 }
 
+// reluVec is Relu on whole vectors (ResNet's relu after each Add).
+func reluVec(x []float32) int {
+	if !haveAVX2 {
+		return 0
+	}
+	n := len(x) &^ 7
+	for i := 0; i < n; i += 8 {
+		bits := archsimd.LoadFloat32x8Slice(x[i : i+8]).AsInt32x8()
+		bits.AndNot(bits.ShiftAllRight(31)).AsFloat32x8().StoreSlice(x[i : i+8])
+	}
+	return n
+}
+
 // biasReluVec is one row of BiasRelu.
 func biasReluVec(row, bias []float32) int {
 	if !haveAVX2 {

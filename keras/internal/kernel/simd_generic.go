@@ -16,6 +16,7 @@ func sumPositionsVec(acc []float64, x []float32, n, ch int) int                {
 func tapsVec(d, x, k []float32, xo, ko []int, count, xStep, dStep int) int     { return 0 }
 func addVec(d, b []float32) int                                                { return 0 }
 func mulVec(d, b []float32) int                                                { return 0 }
+func reluVec(x []float32) int                                                  { return 0 }
 func biasReluVec(row, bias []float32) int                                      { return 0 }
 func biasReluCapVec(x, bias []float32, maxValue float32, hasMax bool) bool     { return false }
 func sigmoidVec(x []float32) int                                               { return 0 }
