@@ -253,19 +253,19 @@ func mulPacked(dst []float32, ldc int, a []float32, lda, i0, i1, j0, j1 int, p *
 				if nr == packNR && full > 0 {
 					ap, alda := block[:], kc
 					if inPlace {
-						ap, alda = a[ic*lda:], lda
+						ap, alda = a[ic*lda+pc:], lda
 					}
 					micro.Kernel(full, kc, ap, alda, panel, dst[ic*ldc+jc:], ldc, acc, me)
 					g0 = full
 				}
 				for g := g0; g < groups; g++ {
 					ir := ic + g*packMR
-					ap := block[g*packMR*kc:]
+					ap, alda := block[g*packMR*kc:], kc
 					mr := min(packMR, i1-ir)
 					if inPlace && mr == packMR {
-						ap = a[ir*lda:]
+						ap, alda = a[ir*lda+pc:], lda
 					}
-					micro.Kernel(1, kc, ap, kc, panel, tile[:], packNR, false, nil)
+					micro.Kernel(1, kc, ap, alda, panel, tile[:], packNR, false, nil)
 					for q := 0; q < mr; q++ {
 						row := dst[(ir+q)*ldc+jc : (ir+q)*ldc+jc+nr]
 						t := tile[q*packNR : q*packNR+nr]
