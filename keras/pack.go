@@ -15,10 +15,15 @@ import "github.com/kerascope/kerascope/keras/internal/kernel"
 // (kernel.PackedProducts). Their results differ from the BLAS path's by
 // rounding only; TestFusedMatchesUnfused compares them.
 
-// packGroupWaste is the most a group's padding to whole panels may add to
-// its product: grouped convolutions with 8 filters a group (RegNet) would
-// do twice the work packed, and stay with BLAS.
-const packGroupWaste = 1.25
+// packWaste is the most the padding to whole panels of 16 columns may add
+// to a product: grouped convolutions with 8 filters a group (RegNet) or a
+// Dense layer of 10 units would do 1.6 to 2 times the work packed, and
+// stay with BLAS. (A plain convolution packs whatever its filters: its
+// kernel is dropped for the packed one.)
+const packWaste = 1.25
+
+// wasteful reports whether packing n columns pads them past packWaste.
+func wasteful(n int) bool { return float64((n+15)/16*16) > packWaste*float64(n) }
 
 // packWeights packs the kernels of the plan's convolutions (see above),
 // making a replacement call for those that have none yet.
@@ -73,7 +78,7 @@ func (p *plan) packWeights(net *Net) {
 				continue
 			}
 			fg := l.filters / groups
-			if groups > 1 && float64((fg+15)/16*16) > packGroupWaste*float64(fg) {
+			if groups > 1 && wasteful(fg) {
 				continue
 			}
 			kern := w[at].Data
@@ -144,7 +149,7 @@ func (p *plan) packDense(net *Net, n *Node, f *fusedCall, d *dense, done map[*Te
 		return
 	}
 	kern := w[0].Data
-	if len(kern) == 0 || len(kern)%d.units != 0 || len(kern) > denseMaxPacked {
+	if len(kern) == 0 || len(kern)%d.units != 0 || len(kern) > denseMaxPacked || wasteful(d.units) {
 		return
 	}
 	packs, ok := done[w[0]]
