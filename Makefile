@@ -153,11 +153,13 @@ demo: build
 # the Keras that built it, against kerascope: summary byte-identical,
 # predictions within 1e-5 + 1e-4|want|, with each model's conditioning; one
 # model at a time under nice (hours on 2 cores for all 111; ZOO_ARGS='--only
-# MobileNetV3Small ConvNeXtTiny' for some). Files in testdata/gen/.zoo
+# MobileNetV3Small ConvNeXtTiny' for some). A file that misses is run again
+# by Keras in float64 (--f64), which says which of kerascope and Keras's own
+# float32 output is the further from it. Files in testdata/gen/.zoo
 # (git-ignored); the table is docs/fidelity.md's.
 verify-keras: build
 	bash testdata/gen/setup.sh
-	nice -n 10 testdata/gen/.venv/bin/python testdata/gen/verify_zoo.py --kerascope $(BIN) $(ZOO_ARGS)
+	nice -n 10 testdata/gen/.venv/bin/python testdata/gen/verify_zoo.py --kerascope $(BIN) --f64 $(ZOO_ARGS)
 
 # Regenerates the fixtures with real Keras (needs Python 3.11 and network
 # access to PyPI the first time); see testdata/README.md.

@@ -28,6 +28,13 @@ byte-identical, its predictions within 1e-5 + 1e-4|want|. The table lists
 per architecture and flavour: summary identical, max abs error, max
 relative error, conditioning. Nothing here loads a corpus file; everything
 is built here. Files go to testdata/gen/.zoo (git-ignored).
+
+With --f64, a file whose predictions miss is run once more by Keras in
+float64 (the loaded model's config with every float32 dtype made float64,
+its weights cast, the input cast): a second oracle that tells float32
+rounding apart from a wrong computation. The row then says how far
+kerascope and Keras's own float32 output are from it. The verdict stays
+the float32 comparison: this only explains a miss.
 """
 import argparse
 import json
@@ -127,6 +134,36 @@ def worker(flavour, arch, out):
     (out / "info.json").write_text(json.dumps(info, indent=1))
 
 
+def as_float64(o):
+    """A model config with every float32 dtype made float64 (tf-keras
+    writes dtype strings; Keras 3 writes DTypePolicy configs whose name is
+    the string)."""
+    if isinstance(o, dict):
+        return {k: as_float64(v) for k, v in o.items()}
+    if isinstance(o, list):
+        return [as_float64(v) for v in o]
+    return "float64" if o == "float32" else o
+
+
+def worker_f64(flavour, d, fname):
+    """Keras's predictions of a saved file computed in float64."""
+    import gen_models as gm
+
+    os.environ.update(gm.FIXED_ENV)
+    tf, K = gm._import(flavour)
+    m = K.models.load_model(d / fname, compile=False)
+    if flavour == "k3":
+        K.config.set_floatx("float64")
+    else:
+        K.backend.set_floatx("float64")
+    m64 = m.__class__.from_config(as_float64(m.get_config()))
+    m64.set_weights([w.astype(np.float64) if w.dtype == np.float32 else w for w in m.get_weights()])
+    y = m64.predict(np.load(d / "x.npy").astype(np.float64), verbose=0)
+    if y.dtype != np.float64:
+        raise SystemExit(f"the float64 model computed {y.dtype}")
+    np.save(d / f"{fname}.y64.npy", y)
+
+
 def kerascope(binary, args):
     p = subprocess.run([binary] + args, capture_output=True, text=True)
     return p.returncode, p.stdout, p.stderr.strip()
@@ -151,6 +188,13 @@ def compare(binary, d, fname):
         return r
     got, want = np.load(got_path).astype(np.float64), np.load(d / f"{fname}.y.npy").astype(np.float64)
     got_path.unlink()
+    y64 = d / f"{fname}.y64.npy"
+    if y64.exists() and np.load(y64).shape == got.shape:
+        truth = np.load(y64)
+        for who, y in (("f64_kerascope", got), ("f64_keras", want)):
+            e = np.abs(y - truth)
+            r[who + "_abs"] = float(e.max())
+            r[who + "_within"] = bool(np.all(e <= ATOL + RTOL * np.abs(truth)))
     if got.shape != want.shape:
         r["predict_error"] = f"shape {got.shape}, want {want.shape}"
         return r
@@ -172,6 +216,11 @@ def row(arch, flavour, fname, r, info):
         return [arch, fl, "-", "-", "-", "-", f"{info['conditioning']:.3g}",
                 "Keras cannot save it: " + f["save_error"][:60]]
     note = r.get("error") or r.get("summary_error") or r.get("predict_error") or ""
+    if "f64_kerascope_abs" in r:
+        note = (f"against Keras in float64: kerascope {r['f64_kerascope_abs']:.2g} "
+                f"({'within' if r['f64_kerascope_within'] else 'not within'}), "
+                f"Keras float32 {r['f64_keras_abs']:.2g} "
+                f"({'within' if r['f64_keras_within'] else 'not within'}) " + note).strip()
     if "load_error" in f:
         note = ("Keras cannot load it (oracle: the model that saved it): " + f["load_error"][:50] + " " + note).strip()
     ok = "yes" if r.get("within") else "no"
@@ -179,7 +228,7 @@ def row(arch, flavour, fname, r, info):
     return [arch, fl, str(info["size"]), summ,
             f"{r['max_abs']:.2g}" if "max_abs" in r else "-",
             f"{r['max_rel']:.2g}" if "max_rel" in r else "-",
-            f"{info['conditioning']:.3g}", (ok if "max_abs" in r else "no") + (" " + note[:90] if note else "")]
+            f"{info['conditioning']:.3g}", (ok if "max_abs" in r else "no") + (" " + note[:130] if note else "")]
 
 
 HEAD = ["architecture", "flavour", "input", "summary identical", "max abs error",
@@ -197,9 +246,14 @@ def main():
     ap.add_argument("--reuse", action="store_true", help="keep Keras outputs already made")
     ap.add_argument("--compare-only", action="store_true", help="only compare architectures whose Keras outputs exist")
     ap.add_argument("--markdown", help="also write the table as Markdown to this file")
+    ap.add_argument("--f64", action="store_true", help="run Keras in float64 on every file that misses")
+    ap.add_argument("--worker-f64", nargs=3, metavar=("FLAVOUR", "DIR", "FILE"))
     a = ap.parse_args()
     if a.worker:
         worker(a.worker[0], a.worker[1], Path(a.worker[2]))
+        return
+    if a.worker_f64:
+        worker_f64(a.worker_f64[0], Path(a.worker_f64[1]), a.worker_f64[2])
         return
     out = Path(a.out)
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
@@ -226,6 +280,13 @@ def main():
             info = json.loads((d / "info.json").read_text())
             for fname in ("m.keras", "m.h5"):
                 r = compare(a.kerascope, d, fname) if "error" not in info else {}
+                if (a.f64 and "max_abs" in r and not r["within"] and "f64_kerascope_abs" not in r
+                        and "load_error" not in info["files"].get(fname, {})):
+                    p = subprocess.run([sys.executable, __file__, "--worker-f64", fl, str(d), fname],
+                                       capture_output=True, text=True, env=env)
+                    if p.returncode != 0:
+                        print(f"# {fl} {arch} {fname}: float64 run failed: {p.stderr.strip().splitlines()[-1:]}", file=sys.stderr, flush=True)
+                    r = compare(a.kerascope, d, fname)
                 results.append({"info": info, "result": r})
                 rows.append(row(arch, fl, fname, r, info))
                 print(" | ".join(rows[-1]), flush=True)
