@@ -317,6 +317,9 @@ func convolve(out, x, k []float32, packed []*kernel.Packed, epi kernel.Epilogue,
 	rows := n * pOut
 	block := max(1, maxScratch/row)
 	grain := max(1, parallelConvMACs/max(1, row*filters))
+	if packed != nil {
+		grain = max(1, packedConvMACs/max(1, row*filters))
+	}
 	kernel.Parallel(rows, grain, func(lo, hi int) {
 		sp := getScratch(min(block, hi-lo) * row)
 		defer putScratch(sp)
@@ -340,6 +343,10 @@ func convolve(out, x, k []float32, packed []*kernel.Packed, epi kernel.Epilogue,
 // for BLAS to run near its peak.
 const parallelConvMACs = 1 << 22
 
+// packedConvMACs is parallelConvMACs for a kernel packed at load, whose
+// parts pack nothing again: a quarter of it.
+const packedConvMACs = 1 << 20
+
 // depthwise sets out (n × OutLen × channels·mult) to the depthwise
 // convolution of x (n × InLen × channels) with k, split by rows of output
 // positions over spare CPUs when there is enough work.
@@ -358,9 +365,10 @@ func depthwise(out, x, k []float32, n int, w *kernel.ConvWindow, channels, mult 
 }
 
 // minParallelMACs is the least work (multiply-adds) of one part of a loop
-// split over CPUs outside BLAS: tens of microseconds, against the few it
-// costs to start and join a goroutine.
-const minParallelMACs = 1 << 17
+// split over CPUs outside BLAS: a few microseconds of a depthwise layer,
+// against well under one to hand a part to a spinning helper
+// (kernel.Parallel).
+const minParallelMACs = 1 << 15
 
 // convolveTranspose sets out (n × w.InLen × filters) to the transposed
 // convolution of x (n × w.OutLen × channels) with k (KLen × filters ×

@@ -37,6 +37,9 @@ type Net struct {
 	stateful *Layer
 
 	plan *plan // load-time rewrites of the graph (fuse.go); nil runs it as decoded
+	// minPart is the smallest part of a batch that runSplit gives its own
+	// goroutine (parallel.go).
+	minPart int
 	// arenas are the activation memory of runs, reused between them
 	// (arena.go).
 	arenas arenas
@@ -135,6 +138,7 @@ func NewNet(f *File) (*Net, error) {
 		return nil, err
 	}
 	net.optimize() // fuse.go
+	net.minPart = minPart(net.perSampleMACs(m))
 	net.stateful = firstStateful(m)
 	for _, r := range m.Inputs {
 		net.inputs = append(net.inputs, Port{Name: r.Layer.Name, Shape: freeBatch(r.Shape(), net.stateful)})

@@ -1,8 +1,10 @@
 package keras
 
 import (
+	"encoding/json"
 	"errors"
 	"math"
+	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -182,5 +184,50 @@ func TestForwardPanicIsError(t *testing.T) {
 	err := (&Net{}).forward(&call{layer: l})
 	if err == nil || !strings.Contains(err.Error(), `layer "odd" (Odd): internal error`) || !strings.Contains(err.Error(), "boom") {
 		t.Fatalf("got %v", err)
+	}
+}
+
+func TestMinPart(t *testing.T) {
+	for _, c := range []struct {
+		macs int64
+		want int
+	}{{0, minPartSamples}, {1, minPartSamples}, {splitMACs / 16, minPartSamples}, {splitMACs / 4, 4}, {splitMACs / 2, 2}, {splitMACs, 1}, {300e6, 1}} {
+		if got := minPart(c.macs); got != c.want {
+			t.Errorf("minPart(%d) = %d, want %d", c.macs, got, c.want)
+		}
+	}
+}
+
+// perSampleMACs, from the config's shapes, against the multiply-adds that
+// bench_models.py counts with Keras for the benchmark's models (when make
+// bench-keras has made them). It only sizes the split of a batch, so a
+// factor of two either way is close enough: it also counts element-wise
+// layers, one per output element, and attention's projections.
+func TestPerSampleMACs(t *testing.T) {
+	dir := filepath.Join("..", "testdata", "gen", ".bench")
+	names, _ := filepath.Glob(filepath.Join(dir, "*", "meta.json"))
+	if len(names) == 0 {
+		t.Skipf("%s has no models (make bench-keras makes them)", dir)
+	}
+	for _, meta := range names {
+		var m struct {
+			MACs int64 `json:"macs_per_sample"`
+		}
+		b, err := os.ReadFile(meta)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := json.Unmarshal(b, &m); err != nil {
+			t.Fatal(err)
+		}
+		net, err := Load(filepath.Join(filepath.Dir(meta), "model.keras"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := net.perSampleMACs(net.Model)
+		t.Logf("%s: %d multiply-adds a sample, Keras-side count %d", filepath.Base(filepath.Dir(meta)), got, m.MACs)
+		if got < m.MACs/2 || got > 2*m.MACs {
+			t.Errorf("%s: estimated %d multiply-adds a sample, bench_models.py counts %d", filepath.Dir(meta), got, m.MACs)
+		}
 	}
 }

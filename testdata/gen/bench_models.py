@@ -128,8 +128,11 @@ def flops_and_memory(model):
                 continue
             try:
                 out_shape = layer.output.shape
-                in_shape = layer.input.shape
-            except (AttributeError, ValueError):
+                # A layer called on several tensors (MultiHeadAttention's
+                # query and value) lists them: its shapes are the first's.
+                first = layer.input[0] if isinstance(layer.input, (list, tuple)) else layer.input
+                in_shape = first.shape
+            except (AttributeError, ValueError, IndexError):
                 continue
             if isinstance(layer.output, (list, tuple)):
                 continue

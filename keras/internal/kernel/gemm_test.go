@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
-	"sync"
 	"testing"
 )
 
@@ -175,58 +174,4 @@ func TestAddBias(t *testing.T) {
 			t.Fatalf("got %v, want %v", x, want)
 		}
 	}
-}
-
-func TestParallelCoversOnce(t *testing.T) {
-	for _, c := range []struct{ n, grain int }{{0, 1}, {1, 1}, {5, 1}, {100, 7}, {100, 60}, {3, 0}} {
-		seen := make([]int32, c.n)
-		var mu sync.Mutex
-		Parallel(c.n, c.grain, func(lo, hi int) {
-			mu.Lock()
-			defer mu.Unlock()
-			for i := lo; i < hi; i++ {
-				seen[i]++
-			}
-		})
-		for i, v := range seen {
-			if v != 1 {
-				t.Fatalf("n=%d grain=%d: item %d covered %d times", c.n, c.grain, i, v)
-			}
-		}
-	}
-	if len(spare) != cap(spare) {
-		t.Fatalf("%d of %d spare CPUs were not given back", cap(spare)-len(spare), cap(spare))
-	}
-}
-
-func TestParallelCarriesPanic(t *testing.T) {
-	defer func() {
-		if recover() == nil {
-			t.Fatal("a panic in a part did not reach the caller")
-		}
-		if len(spare) != cap(spare) {
-			t.Fatalf("%d of %d spare CPUs were not given back", cap(spare)-len(spare), cap(spare))
-		}
-	}()
-	Parallel(100, 1, func(lo, hi int) {
-		if hi == 100 {
-			panic("boom")
-		}
-	})
-}
-
-func TestParallelCarriesOwnPanic(t *testing.T) {
-	defer func() {
-		if recover() == nil {
-			t.Fatal("a panic in the caller's part did not reach the caller")
-		}
-		if len(spare) != cap(spare) {
-			t.Fatalf("%d of %d spare CPUs were not given back", cap(spare)-len(spare), cap(spare))
-		}
-	}()
-	Parallel(100, 1, func(lo, hi int) {
-		if lo == 0 {
-			panic("boom")
-		}
-	})
 }

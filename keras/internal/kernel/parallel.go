@@ -4,6 +4,7 @@ import (
 	"runtime"
 	"sync"
 	"sync/atomic"
+	"time"
 )
 
 // Work split over the CPUs. Predict splits a large batch over the CPUs at
@@ -17,23 +18,130 @@ import (
 // maxParts is the most parts work is split into: the CPUs.
 var maxParts = max(runtime.GOMAXPROCS(0), 1)
 
-// spare holds one token per CPU beyond the caller's own.
-var spare = func() chan struct{} {
-	c := make(chan struct{}, maxParts-1)
+// spare holds the helpers not working for anyone: one per CPU beyond the
+// caller's own. Taking one is the right to give it one task.
+var spare = func() chan *helper {
+	c := make(chan *helper, maxParts-1)
 	for range maxParts - 1 {
-		c <- struct{}{}
+		c <- &helper{wake: make(chan struct{}, 1)}
 	}
 	return c
 }()
 
-// takeSpare takes up to want spare CPUs without waiting and returns how
-// many it got.
-func takeSpare(want int) int {
-	got := 0
-	for got < want {
+// spin is how long a helper that has finished a part, and a caller
+// waiting for its helpers, keep looking for work before they block. A
+// forward pass calls Parallel every few tens of microseconds at a batch
+// of one; a goroutine that has blocked takes tens of microseconds to wake
+// (a futex and the host's scheduler, more in a virtual machine), which
+// made splits under a millisecond of work slower than none. A spinning
+// goroutine yields its CPU (runtime.Gosched) on every look, so other
+// goroutines still run.
+const spin = 100 * time.Microsecond
+
+// A helper is a goroutine, started on first use, that runs parts of the
+// tasks given to it, one task at a time.
+type helper struct {
+	post     atomic.Pointer[task] // the task given, until the helper takes it
+	sleeping atomic.Bool          // blocked on wake, or about to be
+	wake     chan struct{}
+	once     sync.Once
+}
+
+// A task is one call of Parallel: the parts are taken in order by the
+// caller and its helpers.
+type task struct {
+	f     func(lo, hi int)
+	n     int
+	parts int
+	next  atomic.Int64
+	left  atomic.Int32  // helpers still working on it
+	done  chan struct{} // receives once when left reaches 0
+	mu    sync.Mutex
+	fail  any // a helper's panic, carried over to the caller
+}
+
+// work runs parts of t until none is left.
+func (t *task) work() {
+	for {
+		p := int(t.next.Add(1)) - 1
+		if p >= t.parts {
+			return
+		}
+		t.f(p*t.n/t.parts, (p+1)*t.n/t.parts)
+	}
+}
+
+func (h *helper) give(t *task) {
+	h.once.Do(func() {
+		h.sleeping.Store(true)
+		go h.loop()
+	})
+	h.post.Store(t)
+	if h.sleeping.CompareAndSwap(true, false) {
+		h.wake <- struct{}{}
+	}
+}
+
+func (h *helper) loop() {
+	for {
+		t := h.take()
+		func() {
+			// A panic on another goroutine would end the process; the
+			// caller's recover (the forward pass turns panics into
+			// errors) only sees its own, so carry it over.
+			defer func() {
+				if r := recover(); r != nil {
+					t.mu.Lock()
+					t.fail = r
+					t.mu.Unlock()
+				}
+				if t.left.Add(-1) == 0 {
+					t.done <- struct{}{}
+				}
+			}()
+			t.work()
+		}()
+	}
+}
+
+// take returns the next task given to h: spinning for a while, then
+// blocked until give wakes it.
+func (h *helper) take() *task {
+	if !h.sleeping.Load() {
+		start := time.Now()
+		for i := 0; ; i++ {
+			if t := h.post.Swap(nil); t != nil {
+				return t
+			}
+			if i%16 == 15 && time.Since(start) > spin {
+				break
+			}
+			runtime.Gosched()
+		}
+		h.sleeping.Store(true)
+		if t := h.post.Swap(nil); t != nil {
+			if h.sleeping.CompareAndSwap(true, false) {
+				return t
+			}
+			<-h.wake // give saw h asleep and sends a wake: take it
+			return t
+		}
+	}
+	for {
+		<-h.wake
+		if t := h.post.Swap(nil); t != nil {
+			return t
+		}
+	}
+}
+
+// takeSpare takes up to want spare helpers without waiting.
+func takeSpare(want int) []*helper {
+	var got []*helper
+	for len(got) < want {
 		select {
-		case <-spare:
-			got++
+		case h := <-spare:
+			got = append(got, h)
 		default:
 			return got
 		}
@@ -41,9 +149,9 @@ func takeSpare(want int) int {
 	return got
 }
 
-func giveSpare(n int) {
-	for range n {
-		spare <- struct{}{}
+func giveSpare(hs []*helper) {
+	for _, h := range hs {
+		spare <- h
 	}
 }
 
@@ -61,47 +169,38 @@ func Parallel(n, grain int, f func(lo, hi int)) {
 		return
 	}
 	helpers := takeSpare(parts - 1)
-	var next atomic.Int64
-	work := func() {
-		for {
-			p := int(next.Add(1)) - 1
-			if p >= parts {
-				return
-			}
-			f(p*n/parts, (p+1)*n/parts)
-		}
-	}
-	if helpers == 0 {
-		work()
+	t := &task{f: f, n: n, parts: parts}
+	if len(helpers) == 0 {
+		t.work()
 		return
 	}
-	var wg sync.WaitGroup
-	var mu sync.Mutex
-	var failure any
-	for range helpers {
-		wg.Go(func() {
-			// A panic on another goroutine would end the process; the
-			// caller's recover (the forward pass turns panics into
-			// errors) only sees its own, so carry it over.
-			defer func() {
-				if r := recover(); r != nil {
-					mu.Lock()
-					failure = r
-					mu.Unlock()
-				}
-			}()
-			work()
-		})
+	t.done = make(chan struct{}, 1)
+	t.left.Store(int32(len(helpers)))
+	for _, h := range helpers {
+		h.give(t)
 	}
 	func() {
 		defer func() {
-			wg.Wait()
+			t.wait()
 			giveSpare(helpers)
 		}()
-		work()
+		t.work()
 	}()
-	if failure != nil {
-		panic(failure)
+	if t.fail != nil {
+		panic(t.fail)
+	}
+}
+
+// wait returns when every helper has finished with t: spinning for a
+// while, then blocked.
+func (t *task) wait() {
+	start := time.Now()
+	for i := 0; t.left.Load() != 0; i++ {
+		if i%16 == 15 && time.Since(start) > spin {
+			<-t.done
+			return
+		}
+		runtime.Gosched()
 	}
 }
 
