@@ -135,18 +135,17 @@ func (h *helper) take() *task {
 	}
 }
 
-// takeSpare takes up to want spare helpers without waiting.
-func takeSpare(want int) []*helper {
-	var got []*helper
-	for len(got) < want {
+// takeSpare appends up to want spare helpers to dst without waiting.
+func takeSpare(dst []*helper, want int) []*helper {
+	for range want {
 		select {
 		case h := <-spare:
-			got = append(got, h)
+			dst = append(dst, h)
 		default:
-			return got
+			return dst
 		}
 	}
-	return got
+	return dst
 }
 
 func giveSpare(hs []*helper) {
@@ -168,13 +167,16 @@ func Parallel(n, grain int, f func(lo, hi int)) {
 		f(0, n)
 		return
 	}
-	helpers := takeSpare(parts - 1)
-	t := &task{f: f, n: n, parts: parts}
+	var room [8]*helper // no allocation for up to 9 CPUs
+	helpers := takeSpare(room[:0], parts-1)
 	if len(helpers) == 0 {
-		t.work()
+		// The same ranges, one after the other: the same bits.
+		for p := range parts {
+			f(p*n/parts, (p+1)*n/parts)
+		}
 		return
 	}
-	t.done = make(chan struct{}, 1)
+	t := &task{f: f, n: n, parts: parts, done: make(chan struct{}, 1)}
 	t.left.Store(int32(len(helpers)))
 	for _, h := range helpers {
 		h.give(t)
