@@ -1,6 +1,7 @@
 package keras
 
 import (
+	"errors"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -48,5 +49,28 @@ func FuzzDecode(f *testing.F) {
 				}
 			}
 		}
+		// Load's estimate of the work per sample (parallel.go) reads the
+		// same shapes: whatever they say, it neither panics nor wraps.
+		net := &Net{order: make(map[*Model][]*Node), release: make(map[*Model][][]*Node)}
+		if net.schedule(m) == nil {
+			if macs := net.perSampleMACs(m); macs < 0 {
+				t.Fatalf("perSampleMACs = %d", macs)
+			}
+		}
 	})
+}
+
+// A model whose input or output names a layer it never calls is a format
+// error (FuzzDecode found that Load indexed past the layer's calls).
+func TestDecodeUncalledInputOutput(t *testing.T) {
+	for _, c := range []string{
+		`{"class_name":"Functional","config":{"name":"m","layers":[{"class_name":"InputLayer","name":"in","config":{"batch_shape":[null,3],"name":"in"},"inbound_nodes":[]},{"class_name":"Dense","name":"d","config":{"name":"d","units":2},"inbound_nodes":[]}],"input_layers":[["in",0,0]],"output_layers":[["d",0,0]]}}`,
+		`{"class_name":"Model","config":{"name":"m","layers":[{"class_name":"InputLayer","name":"in","config":{"batch_input_shape":[null,3],"name":"in"},"inbound_nodes":[]},{"class_name":"Dense","name":"d","config":{"name":"d","units":2},"inbound_nodes":[[["in",0,0,{}]]]}],"input_layers":[["in",0,0]],"output_layers":[["d",3,0]]}}`,
+	} {
+		_, err := Decode([]byte(c))
+		var fe *FormatError
+		if !errors.As(err, &fe) || !strings.Contains(err.Error(), `output_layers: layer "d" has no call`) {
+			t.Errorf("Decode: got %v, want a format error about d's missing call", err)
+		}
+	}
 }

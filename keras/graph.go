@@ -311,6 +311,19 @@ func decodeFunctional(class string, cfg gjson.Result, depth int) (*Model, error)
 	if err := m.infer(); err != nil {
 		return nil, err
 	}
+	// A model's input or output must be a call that exists: a config may
+	// name a layer it never calls (found by FuzzDecode; running it would
+	// index past the layer's calls).
+	for _, io := range []struct {
+		key  string
+		refs []TensorRef
+	}{{"input_layers", m.Inputs}, {"output_layers", m.Outputs}} {
+		for _, r := range io.refs {
+			if r.Node < 0 || r.Node >= len(r.Layer.Nodes) {
+				return nil, formatErrorf("%s: layer %q has no call %d", io.key, r.Layer.Name, r.Node)
+			}
+		}
+	}
 	return m, nil
 }
 

@@ -196,6 +196,16 @@ func TestMinPart(t *testing.T) {
 			t.Errorf("minPart(%d) = %d, want %d", c.macs, got, c.want)
 		}
 	}
+	// A config's shapes can be anything: the estimate saturates.
+	if got := satMul(1<<40, 1<<40); got != math.MaxInt64 {
+		t.Errorf("satMul(2^40, 2^40) = %d", got)
+	}
+	if got := satAdd(math.MaxInt64-1, 5); got != math.MaxInt64 {
+		t.Errorf("satAdd(MaxInt64-1, 5) = %d", got)
+	}
+	if got := satMul(3, 5) + satAdd(3, 5); got != 23 {
+		t.Errorf("satMul(3, 5) + satAdd(3, 5) = %d", got)
+	}
 }
 
 // perSampleMACs, from the config's shapes, against the multiply-adds that
