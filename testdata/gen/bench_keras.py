@@ -39,8 +39,9 @@ Keras's own output moves when the input moves by 1e-6 relative) and makes
 the run fail. It measures the machine's fp32 peak with numpy's
 float32 2048×2048 product on all cores (its bundled OpenBLAS). Then, after
 warm-up, it runs --rounds rounds of single and batch calls on every worker,
-rotating the worker order each round, with as many calls per round as fit in
---budget seconds (at least 3 single and 2 batch calls). Figures are medians.
+rotating the worker order each round and waiting SETTLE seconds before each
+worker's turn, with as many calls per round as fit in --budget seconds (at
+least 3 single and 2 batch calls). Figures are medians.
 """
 
 import argparse
@@ -64,6 +65,11 @@ BENCH_DIR = GEN / ".bench"
 DEFAULT_MODELS = ("rnn_1unit", "bench_lstm", "bench_cnn", "bench_mlp",
                   "mobilenetv2", "resnet50", "efficientnetb0", "seq_lstm_gru",
                   "transformer")
+# Seconds every worker waits before its turn in a round, so that the thread
+# pools of the one before (ONNX Runtime's and TensorFlow's spin after each
+# call) have gone quiet and do not take a core from it.
+SETTLE = 0.05
+
 WORKERS = ("go", "go_before", "tffunc", "ort", "eager")
 LABEL = {"go": "kerascope", "go_before": "kerascope before", "tffunc": "tf.function",
          "ort": "ONNX Runtime", "eager": "eager Keras"}
@@ -388,8 +394,10 @@ def bench_model(name, args, py_env, tmp):
             print(f"  {name}: round {r + 1}/{args.rounds} ({', '.join(order)})",
                   file=sys.stderr, flush=True)
             for k in order:
+                time.sleep(SETTLE)
                 raw[k]["single"] += workers[k].times("single", per[k][0])
             for k in order:
+                time.sleep(SETTLE)
                 raw[k]["batch"] += workers[k].times("batch", per[k][1])
             order = order[1:] + order[:1]
         for k, w in workers.items():
