@@ -29,19 +29,7 @@ const corpusDir = "../../shared/corpus/files"
 
 // h5Inputs lists every .h5 and .keras file the differential test reads.
 func h5Inputs(t testing.TB) []string {
-	var files []string
-	for _, root := range []string{"testdata", "../testdata", corpusDir} {
-		filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
-			if err != nil {
-				return nil // an absent corpus
-			}
-			if strings.HasSuffix(p, ".h5") || strings.HasSuffix(p, ".keras") {
-				files = append(files, p)
-			}
-			return nil
-		})
-	}
-	return files
+	return modelFiles("testdata", "../testdata", corpusDir)
 }
 
 // weightsMember returns the model.weights.h5 member of a .keras archive,

@@ -27,28 +27,45 @@ const maxSeedBytes = 256 << 10
 // seedFiles returns the HDF5 images the fuzz targets start from.
 func seedFiles(t testing.TB) [][]byte {
 	var seeds [][]byte
-	for _, root := range []string{"testdata", "../testdata", hostileDir} {
-		filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
-			if err != nil || d.IsDir() {
-				return nil // an absent directory
-			}
-			switch {
-			case strings.HasSuffix(p, ".h5"):
-				if b, err := os.ReadFile(p); err == nil && len(b) <= maxSeedBytes {
-					seeds = append(seeds, b)
-				}
-			case strings.HasSuffix(p, ".keras"):
-				if b := kerasMember(p); b != nil && len(b) <= maxSeedBytes {
-					seeds = append(seeds, b)
-				}
-			}
-			return nil
-		})
+	for _, p := range modelFiles("testdata", "../testdata", hostileDir) {
+		var b []byte
+		if strings.HasSuffix(p, ".keras") {
+			b = kerasMember(p)
+		} else if raw, err := os.ReadFile(p); err == nil {
+			b = raw
+		}
+		if b != nil && len(b) <= maxSeedBytes {
+			seeds = append(seeds, b)
+		}
 	}
 	if len(seeds) < 50 {
 		t.Fatalf("only %d seed files", len(seeds))
 	}
 	return seeds
+}
+
+// modelFiles lists the .h5 and .keras files under roots, absent roots
+// included. Directories whose names start with a dot are skipped: they
+// are git-ignored outputs (the generator's venvs, whose packages ship
+// their own .h5 files, and the benchmark's and zoo's models, gigabytes
+// of them), not the project's test files.
+func modelFiles(roots ...string) []string {
+	var files []string
+	for _, root := range roots {
+		filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+			if err != nil {
+				return nil // an absent directory
+			}
+			if d.IsDir() && p != root && strings.HasPrefix(d.Name(), ".") {
+				return filepath.SkipDir
+			}
+			if !d.IsDir() && (strings.HasSuffix(p, ".h5") || strings.HasSuffix(p, ".keras")) {
+				files = append(files, p)
+			}
+			return nil
+		})
+	}
+	return files
 }
 
 // kerasMember returns the model.weights.h5 of a .keras archive, or nil.

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/binary"
 	"errors"
-	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -19,23 +18,14 @@ var corpusDirs = []string{"../../shared/corpus/files", "../../shared/corpus/inco
 // model.weights.h5 member of .keras archives) by path.
 func hdf5Images(roots ...string) map[string][]byte {
 	out := map[string][]byte{}
-	for _, root := range roots {
-		filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
-			if err != nil || d.IsDir() {
-				return nil // an absent directory
+	for _, p := range modelFiles(roots...) {
+		if strings.HasSuffix(p, ".keras") {
+			if b := kerasMember(p); b != nil {
+				out[p] = b
 			}
-			switch {
-			case strings.HasSuffix(p, ".h5"):
-				if b, err := os.ReadFile(p); err == nil {
-					out[p] = b
-				}
-			case strings.HasSuffix(p, ".keras"):
-				if b := kerasMember(p); b != nil {
-					out[p] = b
-				}
-			}
-			return nil
-		})
+		} else if b, err := os.ReadFile(p); err == nil {
+			out[p] = b
+		}
 	}
 	return out
 }
