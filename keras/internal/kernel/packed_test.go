@@ -121,14 +121,7 @@ func TestMulPackedEpilogue(t *testing.T) {
 			e.Bias = randSlice(rng, s.n)
 			want := make([]float32, s.m*s.n)
 			MulPacked(want, s.n, a, s.k, s.m, p, false, Epilogue{})
-			switch e.Kind {
-			case EpiBias:
-				AddBias(want, e.Bias)
-			case EpiBiasRelu:
-				BiasRelu(want, e.Bias)
-			case EpiBiasReluCap:
-				BiasReluCap(want, e.Bias, e.Max, e.HasMax)
-			}
+			e.Apply(want) // the epilogue as a pass of its own
 			got := make([]float32, s.m*s.n)
 			MulPacked(got, s.n, a, s.k, s.m, p, false, e)
 			for i := range got {
