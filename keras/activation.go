@@ -170,7 +170,7 @@ func (l *prelu) forward(c *call) error {
 			pos[i] = 0
 		}
 	}
-	out := NewTensor(x.Shape...)
+	out := c.ar.tensor(x.Shape...)
 	kernel.PRelu(out.Data, x.Data, alpha.Data, idx)
 	c.out = []*Tensor{out}
 	return nil

@@ -64,7 +64,7 @@ func (l *layerScale) forward(c *call) error {
 	if len(x.Shape) == 0 || x.Shape[len(x.Shape)-1] != len(g) {
 		return fmt.Errorf("input shape %s does not fit gamma of %d values along its last axis", shapeString(x.Shape), len(g))
 	}
-	out := NewTensor(x.Shape...)
+	out := c.ar.tensor(x.Shape...)
 	for i := 0; i < len(x.Data); i += len(g) {
 		row, dst := x.Data[i:i+len(g)], out.Data[i:i+len(g)]
 		for j, v := range row {
@@ -101,7 +101,7 @@ func (l *customScale) forward(c *call) error {
 	if shapeString(x.Shape) != shapeString(r.Shape) {
 		return fmt.Errorf("shapes %s and %s differ", shapeString(x.Shape), shapeString(r.Shape))
 	}
-	out := NewTensor(x.Shape...)
+	out := c.ar.tensor(x.Shape...)
 	for i, v := range x.Data {
 		// The conversion rounds the product, as TensorFlow's separate
 		// Mul and AddV2 do, and keeps the compiler from fusing them.

@@ -531,7 +531,7 @@ func (l *dotAttention) forward(c *call) error {
 	if tv > 0 {
 		kernel.Softmax(scores, b*tq, tv, 1)
 	}
-	out := NewTensor(b, tq, dv)
+	out := c.ar.tensor(b, tq, dv)
 	for s := 0; s < b; s++ {
 		kernel.MatMul(out.Data[s*tq*dv:(s+1)*tq*dv], scores[s*tq*tv:(s+1)*tq*tv], v.Data[s*tv*dv:(s+1)*tv*dv], tq, tv, dv, false)
 	}

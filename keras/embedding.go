@@ -137,7 +137,7 @@ func (l *embedding) forward(c *call) error {
 		a, b = c.w[1].Data, c.w[2].Data
 		scale = float32(l.loraAlpha / float64(r))
 	}
-	out := NewTensor(append(append([]int(nil), x.Shape...), dim)...)
+	out := c.ar.tensor(append(append([]int(nil), x.Shape...), dim)...)
 	for i, v := range x.Data {
 		id := math.Trunc(float64(v))
 		if !(id >= 0 && id < float64(n)) {

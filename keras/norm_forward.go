@@ -33,8 +33,8 @@ func featureView(shape []int, axes []int) (outer, c, inner int, ok bool) {
 // features being the values along axes (resolved, increasing), and
 // returns the result as a new tensor. Non-contiguous axes are moved to the
 // end first and back afterwards.
-func featureApply(x *Tensor, axes []int, f func(dst, src []float32, outer, c, inner int)) *Tensor {
-	out := NewTensor(x.Shape...)
+func featureApply(ar *arena, x *Tensor, axes []int, f func(dst, src []float32, outer, c, inner int)) *Tensor {
+	out := ar.tensor(x.Shape...)
 	if outer, c, inner, ok := featureView(x.Shape, axes); ok {
 		f(out.Data, x.Data, outer, c, inner)
 		return out
@@ -94,7 +94,7 @@ func (l *batchNorm) forward(c *call) error {
 	if err != nil {
 		return err
 	}
-	c.out = []*Tensor{featureApply(x, axes, func(dst, src []float32, outer, _, inner int) {
+	c.out = []*Tensor{featureApply(c.ar, x, axes, func(dst, src []float32, outer, _, inner int) {
 		kernel.ScaleShift(dst, src, scale, shift, outer, inner)
 	})}
 	return nil
@@ -189,7 +189,7 @@ func (l *layerNorm) forward(c *call) error {
 		}
 	}
 	if _, _, inner, ok := featureView(x.Shape, axes); ok && inner == 1 {
-		out = NewTensor(x.Shape...)
+		out = c.ar.tensor(x.Shape...)
 		f(out.Data, x.Data)
 	} else {
 		perm, inv := axesLast(len(x.Shape), axes)
@@ -198,7 +198,7 @@ func (l *layerNorm) forward(c *call) error {
 		kernel.Transpose(src, x.Data, x.Shape, perm)
 		tmp := make([]float32, len(x.Data))
 		f(tmp, src)
-		out = NewTensor(x.Shape...)
+		out = c.ar.tensor(x.Shape...)
 		kernel.Transpose(out.Data, tmp, shape, inv)
 	}
 	c.out = []*Tensor{out}
@@ -332,14 +332,14 @@ func (l *normalization) forward(c *call) error {
 	}
 	var out *Tensor
 	if len(axes) == 0 {
-		out = NewTensor(x.Shape...)
+		out = c.ar.tensor(x.Shape...)
 		if l.invert {
 			kernel.ScaleShift(out.Data, x.Data, denom, mean, len(x.Data), 1)
 		} else {
 			kernel.Standardize(out.Data, x.Data, mean, denom, len(x.Data), 1)
 		}
 	} else {
-		out = featureApply(x, axes, func(dst, src []float32, outer, _, inner int) {
+		out = featureApply(c.ar, x, axes, func(dst, src []float32, outer, _, inner int) {
 			if l.invert {
 				kernel.ScaleShift(dst, src, denom, mean, outer, inner)
 			} else {

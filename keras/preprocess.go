@@ -115,7 +115,7 @@ func (l rescaling) forward(c *call) error {
 			return fmt.Errorf("input shape %s: %d scale or offset values do not broadcast over its last axis", shapeString(x.Shape), len(v))
 		}
 	}
-	out := NewTensor(x.Shape...)
+	out := c.ar.tensor(x.Shape...)
 	if n == 0 {
 		c.out = []*Tensor{out}
 		return nil

@@ -69,7 +69,7 @@ func (l *rnn) forward(c *call) error {
 	if len(c.masks) > 0 {
 		m = c.masks[0]
 	}
-	out, err := l.run(c.net.legacy, x, m, init, c.w, l.zeroOutput)
+	out, err := l.run(c.ar, c.net.legacy, x, m, init, c.w, l.zeroOutput)
 	if err != nil {
 		return err
 	}
@@ -92,7 +92,7 @@ func (l *rnn) numStates() int {
 
 // run computes the layer's outputs: the output sequence or last output,
 // then with return_state the final states of every cell.
-func (l *rnn) run(legacy bool, x *Tensor, m mask, init []*Tensor, w []*Tensor, zeroOutput bool) ([]*Tensor, error) {
+func (l *rnn) run(ar *arena, legacy bool, x *Tensor, m mask, init []*Tensor, w []*Tensor, zeroOutput bool) ([]*Tensor, error) {
 	if len(x.Shape) != 3 {
 		return nil, fmt.Errorf("input shape %s, want (batch, time, features)", shapeString(x.Shape))
 	}
@@ -124,6 +124,7 @@ func (l *rnn) run(legacy bool, x *Tensor, m mask, init []*Tensor, w []*Tensor, z
 	in, inFeatures, reversed := x.Data, features, l.goBackwards
 	var seq []float32
 	var states []*Tensor
+	var lastH *Tensor // the last cell's final h
 	for i, cl := range l.cells {
 		nw := cl.numWeights()
 		if len(w) < nw {
@@ -135,7 +136,10 @@ func (l *rnn) run(legacy bool, x *Tensor, m mask, init []*Tensor, w []*Tensor, z
 		}
 		var st []*Tensor
 		var err error
-		seq, st, err = cl.run(legacy, w[:nw], in, batch, steps, inFeatures, reversed, keep, zeroOutput, cellInit)
+		// The last cell's outputs but the last are not needed unless the
+		// layer returns them (or a mask may hold the last one back).
+		needSeq := l.returnSequences || i < len(l.cells)-1 || keep != nil
+		seq, st, err = cl.run(ar, legacy, w[:nw], in, batch, steps, inFeatures, reversed, keep, zeroOutput, cellInit, needSeq)
 		if err != nil {
 			if len(l.cells) > 1 {
 				err = fmt.Errorf("cell %d: %w", i, err)
@@ -144,6 +148,7 @@ func (l *rnn) run(legacy bool, x *Tensor, m mask, init []*Tensor, w []*Tensor, z
 		}
 		w = w[nw:]
 		states = append(states, st...)
+		lastH = st[0]
 		// The next cell reads this one's outputs, which are in step order.
 		in, inFeatures, reversed = seq, cl.units, false
 	}
@@ -151,8 +156,12 @@ func (l *rnn) run(legacy bool, x *Tensor, m mask, init []*Tensor, w []*Tensor, z
 	var out *Tensor
 	if l.returnSequences {
 		out = &Tensor{Shape: []int{batch, steps, units}, Data: seq}
+	} else if seq == nil {
+		// Without a mask the last output is the last cell's final h.
+		out = ar.output(batch, units)
+		copy(out.Data, lastH.Data)
 	} else {
-		out = NewTensor(batch, units)
+		out = ar.output(batch, units)
 		for b := 0; b < batch; b++ {
 			copy(out.Data[b*units:(b+1)*units], seq[(b*steps+steps-1)*units:])
 		}
@@ -187,8 +196,9 @@ func (c *cell) numWeights() int {
 
 // run runs one cell over a sequence x (batch, steps, features), read
 // backwards when reversed, and returns its outputs (batch, steps, units) in
-// step order and its final states.
-func (c *cell) run(legacy bool, w []*Tensor, x []float32, batch, steps, features int, reversed bool, keep []bool, zeroOutput bool, init []*Tensor) ([]float32, []*Tensor, error) {
+// step order (nil unless needSeq: the caller then reads the final state)
+// and its final states. Outputs come from ar.
+func (c *cell) run(ar *arena, legacy bool, w []*Tensor, x []float32, batch, steps, features int, reversed bool, keep []bool, zeroOutput bool, init []*Tensor, needSeq bool) ([]float32, []*Tensor, error) {
 	u := c.units
 	g := c.gates * u
 	for i, t := range w {
@@ -230,7 +240,11 @@ func (c *cell) run(legacy bool, w []*Tensor, x []float32, batch, steps, features
 
 	// Input projections of every step, with the input bias; CuDNNLSTM's
 	// recurrent bias adds in the same place, as nothing multiplies it.
-	proj := make([]float32, batch*steps*g)
+	// (From the scratch pool: a batch's projections are megabytes, and
+	// garbage at every call would let the heap grow to twice its size.)
+	projBuf := getScratch(batch * steps * g)
+	defer putScratch(projBuf)
+	proj := *projBuf
 	kernel.MatMul(proj, x, kern, batch*steps, features, g, false)
 	if biasIn != nil {
 		kernel.AddBias(proj, biasIn)
@@ -251,7 +265,10 @@ func (c *cell) run(legacy bool, w []*Tensor, x []float32, batch, steps, features
 		}
 	}
 	h := states[0].Data
-	seq := make([]float32, batch*steps*u)
+	var seq []float32
+	if needSeq {
+		seq = ar.tensor(batch, steps, u).Data
+	}
 	ld := steps * g // row stride of one step's projections
 	var rec, rh, hrec []float32
 	resetBefore := c.gates == 3 && c.biasRows == 1
@@ -315,7 +332,7 @@ func (c *cell) run(legacy bool, w []*Tensor, x []float32, batch, steps, features
 				kernel.GRUStep(h, xs, ld, rec, batch, u, k, act, recAct)
 			}
 		}
-		for b := 0; b < batch; b++ {
+		for b := 0; b < batch && seq != nil; b++ {
 			dst := seq[(b*steps+s)*u : (b*steps+s+1)*u]
 			switch {
 			case k == nil || k[b]:

@@ -286,11 +286,11 @@ func (l *bidirectional) forward(c *call) error {
 	if l.nf > len(c.w) {
 		return fmt.Errorf("%d weights, want at least %d for the forward layer", len(c.w), l.nf)
 	}
-	fo, err := fw.run(c.net.legacy, x, m, fInit, c.w[:l.nf], fw.returnSequences)
+	fo, err := fw.run(c.ar, c.net.legacy, x, m, fInit, c.w[:l.nf], fw.returnSequences)
 	if err != nil {
 		return fmt.Errorf("forward layer: %w", err)
 	}
-	bo, err := bw.run(c.net.legacy, x, m, bInit, c.w[l.nf:], bw.returnSequences)
+	bo, err := bw.run(c.ar, c.net.legacy, x, m, bInit, c.w[l.nf:], bw.returnSequences)
 	if err != nil {
 		return fmt.Errorf("backward layer: %w", err)
 	}
