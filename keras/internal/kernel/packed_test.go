@@ -132,3 +132,16 @@ func TestMulPackedEpilogue(t *testing.T) {
 		}
 	}
 }
+
+// TestPackedLenPadsColumnsOnly: a packed k×n matrix pads n to whole panels
+// and nothing else, so a kernel whose columns fill whole panels packs into
+// its own memory (keras/pack.go packKernel). An operator-precedence slip
+// once padded k·15/16 floats more and made every such kernel a copy.
+func TestPackedLenPadsColumnsOnly(t *testing.T) {
+	for _, c := range []struct{ k, n int }{{1, 1}, {512, 2048}, {147, 64}, {3, 17}, {4608, 512}, {7, 31}} {
+		panels := (c.n + packNR - 1) / packNR
+		if got := PackedLen(c.k, c.n); got != c.k*panels*packNR {
+			t.Errorf("PackedLen(%d, %d) = %d, want %d panels of %d×%d", c.k, c.n, got, panels, c.k, packNR)
+		}
+	}
+}
