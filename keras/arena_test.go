@@ -10,12 +10,22 @@ import (
 
 func sameArray(a, b []float32) bool { return unsafe.SliceData(a) == unsafe.SliceData(b) }
 
-// TestArena follows one buffer through the references a run takes: a
-// buffer comes back only when no value holds it or a view of it, comes
-// back cleared, and a buffer still held when the run ends (an output) is
-// never handed out again.
+// inSlab reports whether d lies in a's slab.
+func inSlab(a *arena, d []float32) bool {
+	if len(a.slab) == 0 || len(d) == 0 {
+		return false
+	}
+	p, lo := uintptr(unsafe.Pointer(unsafe.SliceData(d))), uintptr(unsafe.Pointer(unsafe.SliceData(a.slab)))
+	return p >= lo && p < lo+uintptr(len(a.slab))*4
+}
+
+// TestArena follows ranges of a slab through the references a run takes:
+// a range comes back only when no value holds it or a view of it, comes
+// back cleared, merges with the free ranges beside it, and an output held
+// when the run ends leaves the slab for the caller.
 func TestArena(t *testing.T) {
 	a := newArena()
+	a.reserve(100)
 	x := a.tensor(2, 3)
 	x.Data[0] = 7
 	view := &Tensor{Shape: []int{3}, Data: x.Data[3:]} // a layer's view of x
@@ -23,35 +33,56 @@ func TestArena(t *testing.T) {
 	a.hold([]*Tensor{view})
 	a.drop([]*Tensor{x})
 	other := a.tensor(2, 3) // handed out, never held
+	if !inSlab(a, x.Data) || !inSlab(a, other.Data) {
+		t.Fatal("requests that fit were not served from the slab")
+	}
 	if sameArray(other.Data, x.Data) {
-		t.Fatal("a buffer a view still holds was handed out again")
+		t.Fatal("a range a view still holds was handed out again")
 	}
 	a.drop([]*Tensor{view})
 	y := a.tensor(6)
 	if !sameArray(y.Data, x.Data) {
-		t.Fatal("a buffer nobody holds was not reused")
+		t.Fatal("the range nobody holds, the best fit, was not reused")
 	}
 	if y.Data[0] != 0 {
-		t.Fatal("a reused buffer was not cleared")
+		t.Fatal("a reused range was not cleared")
 	}
-	// y is an output: held when the run ends.
+	// y is an output: held when the run ends, and the caller's after.
 	a.hold([]*Tensor{y})
-	scratch := a.tensor(6) // handed out, never held
-	a.finish()
-	for range 2 {
-		z := a.tensor(6)
-		if !sameArray(z.Data, scratch.Data) && !sameArray(z.Data, other.Data) {
-			t.Fatal("after a run, its outputs must stay the caller's and its scratch must be free")
-		}
+	y.Data[1] = 5
+	a.tensor(6) // scratch: handed out, never held
+	a.finish([]*Tensor{y})
+	if inSlab(a, y.Data) || y.Data[1] != 5 || len(y.Data) != 6 {
+		t.Fatalf("an output was not copied out of the slab whole (in slab %v, %v)", inSlab(a, y.Data), y.Data)
 	}
-	// A larger free buffer serves a smaller request, up to twice its size.
-	a.finish()
-	if z := a.tensor(4); !sameArray(z.Data, scratch.Data) && !sameArray(z.Data, other.Data) {
-		t.Fatal("a free buffer of 6 did not serve a request for 4")
+	if len(a.holes) != 1 || a.holes[0] != (span{0, len(a.slab)}) {
+		t.Fatalf("after a run the whole slab must be free, got %v of %d", a.holes, len(a.slab))
 	}
-	if z := a.tensor(2); sameArray(z.Data, scratch.Data) || sameArray(z.Data, other.Data) {
-		t.Fatal("a free buffer of 6 served a request for 2")
+	// Free ranges merge: three neighbours freed in the order outer,
+	// outer, middle make one range that serves their total.
+	p, q, r := a.tensor(16), a.tensor(16), a.tensor(16)
+	for _, u := range []*Tensor{p, r, q} {
+		a.hold([]*Tensor{u})
+		a.drop([]*Tensor{u})
 	}
+	if z := a.tensor(48); !sameArray(z.Data, p.Data) {
+		t.Fatalf("three freed neighbours did not serve a request for their total: %v", a.holes)
+	}
+	a.finish(nil)
+	// A request the slab cannot hold is allocated on its own, and the
+	// run ends with a slab that holds what the run had at once.
+	big := a.tensor(1000)
+	if inSlab(a, big.Data) || !a.short {
+		t.Fatal("a request larger than the slab came from it")
+	}
+	a.finish(nil)
+	if len(a.slab) < 1000 {
+		t.Fatalf("after a short run the slab holds %d floats, want at least 1000", len(a.slab))
+	}
+	if z := a.tensor(1000); !inSlab(a, z.Data) {
+		t.Fatal("the grown slab did not serve the request that was short")
+	}
+	a.finish(nil)
 	// Tensors the arena did not make are never held or recycled.
 	w := NewTensor(6)
 	a.hold([]*Tensor{w})
@@ -163,5 +194,54 @@ func TestArenaReuseWritesAll(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestArenaDonor: a merge may write over an input only when the run
+// computed it, this step is its last reader, its buffer is held by that
+// value alone, and the tensor starts the buffer.
+func TestArenaDonor(t *testing.T) {
+	src := &Layer{Name: "src"}
+	src.Nodes = []*Node{{Layer: src}}
+	node := src.Nodes[0]
+	refs := []TensorRef{{Layer: src}}
+	yes := func(*Node) bool { return true }
+	for _, c := range []struct {
+		name     string
+		holds    int
+		view     bool // the input is a view past the buffer's start
+		released []*Node
+		ours     func(*Node) bool
+		want     bool
+	}{
+		{"last reader, sole holder", 1, false, []*Node{node}, yes, true},
+		{"read again later", 1, false, nil, yes, false},
+		{"held twice (a fold's alias, a view's value)", 2, false, []*Node{node}, yes, false},
+		{"a view past the start", 1, true, []*Node{node}, yes, false},
+		{"a model input (its caller's value)", 1, false, []*Node{node}, func(*Node) bool { return false }, false},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			a := newArena()
+			a.reserve(64)
+			x := a.tensor(16)
+			in := x
+			if c.view {
+				in = &Tensor{Shape: []int{8}, Data: x.Data[8:]}
+			}
+			for range c.holds {
+				a.hold([]*Tensor{in})
+			}
+			got := a.donor(refs, []*Tensor{in}, c.released, c.ours)
+			if (got != nil) != c.want {
+				t.Fatalf("donor = %v, want %v", got != nil, c.want)
+			}
+		})
+	}
+	// Keyword inputs make in shorter than refs: no donor.
+	a := newArena()
+	x := a.tensor(16)
+	a.hold([]*Tensor{x})
+	if a.donor(append(refs, refs[0]), []*Tensor{x}, []*Node{node}, yes) != nil {
+		t.Fatal("a donor with inputs not parallel to refs")
 	}
 }

@@ -39,7 +39,7 @@ func (l elemwise) forward(c *call) error {
 	if l.inputs > 0 && len(c.in) != l.inputs {
 		return fmt.Errorf("called on %d inputs, want %d", len(c.in), l.inputs)
 	}
-	out, err := mergeElemwise(op, c.in, c.ar)
+	out, err := mergeElemwise(op, c.in, c.ar, c.donor)
 	if err != nil {
 		return err
 	}
@@ -48,8 +48,12 @@ func (l elemwise) forward(c *call) error {
 	return nil
 }
 
-// mergeElemwise combines tensors elementwise with broadcasting.
-func mergeElemwise(op mergeOp, in []*Tensor, ar *arena) (*Tensor, error) {
+// mergeElemwise combines tensors elementwise with broadcasting. donor,
+// when not nil, is an input the result may overwrite (call.donor): it
+// then does, when it has the result's shape and is the first input, or
+// the second of two under an operation whose operands commute (the same
+// bits either way).
+func mergeElemwise(op mergeOp, in []*Tensor, ar *arena, donor *Tensor) (*Tensor, error) {
 	if len(in) == 0 {
 		return nil, fmt.Errorf("called on no inputs")
 	}
@@ -79,7 +83,20 @@ func mergeElemwise(op mergeOp, in []*Tensor, ar *arena) (*Tensor, error) {
 			}
 		}
 	}
-	out := ar.output(outShape...) // broadcastInto writes all of it
+	var out *Tensor
+	if donor != nil && len(donor.Data) == shapeLen(outShape) {
+		switch {
+		case donor == in[0] && slices.Equal(shapes[0], outShape):
+			out = &Tensor{Shape: outShape, Data: donor.Data}
+		case len(in) == 2 && donor == in[1] && slices.Equal(shapes[1], outShape) && op != opSubtract:
+			in = []*Tensor{in[1], in[0]}
+			shapes = [][]int{shapes[1], shapes[0]}
+			out = &Tensor{Shape: outShape, Data: donor.Data}
+		}
+	}
+	if out == nil {
+		out = ar.output(outShape...) // broadcastInto writes all of it
+	}
 	// The first input, broadcast, is the running result.
 	if err := broadcastInto(out.Data, in[0].Data, shapes[0], outShape); err != nil {
 		return nil, err
@@ -453,7 +470,7 @@ func (l *legacyMerge) forward(c *call) error {
 		if !ok {
 			return fmt.Errorf("mode %q: %w", l.mode, errNotRunnable)
 		}
-		out, err = mergeElemwise(op, c.in, c.ar)
+		out, err = mergeElemwise(op, c.in, c.ar, c.donor)
 		m = elemwiseMask(c.masks, true)
 	}
 	if err != nil {

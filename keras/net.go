@@ -40,6 +40,9 @@ type Net struct {
 	// minPart is the smallest part of a batch that runSplit gives its own
 	// goroutine (parallel.go).
 	minPart int
+	// livePerSample is the most activation memory (floats) a run holds at
+	// once per sample, from the graph, or 0: it sizes the arenas' slabs.
+	livePerSample int
 	// arenas are the activation memory of runs, reused between them
 	// (arena.go).
 	arenas arenas
@@ -139,6 +142,7 @@ func NewNet(f *File) (*Net, error) {
 	}
 	net.optimize() // fuse.go
 	net.minPart = minPart(net.perSampleMACs(m))
+	net.livePerSample = net.peakPerSample(m) // arena.go
 	net.stateful = firstStateful(m)
 	for _, r := range m.Inputs {
 		net.inputs = append(net.inputs, Port{Name: r.Layer.Name, Shape: freeBatch(r.Shape(), net.stateful)})

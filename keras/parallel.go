@@ -131,10 +131,12 @@ func (net *Net) runSplit(inputs []*Tensor, batch int) ([]*Tensor, error) {
 			}
 		}
 		var ar *arena
+		var out []*Tensor
 		if arenaAtRun {
 			ar = net.arenas.get()
+			ar.reserve(net.liveEstimate(hi - lo))
 			defer net.arenas.put(ar)
-			defer ar.finish()
+			defer func() { ar.finish(out) }()
 		}
 		out, _, err := net.runModel(net.Model, in, nil, ar)
 		mu.Lock()

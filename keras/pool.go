@@ -194,7 +194,15 @@ func (l *globalPool) forward(c *call) error {
 				return fmt.Errorf("mask of %d values for input shape %s, want %d", len(m), shapeString(s), batch*n)
 			}
 		}
-		kernel.GlobalAvg(out.Data, src, m, batch, n, ch, make([]float64, ch))
+		// The accumulators on the stack for up to 2048 channels (every
+		// application's), so that a squeeze-and-excite network's many
+		// poolings make no garbage.
+		var stack [2048]float64
+		acc := stack[:]
+		if ch > len(stack) {
+			acc = make([]float64, ch)
+		}
+		kernel.GlobalAvg(out.Data, src, m, batch, n, ch, acc)
 	}
 	c.out = []*Tensor{out}
 	return nil

@@ -474,7 +474,7 @@ func (l flatten) forward(c *call) error {
 	if l.channelsFirst && len(x.Shape) > 2 {
 		x = toChannelsLast(x, true)
 	} else {
-		x = x.Clone()
+		x = c.sameData(x)
 	}
 	n := 1
 	for _, d := range x.Shape[1:] {
@@ -509,7 +509,7 @@ func (l reshape) forward(c *call) error {
 	case free >= 0 || known != size:
 		return fmt.Errorf("cannot reshape %s to target shape %v", shapeString(x.Shape), l.target)
 	}
-	out := x.Clone()
+	out := c.sameData(x)
 	out.Shape = shape
 	c.out = []*Tensor{out}
 	return nil

@@ -47,6 +47,12 @@ type call struct {
 	// impl, when set, runs instead of the layer's own kind: a call the
 	// load-time plan rewrote (fuse.go).
 	impl forwarder
+	// donor, when set, is an input whose buffer the call may write its
+	// output into: this is its last reader and nothing else holds the
+	// buffer (runModel sets it for element-wise merges). A residual Add
+	// then needs no third tensor beside its two inputs: ResNet50's runs
+	// held three at its adds.
+	donor *Tensor
 }
 
 // kwarg returns the tensors passed as a keyword argument.
@@ -137,6 +143,15 @@ func (net *Net) runModel(m *Model, in []*Tensor, inMasks []mask, ar *arena) ([]*
 			if i < len(c.masks) {
 				c.masks[i] = tensorMask(t)
 			}
+		}
+		if ar != nil && mergesInPlace(n, c.impl) {
+			c.donor = ar.donor(net.plan.inputsOf(n), c.in, release[step], func(src *Node) bool {
+				// A value this run computed: a model's inputs (a
+				// nested model's are its caller's values) are never
+				// written over.
+				v := vals[src]
+				return v != nil && v.held
+			})
 		}
 		if err := net.forward(c); err != nil {
 			return nil, nil, err
@@ -280,4 +295,30 @@ func safeForward(f forwarder, c *call) (err error) {
 		}
 	}()
 	return f.forward(c)
+}
+
+// mergesInPlace reports whether call n (run by impl when set) is an
+// element-wise merge, which can write its output over an input.
+func mergesInPlace(n *Node, impl forwarder) bool {
+	if f, ok := impl.(*fusedCall); ok {
+		impl = f.impl
+	}
+	if impl != nil {
+		_, ok := impl.(elemwise)
+		return ok
+	}
+	_, ok := n.Layer.impl.(elemwise)
+	return ok
+}
+
+// sameData returns a tensor of x's shape and values for a layer that only
+// relabels them (Reshape, Flatten): a view of x when x is the run's own
+// (the run holds its buffer for as long as either is read, and an output
+// leaves the arena as a copy), else a copy, so that no output shares
+// memory with the caller's inputs.
+func (c *call) sameData(x *Tensor) *Tensor {
+	if c.ar.owner(x) != nil {
+		return &Tensor{Shape: append([]int(nil), x.Shape...), Data: x.Data}
+	}
+	return x.Clone()
 }

@@ -876,6 +876,23 @@ def build_nested_fn(K, flavor):
     return K.Model(x, out, name="nested_fn")
 
 
+def build_inplace_fn(K, flavor):
+    """Element-wise merges whose inputs are read again later, inside and
+    outside a nested model: kerascope lets a merge write its output over
+    an input only when nothing reads that input afterwards."""
+    L = K.layers
+    inner_in = fn_input(K, (6,), "inner_input")
+    r = L.Add(name="inner_add")([inner_in, L.Dense(6, name="inner_dense")(inner_in)])
+    inner = K.Model(inner_in, r, name="inner")
+    x = fn_input(K, (6,))
+    a = L.Dense(6, name="a")(x)
+    b = inner(a)  # the inner Add reads a, which the outer model reads again
+    c = L.Add(name="add_ab")([a, b])  # a read again below, b not
+    d = L.Multiply(name="mul")([c, a])
+    e = L.Subtract(name="sub")([L.Dense(6, name="e")(d), d])
+    return K.Model(x, [e, c], name="inplace_fn")
+
+
 def build_nested_seq(K, flavor):
     """A Sequential block inside a Sequential model."""
     L = K.layers
@@ -1613,6 +1630,9 @@ MODELS += [
     zoo("nested_fn", "Sequential 'block' (frozen) inside Functional "
         "'middle' inside Functional 'nested_fn'.", build_nested_fn,
         [((4,), F32)], show_trainable=True),
+    zoo("inplace_fn", "Add, Multiply and Subtract whose inputs are read "
+        "again later, inside and outside a nested model, and an output "
+        "read by a later merge.", build_inplace_fn, [((6,), F32)]),
     zoo("nested_seq", "Sequential 'block' inside a Sequential.",
         build_nested_seq, [((5,), F32)]),
     zoo("frozen_seq", "Dense(trainable=False), BatchNormalization, Dropout, "
