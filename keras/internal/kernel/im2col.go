@@ -54,15 +54,66 @@ func Im2Col(dst, x []float32, w *ConvWindow, channels, c0, cn int) {
 // matrix of a batch x (n × InLen × channels), row b·OutLen + p being
 // output position p of sample b: a block of rows for one product, which
 // may span samples.
+//
+// A position whose whole window lies inside the input, all channels
+// taken and no dilation (every position of a "valid" convolution, the
+// interior of a "same" one), is K[0]·K[1] runs of K[2]·channels
+// contiguous values at fixed distances from its first: those are copied
+// in one loop, with no per-tap bounds checks (the MNIST CNN's first
+// layer, 9 values a row, spent most of its im2col time getting to them).
 func Im2ColRows(dst, x []float32, w *ConvWindow, channels, c0, cn, r0, r1 int) {
 	row := w.KLen() * cn
 	pOut, inLen := w.OutLen(), w.InLen()*channels
-	o12 := w.Out[1] * w.Out[2]
+	var rel [maxRuns]int // offsets of the runs from the window's first value
+	runs, k2 := w.K[0]*w.K[1], w.K[2]*channels
+	fast := cn == channels && w.Dil == [3]int{1, 1, 1} && runs <= maxRuns
+	if fast {
+		for k0 := 0; k0 < w.K[0]; k0++ {
+			for k1 := 0; k1 < w.K[1]; k1++ {
+				rel[k0*w.K[1]+k1] = (k0*w.In[1] + k1) * w.In[2] * channels
+			}
+		}
+	}
+	b, p := r0/pOut, r0%pOut
+	o0, o1, o2 := p/(w.Out[1]*w.Out[2]), p/w.Out[2]%w.Out[1], p%w.Out[2]
 	for r := r0; r < r1; r++ {
-		b, p := r/pOut, r%pOut
-		im2colPos(dst[(r-r0)*row:(r-r0+1)*row], x[b*inLen:(b+1)*inLen], w, channels, c0, cn, p/o12, p%o12/w.Out[2], p%w.Out[2])
+		d := dst[(r-r0)*row : (r-r0+1)*row]
+		xb := x[b*inLen : (b+1)*inLen]
+		i0, i1, i2 := o0*w.Stride[0]-w.Pad[0], o1*w.Stride[1]-w.Pad[1], o2*w.Stride[2]-w.Pad[2]
+		if fast && i0 >= 0 && i0+w.K[0] <= w.In[0] && i1 >= 0 && i1+w.K[1] <= w.In[1] && i2 >= 0 && i2+w.K[2] <= w.In[2] {
+			first := ((i0*w.In[1]+i1)*w.In[2] + i2) * channels
+			for j, off := range rel[:runs] {
+				src, dj := xb[first+off:first+off+k2], d[j*k2:(j+1)*k2]
+				if k2 <= 16 {
+					// A few values: a loop, where copy's call to
+					// memmove costs more than the copy.
+					for t, v := range src {
+						dj[t] = v
+					}
+				} else {
+					copy(dj, src)
+				}
+			}
+		} else {
+			im2colPos(d, xb, w, channels, c0, cn, o0, o1, o2)
+		}
+		// The next position, in order.
+		if o2++; o2 == w.Out[2] {
+			o2 = 0
+			if o1++; o1 == w.Out[1] {
+				o1 = 0
+				if o0++; o0 == w.Out[0] {
+					o0 = 0
+					b++
+				}
+			}
+		}
 	}
 }
+
+// maxRuns is the most runs of a window Im2ColRows's fast path keeps (on
+// the stack): up to 8×8 windows.
+const maxRuns = 64
 
 // im2colPos fills d (KLen·cn) with the patch of output position
 // (o0, o1, o2).

@@ -221,25 +221,58 @@ func TestTransposeInner(t *testing.T) {
 	}
 }
 
-// TestIm2ColRows checks that blocks of rows spanning samples are the rows
-// of each sample's own patch matrix.
+// im2colSlow is the patch matrix written out tap by tap through
+// ConvWindow.source: the reference of Im2ColRows and its fast path.
+func im2colSlow(x []float32, w *ConvWindow, n, channels, c0, cn int) []float32 {
+	row, inLen := w.KLen()*cn, w.InLen()*channels
+	out := make([]float32, n*w.OutLen()*row)
+	for b := 0; b < n; b++ {
+		for p := 0; p < w.OutLen(); p++ {
+			o0, o1, o2 := p/(w.Out[1]*w.Out[2]), p/w.Out[2]%w.Out[1], p%w.Out[2]
+			d := out[(b*w.OutLen()+p)*row:]
+			t := 0
+			for k0 := 0; k0 < w.K[0]; k0++ {
+				for k1 := 0; k1 < w.K[1]; k1++ {
+					for k2 := 0; k2 < w.K[2]; k2++ {
+						if q := w.source(o0, o1, o2, k0, k1, k2); q >= 0 {
+							copy(d[t*cn:(t+1)*cn], x[b*inLen+q*channels+c0:])
+						}
+						t++
+					}
+				}
+			}
+		}
+	}
+	return out
+}
+
+// TestIm2ColRows checks blocks of rows spanning samples, of all channels
+// (the fast path's) and of a channel group, against the patches written
+// out tap by tap.
 func TestIm2ColRows(t *testing.T) {
 	r := rand.New(rand.NewPCG(7, 8))
-	for _, tc := range convWindowCases {
+	for _, tc := range append(convWindowCases,
+		// The MNIST CNN's layers: one channel, then 32.
+		struct {
+			name string
+			w    ConvWindow
+		}{"3x3 valid", ConvWindow{In: [3]int{1, 28, 28}, Out: [3]int{1, 26, 26}, K: [3]int{1, 3, 3}, Stride: [3]int{1, 1, 1}, Dil: [3]int{1, 1, 1}}}) {
 		w := tc.w
-		const n, channels, c0, cn = 3, 4, 1, 2
-		x := convRand(r, n*w.InLen()*channels)
-		row, pOut := w.KLen()*cn, w.OutLen()
-		want := make([]float32, n*pOut*row)
-		for b := 0; b < n; b++ {
-			Im2Col(want[b*pOut*row:(b+1)*pOut*row], x[b*w.InLen()*channels:(b+1)*w.InLen()*channels], &w, channels, c0, cn)
-		}
-		got := make([]float32, len(want))
-		for _, cut := range [][2]int{{0, pOut/2 + 1}, {pOut/2 + 1, 2*pOut + 1}, {2*pOut + 1, n * pOut}} {
-			Im2ColRows(got[cut[0]*row:cut[1]*row], x, &w, channels, c0, cn, cut[0], cut[1])
-		}
-		if !slices.Equal(got, want) {
-			t.Errorf("%s: rows in blocks differ from each sample's patches", tc.name)
+		for _, ch := range [][3]int{{4, 1, 2}, {4, 0, 4}, {1, 0, 1}, {32, 0, 32}} {
+			n, channels, c0, cn := 3, ch[0], ch[1], ch[2]
+			x := convRand(r, n*w.InLen()*channels)
+			row, pOut := w.KLen()*cn, w.OutLen()
+			want := im2colSlow(x, &w, n, channels, c0, cn)
+			got := make([]float32, len(want))
+			for i := range got {
+				got[i] = float32(math.NaN()) // every value must be written
+			}
+			for _, cut := range [][2]int{{0, pOut/2 + 1}, {pOut/2 + 1, 2*pOut + 1}, {2*pOut + 1, n * pOut}} {
+				Im2ColRows(got[cut[0]*row:cut[1]*row], x, &w, channels, c0, cn, cut[0], cut[1])
+			}
+			if !slices.Equal(got, want) {
+				t.Errorf("%s, channels %d from %d of %d: rows in blocks differ from the patches tap by tap", tc.name, cn, c0, channels)
+			}
 		}
 	}
 }

@@ -9,7 +9,8 @@ import (
 
 // TestMulPacked checks MulPacked against a float64 product over shapes
 // with every kind of edge (rows not a multiple of 6, columns not of 16,
-// depths across blocks of packKC), rows contiguous (read in place) and
+// depths across blocks of packKC, and up to maxInPlaceKC in one block),
+// rows contiguous (read in place) and
 // with strides wider than the matrices, store and add, and products large
 // enough to split over CPUs.
 func TestMulPacked(t *testing.T) {
@@ -17,6 +18,9 @@ func TestMulPacked(t *testing.T) {
 	for _, s := range []struct{ m, k, n int }{
 		{1, 1, 1}, {1, 7, 3}, {5, 3, 17}, {6, 16, 16}, {7, 300, 33}, {13, 256, 16},
 		{73, 513, 40}, {150, 64, 64}, {2, 4608, 512}, {600, 600, 70}, {37, 20, 0}, {3, 0, 5},
+		// Deeper than packKC, read in place as one block: an im2col
+		// matrix of 3×3×32 taps, and the deepest such, over row blocks.
+		{20, 288, 64}, {80, 512, 48},
 	} {
 		for _, v := range []struct {
 			add bool
