@@ -590,19 +590,14 @@ func softmaxVec(x []float32, n int) bool {
 	e := newExpConsts()
 	lo := archsimd.BroadcastFloat32x8(expMin)
 	zero := archsimd.BroadcastFloat32x8(0)
-	var lanes [8]float32
+	one := archsimd.BroadcastFloat32x8(1)
 	for r := 0; r+n <= len(x); r += n {
 		row := x[r : r+n]
 		mv := load8(row, 0)
 		for j := 8; j < n; j += 8 {
 			mv = mv.Max(load8(row, j))
 		}
-		mv.Store(&lanes)
-		m := lanes[0]
-		for _, v := range lanes[1:] {
-			m = max(m, v)
-		}
-		mb := archsimd.BroadcastFloat32x8(m)
+		mb := hmax8(mv)
 		sv := zero
 		for j := 0; j < n; j += 8 {
 			d := load8(row, j).Sub(mb)
@@ -610,17 +605,29 @@ func softmaxVec(x []float32, n int) bool {
 			ev.StoreSlice(row[j : j+8])
 			sv = sv.Add(ev)
 		}
-		sv.Store(&lanes)
-		var s float32
-		for _, v := range lanes {
-			s += v
-		}
-		inv := archsimd.BroadcastFloat32x8(1 / s)
+		inv := one.Div(hsum8(sv))
 		for j := 0; j < n; j += 8 {
 			load8(row, j).Mul(inv).StoreSlice(row[j : j+8])
 		}
 	}
 	return true
+}
+
+// hsum8 returns, in every lane, the sum of v's lanes: (l0+l4 + l2+l6) +
+// (l1+l5 + l3+l7), in registers. (Summing them through an array in
+// memory, a softmax row of 64 values took 5 ns a value, 0.3 µs a row:
+// the vector store and the scalar loads behind it stalled.)
+func hsum8(v archsimd.Float32x8) archsimd.Float32x8 {
+	v = v.Add(v.Select128FromPair(1, 0, v))           // lane i: l(i) + l(i±4)
+	v = v.Add(v.SelectFromPairGrouped(2, 3, 4, 5, v)) // and the pair 2 away
+	return v.Add(v.SelectFromPairGrouped(1, 0, 7, 6, v))
+}
+
+// hmax8 returns, in every lane, the largest of v's lanes, as hsum8.
+func hmax8(v archsimd.Float32x8) archsimd.Float32x8 {
+	v = v.Max(v.Select128FromPair(1, 0, v))
+	v = v.Max(v.SelectFromPairGrouped(2, 3, 4, 5, v))
+	return v.Max(v.SelectFromPairGrouped(1, 0, 7, 6, v))
 }
 
 // layerNormVec is FastLayerNorm on rows of whole vectors (it reports
@@ -630,11 +637,7 @@ func layerNormVec(dst, x, gamma, beta []float32, n int, eps float32) bool {
 		return false
 	}
 	gamma, beta = gamma[:n], beta[:n]
-	var lanes [8]float32
-	hsum := func(v archsimd.Float32x8) float32 {
-		v.Store(&lanes)
-		return ((lanes[0] + lanes[1]) + (lanes[2] + lanes[3])) + ((lanes[4] + lanes[5]) + (lanes[6] + lanes[7]))
-	}
+	hsum := func(v archsimd.Float32x8) float32 { return hsum8(v).GetLo().GetElem(0) }
 	for r := 0; r+n <= len(x); r += n {
 		xs, ds := x[r:r+n], dst[r:r+n]
 		sv := load8(xs, 0)

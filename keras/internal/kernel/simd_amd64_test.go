@@ -1,0 +1,46 @@
+//go:build goexperiment.simd && amd64
+
+package kernel
+
+import (
+	"math"
+	"math/rand/v2"
+	"testing"
+
+	"simd/archsimd"
+)
+
+// TestHorizontal checks the in-register reductions against their lanes
+// written out: every lane holds the largest lane, and the sum in the
+// order hsum8 documents.
+func TestHorizontal(t *testing.T) {
+	if !haveAVX2 {
+		t.Skip("no AVX2")
+	}
+	r := rand.New(rand.NewPCG(3, 4))
+	for range 1000 {
+		var l [8]float32
+		for i := range l {
+			l[i] = float32(r.NormFloat64() * math.Pow(10, float64(r.IntN(8)-4)))
+		}
+		v := archsimd.LoadFloat32x8(&l)
+		var got [8]float32
+		hmax8(v).Store(&got)
+		m := l[0]
+		for _, x := range l[1:] {
+			m = max(m, x)
+		}
+		want := ((l[0] + l[4]) + (l[2] + l[6])) + ((l[1] + l[5]) + (l[3] + l[7]))
+		for i, g := range got {
+			if g != m {
+				t.Fatalf("hmax8(%v) lane %d = %v, want %v", l, i, g, m)
+			}
+		}
+		hsum8(v).Store(&got)
+		for i, g := range got {
+			if math.Float32bits(g) != math.Float32bits(want) {
+				t.Fatalf("hsum8(%v) lane %d = %v, want %v", l, i, g, want)
+			}
+		}
+	}
+}
