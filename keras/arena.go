@@ -299,12 +299,30 @@ func (p *arenas) put(a *arena) {
 // batch). It sizes an arena's first slab, so that the first run does not
 // allocate its activations one by one; what layers take for scratch is
 // not counted, and a short slab grows after the run (arena.finish).
-func (net *Net) liveEstimate(batch int) int {
+//
+// The shapes come from the file, and nothing has computed them yet: the
+// estimate is held to maxReserve and to reserveFactor times the run's
+// input (inFloats), so that a config that declares vast layers cannot
+// make a prediction reserve memory the real run would never use. A model
+// over those bounds sizes its slab from its first run instead.
+func (net *Net) liveEstimate(batch, inFloats int) int {
 	if net.livePerSample <= 0 || batch <= 0 || net.livePerSample > math.MaxInt/batch {
 		return 0
 	}
-	return net.livePerSample * batch
+	est := net.livePerSample * batch
+	if est > maxReserve || inFloats <= 0 || inFloats <= maxReserve && est > reserveFactor*inFloats {
+		return 0
+	}
+	return est
 }
+
+// maxReserve (floats, 256 MB) and reserveFactor bound liveEstimate: the
+// applications hold 4 to 16 times their input at once (ResNet50 2.4 M
+// floats a 224×224 image), an embedding of a long sequence more.
+const (
+	maxReserve    = 64 << 20
+	reserveFactor = 1024
+)
 
 // peakPerSample is liveEstimate's walk of model m for one sample: the
 // largest sum of live outputs at any step, models called inside m

@@ -245,3 +245,20 @@ func TestArenaDonor(t *testing.T) {
 		t.Fatal("a donor with inputs not parallel to refs")
 	}
 }
+
+// TestLiveEstimateBounded: the estimate from the config's shapes is only
+// a hint; beyond maxReserve, or far beyond the run's input, it is none.
+func TestLiveEstimateBounded(t *testing.T) {
+	net := &Net{livePerSample: 1000}
+	for _, c := range []struct{ batch, in, want int }{
+		{4, 400, 4000},
+		{4, 0, 0},             // no input size: no estimate
+		{4, 3, 0},             // over reserveFactor times the input
+		{1 << 20, 1 << 20, 0}, // over maxReserve
+		{1 << 62, 1 << 20, 0}, // overflow
+	} {
+		if got := net.liveEstimate(c.batch, c.in); got != c.want {
+			t.Errorf("liveEstimate(%d, %d) = %d, want %d", c.batch, c.in, got, c.want)
+		}
+	}
+}

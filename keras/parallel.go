@@ -134,7 +134,11 @@ func (net *Net) runSplit(inputs []*Tensor, batch int) ([]*Tensor, error) {
 		var out []*Tensor
 		if arenaAtRun {
 			ar = net.arenas.get()
-			ar.reserve(net.liveEstimate(hi - lo))
+			inFloats := 0
+			for _, t := range in {
+				inFloats += len(t.Data)
+			}
+			ar.reserve(net.liveEstimate(hi-lo, inFloats))
 			defer net.arenas.put(ar)
 			defer func() { ar.finish(out) }()
 		}
