@@ -115,25 +115,38 @@ func (l rescaling) forward(c *call) error {
 			return fmt.Errorf("input shape %s: %d scale or offset values do not broadcast over its last axis", shapeString(x.Shape), len(v))
 		}
 	}
-	out := c.ar.tensor(x.Shape...)
+	out := c.ar.output(x.Shape...) // every value is written below
 	if n == 0 {
 		c.out = []*Tensor{out}
 		return nil
 	}
 	sc, of := l.scale, l.offset
-	for i := 0; i < len(x.Data); i += n {
-		row, dst := x.Data[i:i+n], out.Data[i:i+n]
-		for j, v := range row {
-			s, o := sc[0], of[0]
-			if len(sc) > 1 {
-				s = sc[j]
-			}
-			if len(of) > 1 {
-				o = of[j]
-			}
-			// Two float32 roundings, as TensorFlow's multiply then add
-			// (the conversion keeps Go from fusing them).
-			dst[j] = float32(v*s) + o
+	dst := out.Data[:len(x.Data)]
+	if len(sc) == 1 && len(of) == 1 {
+		s, o := sc[0], of[0]
+		for i, v := range x.Data {
+			dst[i] = float32(v*s) + o
+		}
+		c.out = []*Tensor{out}
+		return nil
+	}
+	// The scale and offset of each position along the last axis, the
+	// channel cycling in one pass (rows of an image's 3 channels cost a
+	// slice and a loop each before).
+	j := 0
+	for i, v := range x.Data {
+		s, o := sc[0], of[0]
+		if len(sc) > 1 {
+			s = sc[j]
+		}
+		if len(of) > 1 {
+			o = of[j]
+		}
+		// Two float32 roundings, as TensorFlow's multiply then add (the
+		// conversion keeps Go from fusing them).
+		dst[i] = float32(v*s) + o
+		if j++; j == n {
+			j = 0
 		}
 	}
 	c.out = []*Tensor{out}

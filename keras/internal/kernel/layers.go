@@ -298,6 +298,19 @@ func Broadcast(dst, src []float32, from, to []int) {
 // (outer, C, inner), the Normalization layer's formula.
 func Standardize(dst, x, mean, denom []float32, outer, inner int) {
 	c := len(mean)
+	if inner == 1 && c > 0 {
+		// Channels last (an image's 3): one pass, the channel cycling,
+		// instead of a slice and a loop of one value per element.
+		x, dst = x[:outer*c], dst[:outer*c]
+		k := 0
+		for i, v := range x {
+			dst[i] = (v - mean[k]) / denom[k]
+			if k++; k == c {
+				k = 0
+			}
+		}
+		return
+	}
 	for o := 0; o < outer; o++ {
 		for j := 0; j < c; j++ {
 			base := (o*c + j) * inner
