@@ -3,6 +3,7 @@ package keras
 import (
 	"fmt"
 	"slices"
+	"unsafe"
 
 	"github.com/kerascope/kerascope/keras/internal/kernel"
 )
@@ -97,9 +98,12 @@ func mergeElemwise(op mergeOp, in []*Tensor, ar *arena, donor *Tensor) (*Tensor,
 	if out == nil {
 		out = ar.output(outShape...) // broadcastInto writes all of it
 	}
-	// The first input, broadcast, is the running result.
-	if err := broadcastInto(out.Data, in[0].Data, shapes[0], outShape); err != nil {
-		return nil, err
+	// The first input, broadcast, is the running result (already there
+	// when it is the donor).
+	if unsafe.SliceData(out.Data) != unsafe.SliceData(in[0].Data) {
+		if err := broadcastInto(out.Data, in[0].Data, shapes[0], outShape); err != nil {
+			return nil, err
+		}
 	}
 	var tmp *[]float32
 	for i, t := range in[1:] {
