@@ -38,6 +38,21 @@ func pool(dst, src []float32, batch, ch int, w *PoolWindow, isMax bool) {
 	inPlane := w.In[0] * inH * inW * ch
 	outPlane := w.Out[0] * w.Out[1] * w.Out[2] * ch
 	var cells [16]int // a window's cell offsets, for windows up to 4×4
+	// A window wholly inside the input (every window of a "valid" pooling)
+	// has its cells at fixed distances from its first: rel, made once.
+	var rel [16]int
+	nrel := w.Size[0] * w.Size[1] * w.Size[2]
+	if nrel <= len(rel) {
+		k := 0
+		for d := 0; d < w.Size[0]; d++ {
+			for h := 0; h < w.Size[1]; h++ {
+				for x := 0; x < w.Size[2]; x++ {
+					rel[k] = ((d*inH+h)*inW + x) * ch
+					k++
+				}
+			}
+		}
+	}
 	for b := 0; b < batch; b++ {
 		in := src[b*inPlane : (b+1)*inPlane]
 		o := b * outPlane
@@ -49,6 +64,10 @@ func pool(dst, src []float32, batch, ch int, w *PoolWindow, isMax bool) {
 					w0, w1 := w.span(2, ow)
 					out := dst[o : o+ch]
 					o += ch
+					if isMax && (d1-d0)*(h1-h0)*(w1-w0) == nrel && nrel <= len(rel) {
+						maxCells(out, in[((d0*inH+h0)*inW+w0)*ch:], rel[:nrel])
+						continue
+					}
 					if isMax && (d1-d0)*(h1-h0)*(w1-w0) > 0 && (d1-d0)*(h1-h0)*(w1-w0) <= len(cells) {
 						// The whole window at once: one store per
 						// vector of channels, not one per cell.
