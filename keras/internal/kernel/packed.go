@@ -18,12 +18,12 @@ import (
 // at most packKC, so that a panel's block (packKC×16 floats, 16 KB) stays
 // in L1 while packMC/6 groups of 6 rows go past it, and those rows' block
 // of the left operand (packMC×packKC floats, 72 KB, copied to contiguous
-// rows) stays in L2 while every panel goes past it. The 6×16 micro-kernel
-// is package micro's (assembly on amd64 with AVX2 and FMA); it adds the
-// bias and applies relu or relu6 to each tile before storing it
-// (Epilogue). On one core it matches or beats single-threaded OpenBLAS on
-// most of ResNet50's and MobileNetV2's convolution shapes, by up to 1.6×
-// on the narrow ones (BenchmarkProducts; docs/performance.md).
+// rows) stays in L2 while every panel goes past it. The micro-kernels
+// are package micro's: 6×16 in AVX2 and FMA assembly, and on CPUs with
+// AVX-512 6×32 (two panels at once; 1.3-1.6× the 6×16 kernel's speed on
+// ResNet50's and MobileNetV2's shapes, BenchmarkProducts). They add the
+// bias and apply relu or relu6 to each tile before storing it
+// (Epilogue).
 
 const (
 	packMR = micro.MR // rows of the micro-kernel's tile
@@ -273,25 +273,41 @@ func mulPacked(dst []float32, ldc int, a []float32, lda, i0, i1, j0, j1 int, p *
 					clear(row)
 				}
 			}
-			for jc := j0; jc < j1; jc += packNR {
+			for jc := j0; jc < j1; {
+				// With the 512-bit kernel (micro.Wide), two panels at
+				// once, the second whole or not (it stores through a
+				// mask); else one panel, the whole groups of a whole
+				// panel in one call. (A panel alone runs faster in the
+				// 256-bit kernel than in the 512-bit one with its second
+				// half idle: 12544×32×16 at 96 GFLOP/s on one core
+				// against 72.)
 				nr := min(packNR, j1-jc)
+				span := nr
+				wide := micro.Wide && j1-jc > packNR
+				if wide {
+					span = min(2*packNR, j1-jc)
+				}
 				panel := p.data[jc*k+pc*packNR:]
 				// The epilogue comes with the last block of k.
 				var me *micro.Epilogue
 				if pc+kc == k && epi.Kind != NoEpilogue {
-					t := epi.tile(jc, nr)
+					t := epi.tile(jc, span)
 					me = &t
 				}
-				// The whole groups of a whole panel in one call; a
-				// group past dst's rows or columns goes through tile.
+				// A group past dst's rows (or, but for a wide span, its
+				// columns) goes through tile.
 				full := mc / packMR
 				g0 := 0
-				if nr == packNR && full > 0 {
+				if full > 0 && (wide || nr == packNR) {
 					ap, alda := block[:], kc
 					if inPlace {
 						ap, alda = a[ic*lda+pc:], lda
 					}
-					micro.Kernel(full, kc, ap, alda, panel, dst[ic*ldc+jc:], ldc, acc, me)
+					if wide {
+						micro.KernelWide(full, kc, ap, alda, panel, packNR*k, span, dst[ic*ldc+jc:], ldc, acc, me)
+					} else {
+						micro.Kernel(full, kc, ap, alda, panel, dst[ic*ldc+jc:], ldc, acc, me)
+					}
 					g0 = full
 				}
 				for g := g0; g < groups; g++ {
@@ -304,22 +320,30 @@ func mulPacked(dst []float32, ldc int, a []float32, lda, i0, i1, j0, j1 int, p *
 					} else {
 						ap = block[(g*packMR-from)*kc:]
 					}
-					micro.Kernel(1, kc, ap, alda, panel, tile[:], packNR, false, nil)
-					for q := 0; q < mr; q++ {
-						row := dst[(ir+q)*ldc+jc : (ir+q)*ldc+jc+nr]
-						t := tile[q*packNR : q*packNR+nr]
-						if acc {
-							for j := range row {
-								row[j] += t[j]
+					for j := 0; j < span; j += packNR {
+						w := min(packNR, span-j)
+						micro.Kernel(1, kc, ap, alda, panel[j*k:], tile[:], packNR, false, nil)
+						for q := 0; q < mr; q++ {
+							row := dst[(ir+q)*ldc+jc+j : (ir+q)*ldc+jc+j+w]
+							t := tile[q*packNR : q*packNR+w]
+							if acc {
+								for j := range row {
+									row[j] += t[j]
+								}
+							} else {
+								copy(row, t)
 							}
-						} else {
-							copy(row, t)
-						}
-						if me != nil {
-							me.Apply(row)
+							if me != nil {
+								e := *me
+								if e.Bias != nil {
+									e.Bias = e.Bias[j : j+w]
+								}
+								e.Apply(row)
+							}
 						}
 					}
 				}
+				jc += span
 			}
 		}
 	}

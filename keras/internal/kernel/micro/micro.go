@@ -1,7 +1,8 @@
-// Package micro holds the 6×16 matrix micro-kernel of kernel.MulPacked:
-// c (6×16) = (or +=) a (6×k) times a packed panel b (k×16). On amd64 with
-// AVX2 and FMA it is assembly (micro_amd64.s); elsewhere, and on older
-// CPUs, Go.
+// Package micro holds the matrix micro-kernels of kernel.MulPacked:
+// c (6×16) = (or +=) a (6×k) times a packed panel b (k×16) (Kernel), and
+// the same on two panels at once, c being 6×32 (KernelWide). On amd64
+// with AVX2 and FMA, Kernel is assembly (micro_amd64.s), and with AVX-512
+// so is KernelWide (micro512_amd64.s); elsewhere, and on older CPUs, Go.
 //
 // It is a package of its own because the kernel package uses cgo in the
 // openblas build, and a cgo package cannot hold Go assembly. It imports
@@ -85,6 +86,70 @@ func Kernel(groups, k int, a []float32, lda int, b []float32, c []float32, ldc i
 			groups, k, lda, ldc, len(a), len(b), len(c)))
 	}
 	kernel(groups, k, a, lda, b, c, ldc, add, e)
+}
+
+// KernelWide is Kernel on two panels at once, for the cols (1 to 2·NR)
+// columns of c it writes: c's tiles are MR×cols, the first NR columns
+// from the panel b[:k·NR], the rest from b[bstride:bstride+k·NR]
+// (bstride is not read when cols ≤ NR), and e's Bias (when set) has
+// cols values. No column of c past cols is read or written. The sums run
+// in the same order as Kernel's, so it gives the bits of Kernel on each
+// panel. It is worth calling only where Wide is set (a 512-bit
+// assembly); elsewhere it is Kernel through a tile.
+func KernelWide(groups, k int, a []float32, lda int, b []float32, bstride, cols int, c []float32, ldc int, add bool, e *Epilogue) {
+	rows := MR * groups
+	second := 0 // the end of the second panel in b
+	if cols > NR {
+		second = bstride + k*NR
+	}
+	if groups < 1 || k < 0 || cols < 1 || cols > 2*NR || lda < k || ldc < cols || bstride < 0 ||
+		len(a) < (rows-1)*lda+k || len(b) < max(k*NR, second) || len(c) < (rows-1)*ldc+cols ||
+		e != nil && e.Bias != nil && len(e.Bias) < cols {
+		panic(fmt.Sprintf("micro.KernelWide: %d groups, k %d, %d columns, strides %d, %d and %d, over %d, %d and %d values",
+			groups, k, cols, lda, bstride, ldc, len(a), len(b), len(c)))
+	}
+	if cols <= NR {
+		bstride = 0 // the second panel's sums are not stored: any panel will do
+	}
+	kernelWide(groups, k, a, lda, b, bstride, cols, c, ldc, add, e)
+}
+
+// goWide is KernelWide through Kernel: each panel's tile is made in a
+// buffer, then its columns are added or copied to c and e applied.
+func goWide(groups, k int, a []float32, lda int, b []float32, bstride, cols int, c []float32, ldc int, add bool, e *Epilogue) {
+	var tile [MR * NR]float32
+	for g := range groups {
+		for j0 := 0; j0 < cols; j0 += NR {
+			w := min(NR, cols-j0)
+			panel := b
+			if j0 > 0 {
+				panel = b[bstride:]
+			}
+			kernel(1, k, a[g*MR*lda:], lda, panel, tile[:], NR, false, nil)
+			var ej *Epilogue
+			if e != nil {
+				h := *e
+				if h.Bias != nil {
+					h.Bias = h.Bias[j0 : j0+w]
+				}
+				ej = &h
+			}
+			for i := range MR {
+				row := c[(g*MR+i)*ldc+j0 : (g*MR+i)*ldc+j0+w]
+				t := tile[i*NR : i*NR+w]
+				if add {
+					for j := range row {
+						row[j] += t[j]
+					}
+				} else {
+					copy(row, t)
+				}
+				if ej != nil {
+					ej.Apply(row)
+				}
+			}
+		}
+	}
 }
 
 // Go is the micro-kernel in Go, the reference of the assembly and its

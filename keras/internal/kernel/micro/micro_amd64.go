@@ -11,6 +11,31 @@ import (
 // haveFMA: the assembly needs AVX2 and FMA (Haswell and Zen onwards).
 var haveFMA = cpu.X86.HasAVX2 && cpu.X86.HasFMA
 
+// haveAVX512: kernel6x32 needs AVX-512 Foundation (and the OS saving the
+// 512-bit registers, which cpu checks).
+var haveAVX512 = haveFMA && cpu.X86.HasAVX512F
+
+//go:noescape
+func kernel6x32(k int, a *float32, lda int, b *float32, bstride int, c *float32, ldc int, flags int, bias *float32, cap float32, groups int, masks int)
+
+func kernelWide(groups, k int, a []float32, lda int, b []float32, bstride, cols int, c []float32, ldc int, add bool, e *Epilogue) {
+	if !haveAVX512 {
+		goWide(groups, k, a, lda, b, bstride, cols, c, ldc, add, e)
+		return
+	}
+	var bias *float32
+	var cp float32
+	if e != nil {
+		bias, cp = unsafe.SliceData(e.Bias), e.Cap
+	}
+	kernel6x32(k, unsafe.SliceData(a), lda, unsafe.SliceData(b), 4*bstride, unsafe.SliceData(c), ldc, e.flags(add), bias, cp, groups,
+		(1<<min(cols, NR)-1)|(1<<max(cols-NR, 0)-1)<<NR)
+}
+
+// Wide reports whether KernelWide is one 512-bit assembly kernel rather
+// than two calls of Kernel.
+var Wide = haveAVX512
+
 //go:noescape
 func kernel6x16(k int, a *float32, lda int, b *float32, c *float32, ldc int, flags int, bias *float32, cap float32, groups int)
 
@@ -33,6 +58,9 @@ var Fast = haveFMA
 
 // Name names the micro-kernel in use.
 var Name = func() string {
+	if haveAVX512 {
+		return "AVX-512 assembly (6×32), AVX2+FMA (6×16)"
+	}
 	if haveFMA {
 		return "AVX2+FMA assembly"
 	}

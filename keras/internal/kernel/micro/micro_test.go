@@ -90,6 +90,33 @@ func TestKernelBounds(t *testing.T) {
 			Kernel(tc.groups, k, tc.a, tc.lda, tc.b, tc.c, NR, false, nil)
 		})
 	}
+	// KernelWide: two panels (bstride k·NR) and 2·NR columns of c.
+	wb := make([]float32, 2*k*NR)
+	wc := make([]float32, (MR-1)*2*NR+2*NR)
+	for _, tc := range []struct {
+		name       string
+		b, c, bias []float32
+		cols       int
+	}{
+		{"second panel", wb[:len(wb)-1], wc, nil, 2 * NR},
+		{"c", wb, wc[:len(wc)-1], nil, 2 * NR},
+		{"bias", wb, wc, make([]float32, 2*NR-1), 2 * NR},
+		{"no columns", wb, wc, nil, 0},
+		{"three panels' columns", wb, wc, nil, 2*NR + 1},
+	} {
+		t.Run("wide "+tc.name, func(t *testing.T) {
+			defer func() {
+				if recover() == nil {
+					t.Error("no panic")
+				}
+			}()
+			var e *Epilogue
+			if tc.bias != nil {
+				e = &Epilogue{Bias: tc.bias}
+			}
+			KernelWide(1, k, a, lda, tc.b, k*NR, tc.cols, tc.c, 2*NR, false, e)
+		})
+	}
 }
 
 // TestEpilogue checks the assembly's epilogue against Go's (Epilogue.Apply)
@@ -148,6 +175,63 @@ func TestEpilogue(t *testing.T) {
 		for i, v := range c {
 			if math.Float32bits(v) != 0 {
 				t.Fatalf("epilogue %+v of an underflowing product: element %d is %v (%#x), want +0", e, i, v, math.Float32bits(v))
+			}
+		}
+	}
+}
+
+// TestKernelWide checks KernelWide against Kernel through a tile
+// (goWide), bit for bit (the sums run in the same order), over depths
+// around the unrolling, groups, widths of one or two panels whole or in
+// part, a gap between the panels, add or store, and each epilogue, on
+// values that tell the relus apart; and that no column of c past its
+// width is touched.
+func TestKernelWide(t *testing.T) {
+	t.Logf("wide micro-kernel: assembly %v", Wide)
+	rng := rand.New(rand.NewSource(3))
+	special := []float32{0, float32(math.Copysign(0, -1)), float32(math.NaN()), float32(math.Inf(1)), float32(math.Inf(-1)), 6, 6.5, -1}
+	for _, groups := range []int{1, 4} {
+		for _, k := range []int{0, 1, 3, 4, 5, 9, 64, 257} {
+			for _, cols := range []int{1, 7, 16, 17, 24, 31, 32} {
+				bias := make([]float32, cols)
+				for j := range bias {
+					bias[j] = float32(rng.NormFloat64())
+				}
+				for ei, e := range []*Epilogue{nil, {Bias: bias}, {Bias: bias, Relu: ReluBits}, {Bias: bias, Relu: ReluMax},
+					{Bias: bias, Relu: ReluMax, Cap: 0.5, HasCap: true}, {Relu: ReluMax, Cap: 6, HasCap: true}} {
+					for _, add := range []bool{false, true} {
+						rows := MR * groups
+						lda, ldc, bstride := k+2, cols+3, k*NR+NR*(k%3)
+						a := make([]float32, (rows-1)*lda+k)
+						b := make([]float32, bstride+k*NR)
+						c := make([]float32, (rows-1)*ldc+cols+3)
+						for i := range a {
+							a[i] = float32(rng.NormFloat64())
+						}
+						for i := range b {
+							b[i] = float32(rng.NormFloat64())
+						}
+						for i := range c {
+							c[i] = float32(rng.NormFloat64())
+							if i%7 == 0 {
+								c[i] = special[i%len(special)]
+							}
+						}
+						want := append([]float32(nil), c...)
+						got := append([]float32(nil), c...)
+						KernelWide(groups, k, a, lda, b, bstride, cols, got[:len(c)-3], ldc, add, e)
+						goWide(groups, k, a, lda, b, bstride, cols, want, ldc, add, e)
+						for i := range got {
+							if math.Float32bits(got[i]) != math.Float32bits(want[i]) && !(got[i] != got[i] && want[i] != want[i]) {
+								t.Fatalf("%d groups, k %d, %d columns, epilogue %d, add %v: c[%d] = %v, want %v",
+									groups, k, cols, ei, add, i, got[i], want[i])
+							}
+							if i%ldc >= cols && math.Float32bits(got[i]) != math.Float32bits(c[i]) {
+								t.Fatalf("%d columns: c[%d], outside the tiles, changed", cols, i)
+							}
+						}
+					}
+				}
 			}
 		}
 	}

@@ -1,0 +1,308 @@
+//go:build amd64 && !purego
+
+#include "textflag.h"
+
+// func kernel6x32(k int, a *float32, lda int, b *float32, bstride int, c *float32, ldc int, flags int, bias *float32, cap float32, groups int, masks int)
+//
+// kernel6x16 (micro_amd64.s) on two panels at once, with AVX-512: b is
+// the first panel and b+bstride bytes the second, c's tile is 6×32 and
+// bias, when flagBias is set, 32 values. Each sum runs over p in the same
+// order as in kernel6x16, so the two give the same bits.
+//
+// Why two panels: a 512-bit register holds a panel's row, and six rows
+// of one panel would be six accumulators, too few to cover the latency
+// of the fused multiply-adds on two ports; six rows of two panels are
+// twelve, as in kernel6x16, each step loading two rows of b and
+// broadcasting six values of a for twelve multiply-adds of 16 floats.
+//
+// masks holds the columns of c written (and read, with flagAdd; and of
+// bias): bits 0-15 the first panel's, in K1, bits 16-31 the second's, in
+// K2. A last panel of fewer than 16 columns is so stored through the
+// mask, not through a tile copied column by column, and one panel alone
+// runs with the second's mask 0.
+//
+// Accumulators: Z0-Z11, row i in Z(2i) (first panel) and Z(2i+1)
+// (second); Z12-Z13 hold the rows of b, Z14-Z15 the broadcast a. As in
+// kernel6x16, rows 0-2 are addressed from R8, rows 3-5 from R14, with lda
+// in R9, and the rows of c from DI and R12 with ldc in R10; BX holds
+// bstride in the loop and the bias pointer in the epilogue.
+TEXT ·kernel6x32(SB), NOSPLIT, $0-96
+	MOVQ masks+88(FP), DX
+	KMOVW DX, K1
+	SHRQ $16, DX
+	KMOVW DX, K2
+	MOVQ a+8(FP), R13 // the group's first row of a
+	MOVQ lda+16(FP), R9
+	MOVQ ldc+48(FP), R10
+	MOVQ groups+80(FP), AX
+	SHLQ $2, R9
+	SHLQ $2, R10
+group:
+	MOVQ k+0(FP), CX
+	MOVQ R13, R8
+	MOVQ b+24(FP), SI
+	MOVQ bstride+32(FP), BX
+	MOVQ c+40(FP), DI
+	MOVQ flags+56(FP), R11
+	LEAQ (R8)(R9*2), R14
+	ADDQ R9, R14
+	LEAQ (DI)(R10*2), R12
+	ADDQ R10, R12
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	VPXORD Z8, Z8, Z8
+	VPXORD Z9, Z9, Z9
+	VPXORD Z10, Z10, Z10
+	VPXORD Z11, Z11, Z11
+	MOVQ CX, DX
+	SHRQ $2, DX
+	JZ tail
+loop4:
+	VMOVUPS 0(SI), Z12
+	VMOVUPS 0(SI)(BX*1), Z13
+	VBROADCASTSS 0(R8), Z14
+	VFMADD231PS Z12, Z14, Z0
+	VFMADD231PS Z13, Z14, Z1
+	VBROADCASTSS 0(R8)(R9*1), Z15
+	VFMADD231PS Z12, Z15, Z2
+	VFMADD231PS Z13, Z15, Z3
+	VBROADCASTSS 0(R8)(R9*2), Z14
+	VFMADD231PS Z12, Z14, Z4
+	VFMADD231PS Z13, Z14, Z5
+	VBROADCASTSS 0(R14), Z15
+	VFMADD231PS Z12, Z15, Z6
+	VFMADD231PS Z13, Z15, Z7
+	VBROADCASTSS 0(R14)(R9*1), Z14
+	VFMADD231PS Z12, Z14, Z8
+	VFMADD231PS Z13, Z14, Z9
+	VBROADCASTSS 0(R14)(R9*2), Z15
+	VFMADD231PS Z12, Z15, Z10
+	VFMADD231PS Z13, Z15, Z11
+	VMOVUPS 64(SI), Z12
+	VMOVUPS 64(SI)(BX*1), Z13
+	VBROADCASTSS 4(R8), Z14
+	VFMADD231PS Z12, Z14, Z0
+	VFMADD231PS Z13, Z14, Z1
+	VBROADCASTSS 4(R8)(R9*1), Z15
+	VFMADD231PS Z12, Z15, Z2
+	VFMADD231PS Z13, Z15, Z3
+	VBROADCASTSS 4(R8)(R9*2), Z14
+	VFMADD231PS Z12, Z14, Z4
+	VFMADD231PS Z13, Z14, Z5
+	VBROADCASTSS 4(R14), Z15
+	VFMADD231PS Z12, Z15, Z6
+	VFMADD231PS Z13, Z15, Z7
+	VBROADCASTSS 4(R14)(R9*1), Z14
+	VFMADD231PS Z12, Z14, Z8
+	VFMADD231PS Z13, Z14, Z9
+	VBROADCASTSS 4(R14)(R9*2), Z15
+	VFMADD231PS Z12, Z15, Z10
+	VFMADD231PS Z13, Z15, Z11
+	VMOVUPS 128(SI), Z12
+	VMOVUPS 128(SI)(BX*1), Z13
+	VBROADCASTSS 8(R8), Z14
+	VFMADD231PS Z12, Z14, Z0
+	VFMADD231PS Z13, Z14, Z1
+	VBROADCASTSS 8(R8)(R9*1), Z15
+	VFMADD231PS Z12, Z15, Z2
+	VFMADD231PS Z13, Z15, Z3
+	VBROADCASTSS 8(R8)(R9*2), Z14
+	VFMADD231PS Z12, Z14, Z4
+	VFMADD231PS Z13, Z14, Z5
+	VBROADCASTSS 8(R14), Z15
+	VFMADD231PS Z12, Z15, Z6
+	VFMADD231PS Z13, Z15, Z7
+	VBROADCASTSS 8(R14)(R9*1), Z14
+	VFMADD231PS Z12, Z14, Z8
+	VFMADD231PS Z13, Z14, Z9
+	VBROADCASTSS 8(R14)(R9*2), Z15
+	VFMADD231PS Z12, Z15, Z10
+	VFMADD231PS Z13, Z15, Z11
+	VMOVUPS 192(SI), Z12
+	VMOVUPS 192(SI)(BX*1), Z13
+	VBROADCASTSS 12(R8), Z14
+	VFMADD231PS Z12, Z14, Z0
+	VFMADD231PS Z13, Z14, Z1
+	VBROADCASTSS 12(R8)(R9*1), Z15
+	VFMADD231PS Z12, Z15, Z2
+	VFMADD231PS Z13, Z15, Z3
+	VBROADCASTSS 12(R8)(R9*2), Z14
+	VFMADD231PS Z12, Z14, Z4
+	VFMADD231PS Z13, Z14, Z5
+	VBROADCASTSS 12(R14), Z15
+	VFMADD231PS Z12, Z15, Z6
+	VFMADD231PS Z13, Z15, Z7
+	VBROADCASTSS 12(R14)(R9*1), Z14
+	VFMADD231PS Z12, Z14, Z8
+	VFMADD231PS Z13, Z14, Z9
+	VBROADCASTSS 12(R14)(R9*2), Z15
+	VFMADD231PS Z12, Z15, Z10
+	VFMADD231PS Z13, Z15, Z11
+	ADDQ $16, R8
+	ADDQ $16, R14
+	ADDQ $256, SI
+	DECQ DX
+	JNZ loop4
+tail:
+	ANDQ $3, CX
+	JZ epilogue
+loop1:
+	VMOVUPS 0(SI), Z12
+	VMOVUPS 0(SI)(BX*1), Z13
+	VBROADCASTSS 0(R8), Z14
+	VFMADD231PS Z12, Z14, Z0
+	VFMADD231PS Z13, Z14, Z1
+	VBROADCASTSS 0(R8)(R9*1), Z15
+	VFMADD231PS Z12, Z15, Z2
+	VFMADD231PS Z13, Z15, Z3
+	VBROADCASTSS 0(R8)(R9*2), Z14
+	VFMADD231PS Z12, Z14, Z4
+	VFMADD231PS Z13, Z14, Z5
+	VBROADCASTSS 0(R14), Z15
+	VFMADD231PS Z12, Z15, Z6
+	VFMADD231PS Z13, Z15, Z7
+	VBROADCASTSS 0(R14)(R9*1), Z14
+	VFMADD231PS Z12, Z14, Z8
+	VFMADD231PS Z13, Z14, Z9
+	VBROADCASTSS 0(R14)(R9*2), Z15
+	VFMADD231PS Z12, Z15, Z10
+	VFMADD231PS Z13, Z15, Z11
+	ADDQ $4, R8
+	ADDQ $4, R14
+	ADDQ $64, SI
+	DECQ CX
+	JNZ loop1
+epilogue:
+	TESTQ $1, R11 // flagAdd
+	JZ bias
+	VADDPS (DI), Z0, K1, Z0
+	VADDPS 64(DI), Z1, K2, Z1
+	VADDPS (DI)(R10*1), Z2, K1, Z2
+	VADDPS 64(DI)(R10*1), Z3, K2, Z3
+	VADDPS (DI)(R10*2), Z4, K1, Z4
+	VADDPS 64(DI)(R10*2), Z5, K2, Z5
+	VADDPS (R12), Z6, K1, Z6
+	VADDPS 64(R12), Z7, K2, Z7
+	VADDPS (R12)(R10*1), Z8, K1, Z8
+	VADDPS 64(R12)(R10*1), Z9, K2, Z9
+	VADDPS (R12)(R10*2), Z10, K1, Z10
+	VADDPS 64(R12)(R10*2), Z11, K2, Z11
+bias:
+	TESTQ $2, R11 // flagBias
+	JZ relubits
+	MOVQ bias+64(FP), BX
+	VMOVUPS (BX), K1, Z12
+	VMOVUPS 64(BX), K2, Z13
+	VADDPS Z12, Z0, Z0
+	VADDPS Z13, Z1, Z1
+	VADDPS Z12, Z2, Z2
+	VADDPS Z13, Z3, Z3
+	VADDPS Z12, Z4, Z4
+	VADDPS Z13, Z5, Z5
+	VADDPS Z12, Z6, Z6
+	VADDPS Z13, Z7, Z7
+	VADDPS Z12, Z8, Z8
+	VADDPS Z13, Z9, Z9
+	VADDPS Z12, Z10, Z10
+	VADDPS Z13, Z11, Z11
+relubits:
+	TESTQ $4, R11 // flagReluBits: v &^ (v >> 31)
+	JZ relumax
+	VPSRAD $31, Z0, Z14
+	VPANDND Z0, Z14, Z0
+	VPSRAD $31, Z1, Z14
+	VPANDND Z1, Z14, Z1
+	VPSRAD $31, Z2, Z14
+	VPANDND Z2, Z14, Z2
+	VPSRAD $31, Z3, Z14
+	VPANDND Z3, Z14, Z3
+	VPSRAD $31, Z4, Z14
+	VPANDND Z4, Z14, Z4
+	VPSRAD $31, Z5, Z14
+	VPANDND Z5, Z14, Z5
+	VPSRAD $31, Z6, Z14
+	VPANDND Z6, Z14, Z6
+	VPSRAD $31, Z7, Z14
+	VPANDND Z7, Z14, Z7
+	VPSRAD $31, Z8, Z14
+	VPANDND Z8, Z14, Z8
+	VPSRAD $31, Z9, Z14
+	VPANDND Z9, Z14, Z9
+	VPSRAD $31, Z10, Z14
+	VPANDND Z10, Z14, Z10
+	VPSRAD $31, Z11, Z14
+	VPANDND Z11, Z14, Z11
+	JMP store
+relumax:
+	TESTQ $8, R11 // flagReluMax: max(0, v) keeps a NaN v, then +0 turns -0 into +0
+	JZ store
+	VPXORD Z15, Z15, Z15
+	VMAXPS Z0, Z15, Z0
+	VADDPS Z15, Z0, Z0
+	VMAXPS Z1, Z15, Z1
+	VADDPS Z15, Z1, Z1
+	VMAXPS Z2, Z15, Z2
+	VADDPS Z15, Z2, Z2
+	VMAXPS Z3, Z15, Z3
+	VADDPS Z15, Z3, Z3
+	VMAXPS Z4, Z15, Z4
+	VADDPS Z15, Z4, Z4
+	VMAXPS Z5, Z15, Z5
+	VADDPS Z15, Z5, Z5
+	VMAXPS Z6, Z15, Z6
+	VADDPS Z15, Z6, Z6
+	VMAXPS Z7, Z15, Z7
+	VADDPS Z15, Z7, Z7
+	VMAXPS Z8, Z15, Z8
+	VADDPS Z15, Z8, Z8
+	VMAXPS Z9, Z15, Z9
+	VADDPS Z15, Z9, Z9
+	VMAXPS Z10, Z15, Z10
+	VADDPS Z15, Z10, Z10
+	VMAXPS Z11, Z15, Z11
+	VADDPS Z15, Z11, Z11
+	TESTQ $16, R11 // flagCap: min(cap, v) keeps a NaN v
+	JZ store
+	VBROADCASTSS cap+72(FP), Z14
+	VMINPS Z0, Z14, Z0
+	VMINPS Z1, Z14, Z1
+	VMINPS Z2, Z14, Z2
+	VMINPS Z3, Z14, Z3
+	VMINPS Z4, Z14, Z4
+	VMINPS Z5, Z14, Z5
+	VMINPS Z6, Z14, Z6
+	VMINPS Z7, Z14, Z7
+	VMINPS Z8, Z14, Z8
+	VMINPS Z9, Z14, Z9
+	VMINPS Z10, Z14, Z10
+	VMINPS Z11, Z14, Z11
+store:
+	VMOVUPS Z0, K1, (DI)
+	VMOVUPS Z1, K2, 64(DI)
+	VMOVUPS Z2, K1, (DI)(R10*1)
+	VMOVUPS Z3, K2, 64(DI)(R10*1)
+	VMOVUPS Z4, K1, (DI)(R10*2)
+	VMOVUPS Z5, K2, 64(DI)(R10*2)
+	VMOVUPS Z6, K1, (R12)
+	VMOVUPS Z7, K2, 64(R12)
+	VMOVUPS Z8, K1, (R12)(R10*1)
+	VMOVUPS Z9, K2, 64(R12)(R10*1)
+	VMOVUPS Z10, K1, (R12)(R10*2)
+	VMOVUPS Z11, K2, 64(R12)(R10*2)
+	// The next group: six rows down a and c.
+	LEAQ (R13)(R9*4), R13
+	LEAQ (R13)(R9*2), R13
+	LEAQ (DI)(R10*4), DI
+	LEAQ (DI)(R10*2), DI
+	MOVQ DI, c+40(FP)
+	DECQ AX
+	JNZ group
+	VZEROUPPER
+	RET
+
