@@ -3,6 +3,7 @@
 package kernel
 
 import (
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"testing"
@@ -42,5 +43,30 @@ func TestHorizontal(t *testing.T) {
 				t.Fatalf("hsum8(%v) lane %d = %v, want %v", l, i, g, want)
 			}
 		}
+	}
+}
+
+// BenchmarkScalarAfterVector times Softmax's scalar exps (8×1000 values,
+// a classifier's batch) right after a vector kernel (AddBias), with and
+// without the vector kernel: the two stay close only while every vector
+// kernel clears the upper halves of the registers when it is done (14 ms
+// against 0.15 ms on a Xeon when none did).
+func BenchmarkScalarAfterVector(b *testing.B) {
+	r := rand.New(rand.NewPCG(1, 2))
+	x := make([]float32, 8000)
+	for i := range x {
+		x[i] = float32(r.NormFloat64())
+	}
+	y := make([]float32, len(x))
+	for _, vector := range []bool{false, true} {
+		b.Run(fmt.Sprintf("vector=%v", vector), func(b *testing.B) {
+			for b.Loop() {
+				copy(y, x)
+				if vector {
+					AddBias(y, x[:1000])
+				}
+				Softmax(y, 8, 1000, 1)
+			}
+		})
 	}
 }
