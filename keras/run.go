@@ -191,6 +191,9 @@ func (net *Net) forward(c *call) error {
 	if !ok {
 		return fmt.Errorf("layer %q (%s): %w", c.layer.Name, c.layer.Class, errNotRunnable)
 	}
+	// A preemption, or code outside kerascope, may have left the vector
+	// registers dirty, which slows scalar float code on some CPUs.
+	kernel.ClearUpper()
 	if err := safeForward(f, c); err != nil {
 		return fmt.Errorf("layer %q (%s): %w", c.layer.Name, c.layer.Class, err)
 	}

@@ -5,6 +5,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/kerascope/kerascope/keras/internal/kernel/micro"
 )
 
 // Work split over the CPUs. Predict splits a large batch over the CPUs at
@@ -72,6 +74,7 @@ func (t *task) work() {
 		if p >= t.parts {
 			return
 		}
+		micro.ClearUpper() // the helper may resume from a preemption
 		t.f(p*t.n/t.parts, (p+1)*t.n/t.parts)
 	}
 }
@@ -158,6 +161,11 @@ func giveSpare(hs []*helper) {
 		spare <- h
 	}
 }
+
+// ClearUpper clears the upper halves of the vector registers, which
+// scalar float code pays for on some CPUs (micro.ClearUpper): the forward
+// pass calls it before each layer.
+func ClearUpper() { micro.ClearUpper() }
 
 // Parallel calls f on consecutive ranges [lo, hi) covering [0, n), each of
 // at least grain items, and returns when all are done. The ranges depend

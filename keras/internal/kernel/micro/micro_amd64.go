@@ -52,6 +52,22 @@ func kernel(groups, k int, a []float32, lda int, b []float32, c []float32, ldc i
 	kernel6x16(k, unsafe.SliceData(a), lda, unsafe.SliceData(b), unsafe.SliceData(c), ldc, e.flags(add), bias, cp, groups)
 }
 
+func clearUpper()
+
+// ClearUpper clears the upper halves of the vector registers
+// (VZEROUPPER) on CPUs with AVX. Scalar float code run while they are
+// dirty pays for every instruction on some Intel CPUs (90× for math.Exp
+// on the Xeon we benchmark on), and Go does not clear them: not after
+// vector code in Go (package kernel's kernels clear them themselves), nor
+// when a goroutine resumes from an asynchronous preemption, which
+// restores every 512-bit register. Forward passes clear them before
+// each layer and each part of a split.
+func ClearUpper() {
+	if haveFMA {
+		clearUpper()
+	}
+}
+
 // Fast reports whether Kernel is the assembly, which outruns BLAS; the Go
 // stand-in does not.
 var Fast = haveFMA

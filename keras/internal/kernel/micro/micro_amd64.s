@@ -291,3 +291,8 @@ store:
 	JNZ group
 	VZEROUPPER
 	RET
+
+// func clearUpper()
+TEXT ·clearUpper(SB), NOSPLIT, $0-0
+	VZEROUPPER
+	RET

@@ -13,6 +13,10 @@ func kernelWide(groups, k int, a []float32, lda int, b []float32, bstride, cols 
 // Wide reports whether KernelWide is assembly: here it is not.
 const Wide = false
 
+// ClearUpper clears the upper halves of the vector registers where it
+// matters (micro_amd64.go): here there are none to clear.
+func ClearUpper() {}
+
 // Fast reports whether Kernel is assembly: here it is not.
 const Fast = false
 
