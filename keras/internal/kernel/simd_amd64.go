@@ -597,11 +597,80 @@ func sigmoidVec(x []float32) int {
 	}
 	n := len(x) &^ 7
 	k := &gateK
-	for i := 0; i < n; i += 8 {
+	i := 0
+	if haveAVX512 {
+		for ; i+16 <= n; i += 16 {
+			sigmoid16(archsimd.LoadFloat32x16Slice(x[i:i+16]), &gate16K).StoreSlice(x[i : i+16])
+		}
+	}
+	for ; i < n; i += 8 {
 		sigmoid8(archsimd.LoadFloat32x8Slice(x[i:i+8]), k).StoreSlice(x[i : i+8])
 	}
 	archsimd.ClearAVXUpperBits()
 	return n
+}
+
+// The 512-bit sigmoid and swish (AVX-512): sigmoid8 and exp32Vec's steps
+// on 16 values, in the same order, so the same bits. EfficientNetB0 spent
+// a third of its single-sample time in swish with 8 values a step.
+type gate16Consts struct {
+	log2e, magic, ln2Hi, ln2Lo, c720 archsimd.Float32x16
+	c120, c24, c6, c2, c1            archsimd.Float32x16
+	bias                             archsimd.Int32x16
+	zero, hi, lo, finite, nan        archsimd.Float32x16
+}
+
+var gate16K = func() (k gate16Consts) {
+	if haveAVX512 {
+		k = gate16Consts{
+			log2e:  archsimd.BroadcastFloat32x16(log2e),
+			magic:  archsimd.BroadcastFloat32x16(roundMagic),
+			ln2Hi:  archsimd.BroadcastFloat32x16(ln2Hi),
+			ln2Lo:  archsimd.BroadcastFloat32x16(ln2Lo),
+			c720:   archsimd.BroadcastFloat32x16(1.0 / 720),
+			c120:   archsimd.BroadcastFloat32x16(1.0 / 120),
+			c24:    archsimd.BroadcastFloat32x16(1.0 / 24),
+			c6:     archsimd.BroadcastFloat32x16(1.0 / 6),
+			c2:     archsimd.BroadcastFloat32x16(1.0 / 2),
+			c1:     archsimd.BroadcastFloat32x16(1),
+			bias:   archsimd.BroadcastInt32x16(127),
+			zero:   archsimd.BroadcastFloat32x16(0),
+			hi:     archsimd.BroadcastFloat32x16(expMax),
+			lo:     archsimd.BroadcastFloat32x16(expMin),
+			finite: archsimd.BroadcastFloat32x16(-math.MaxFloat32),
+			nan:    archsimd.BroadcastFloat32x16(float32(math.NaN())),
+		}
+		archsimd.ClearAVXUpperBits()
+	}
+	return k
+}()
+
+// sigmoid16 is sigmoid8 on 16 values.
+func sigmoid16(v archsimd.Float32x16, k *gate16Consts) archsimd.Float32x16 {
+	x := k.zero.Sub(v).Min(k.hi).Max(k.lo)
+	n := x.Mul(k.log2e).Add(k.magic).Sub(k.magic)
+	r := x.Sub(n.Mul(k.ln2Hi)).Sub(n.Mul(k.ln2Lo))
+	p := k.c120.Add(r.Mul(k.c720))
+	p = k.c24.Add(r.Mul(p))
+	p = k.c6.Add(r.Mul(p))
+	p = k.c2.Add(r.Mul(p))
+	p = k.c1.Add(r.Mul(p))
+	p = k.c1.Add(r.Mul(p))
+	e := p.Mul(n.ConvertToInt32().Add(k.bias).ShiftAllLeft(23).AsFloat32x16())
+	y := k.c1.Div(k.c1.Add(e))
+	return y.Merge(v, v.Equal(v))
+}
+
+// swish16 is swishVec's loop on the first n values (a multiple of 32).
+func swish16(x []float32, n int) {
+	k := &gate16K
+	for i := 0; i+32 <= n; i += 32 {
+		v := archsimd.LoadFloat32x16Slice(x[i : i+16])
+		w := archsimd.LoadFloat32x16Slice(x[i+16 : i+32])
+		sv, sw := sigmoid16(v, k), sigmoid16(w, k)
+		v.Mul(sv).Merge(k.nan, v.GreaterEqual(k.finite)).StoreSlice(x[i : i+16])
+		w.Mul(sw).Merge(k.nan, w.GreaterEqual(k.finite)).StoreSlice(x[i+16 : i+32])
+	}
 }
 
 // swishVec is FastSwish on whole vectors: v·sigmoid8(v), and NaN for
@@ -616,6 +685,10 @@ func swishVec(x []float32) int {
 	finite := archsimd.BroadcastFloat32x8(-math.MaxFloat32)
 	nan := archsimd.BroadcastFloat32x8(float32(math.NaN()))
 	i := 0
+	if haveAVX512 {
+		i = n &^ 31
+		swish16(x, i)
+	}
 	// Two vectors an iteration: their exp polynomials are independent
 	// chains, which the CPU overlaps.
 	for ; i+16 <= n; i += 16 {
