@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"sync/atomic"
 
 	"github.com/kerascope/kerascope/keras/bind"
 	"github.com/tidwall/gjson"
@@ -45,6 +46,8 @@ type cell struct {
 	// peephole marks tf-keras's PeepholeLSTMCell, whose extra weights
 	// kerascope does not model.
 	peephole bool
+	// packs are the recurrent products packed (recProducts).
+	packs atomic.Pointer[recPacks]
 }
 
 func decodeCell(d *decoder, gates, states int) *cell {

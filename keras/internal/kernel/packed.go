@@ -42,6 +42,11 @@ const maxInPlaceKC = 512
 // micro-kernel is assembly), so that layers pack their kernels for it.
 var PackedProducts = micro.Fast
 
+// PackedRows reports whether MulPacked runs a product of one row as a
+// matrix-vector product (micro.Row's assembly), faster than BLAS's, so
+// that recurrent layers pack their kernels for single samples too.
+var PackedRows = micro.Wide
+
 // Packed is a k×n matrix packed for MulPacked.
 type Packed struct {
 	K, N int
@@ -223,6 +228,21 @@ const rowSplitGroups = 34
 // 7×7 positions were below the old threshold, runs 1.3-1.5× faster.
 const packedParallelWork = 1 << 19
 
+// mulRow sets d (columns [j0, j1) of a row, j0 a multiple of packNR) to
+// the row a times those columns of p, or adds the product to d; a last
+// panel of fewer than packNR columns goes through a buffer.
+func mulRow(d, a []float32, p *Packed, j0, j1 int, add bool) {
+	k := p.K
+	full := (j1 - j0) / packNR
+	micro.Row(k, a, p.data[j0*k:], packNR*k, full, d, add)
+	if j := j0 + full*packNR; j < j1 {
+		var t [packNR]float32
+		copy(t[:], d[j-j0:])
+		micro.Row(k, a, p.data[j*k:], packNR*k, 1, t[:], add)
+		copy(d[j-j0:], t[:j1-j])
+	}
+}
+
 // blockPool recycles the copies of the left operand's blocks, one per
 // goroutine running mulPacked.
 var blockPool = sync.Pool{New: func() any { return new([packMC * packKC]float32) }}
@@ -231,6 +251,15 @@ var blockPool = sync.Pool{New: func() any { return new([packMC * packKC]float32)
 // a multiple of packNR, on the calling goroutine.
 func mulPacked(dst []float32, ldc int, a []float32, lda, i0, i1, j0, j1 int, p *Packed, add bool, epi Epilogue) {
 	k := p.K
+	if i1-i0 == 1 && micro.Wide {
+		// One row: a matrix-vector product, bound by reading p, which
+		// micro.Row reads once where the micro-kernel would compute six
+		// rows (a recurrent layer's step on one sample: 0.8 µs through
+		// OpenBLAS's sgemv and cgo, LSTM(64)).
+		mulRow(dst[i0*ldc+j0:i0*ldc+j1], a[i0*lda:i0*lda+k], p, j0, j1, add)
+		epi.Cols(j0, j1-j0).Apply(dst[i0*ldc+j0 : i0*ldc+j1])
+		return
+	}
 	// Each block of the left operand is copied to contiguous rows: the
 	// micro-kernel then reads six short streams that the prefetcher
 	// follows, whatever a's stride, and a last group of fewer than packMR

@@ -152,6 +152,46 @@ func goWide(groups, k int, a []float32, lda int, b []float32, bstride, cols int,
 	}
 }
 
+// Row sets c (panels·NR values) to the row a (k values) times the packed
+// panels b[0:k·NR], b[pstride:pstride+k·NR], ..., or adds the product to
+// c when add is set: a matrix-vector product (a recurrent layer's step
+// on one sample). Each sum runs over p in order, as Kernel adds it, so
+// the bits are those of Kernel's row. Where Wide is set it is assembly;
+// elsewhere, Go.
+func Row(k int, a, b []float32, pstride, panels int, c []float32, add bool) {
+	if k < 0 || panels < 0 || pstride < k*NR || len(a) < k || len(c) < panels*NR ||
+		panels > 0 && len(b) < (panels-1)*pstride+k*NR {
+		panic(fmt.Sprintf("micro.Row: k %d, %d panels %d apart, over %d, %d and %d values",
+			k, panels, pstride, len(a), len(b), len(c)))
+	}
+	if k == 0 {
+		if !add {
+			clear(c[:panels*NR])
+		}
+		return
+	}
+	row(k, a, b, pstride, panels, c, add)
+}
+
+// goRow is Row in Go, the sums as Go's (goTile's).
+func goRow(k int, a, b []float32, pstride, panels int, c []float32, add bool) {
+	for p := range panels {
+		var acc [NR]float32
+		panel := b[p*pstride:]
+		for q := range k {
+			for j := range acc {
+				acc[j] += a[q] * panel[q*NR+j]
+			}
+		}
+		for j, v := range acc {
+			if add {
+				v += c[p*NR+j]
+			}
+			c[p*NR+j] = v
+		}
+	}
+}
+
 // Go is the micro-kernel in Go, the reference of the assembly and its
 // stand-in where there is none.
 func Go(groups, k int, a []float32, lda int, b []float32, c []float32, ldc int, add bool, e *Epilogue) {

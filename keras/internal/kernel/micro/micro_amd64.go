@@ -32,6 +32,41 @@ func kernelWide(groups, k int, a []float32, lda int, b []float32, bstride, cols 
 		(1<<min(cols, NR)-1)|(1<<max(cols-NR, 0)-1)<<NR)
 }
 
+//go:noescape
+func row8(k int, a *float32, b *float32, pstride int, c *float32, add int)
+
+//go:noescape
+func row4(k int, a *float32, b *float32, pstride int, c *float32, add int)
+
+//go:noescape
+func row1(k int, a *float32, b *float32, pstride int, c *float32, add int)
+
+func row(k int, a, b []float32, pstride, panels int, c []float32, add bool) {
+	if !haveAVX512 {
+		goRow(k, a, b, pstride, panels, c, add)
+		return
+	}
+	ad := 0
+	if add {
+		ad = 1
+	}
+	pa := unsafe.SliceData(a)
+	for p := 0; p < panels; {
+		pb, pc := &b[p*pstride], &c[p*NR]
+		switch {
+		case panels-p >= 8:
+			row8(k, pa, pb, 4*pstride, pc, ad)
+			p += 8
+		case panels-p >= 4:
+			row4(k, pa, pb, 4*pstride, pc, ad)
+			p += 4
+		default:
+			row1(k, pa, pb, 4*pstride, pc, ad)
+			p++
+		}
+	}
+}
+
 // Wide reports whether KernelWide is one 512-bit assembly kernel rather
 // than two calls of Kernel.
 var Wide = haveAVX512

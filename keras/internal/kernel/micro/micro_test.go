@@ -236,3 +236,55 @@ func TestKernelWide(t *testing.T) {
 		}
 	}
 }
+
+// TestRow checks Row against Kernel on six copies of the row, bit for bit
+// (the sums run in the same order), over panel counts that take every
+// pass of the assembly (8, 4 and 1 panels), depths around zero and
+// beyond a block, store and add; and that c past the panels is not
+// touched.
+func TestRow(t *testing.T) {
+	rng := rand.New(rand.NewSource(4))
+	for _, panels := range []int{1, 3, 4, 5, 8, 9, 13, 17} {
+		for _, k := range []int{0, 1, 5, 64, 300} {
+			for _, add := range []bool{false, true} {
+				pstride := k*NR + 3*NR
+				a := make([]float32, k)
+				b := make([]float32, (panels-1)*pstride+k*NR)
+				c := make([]float32, panels*NR+5)
+				for i := range a {
+					a[i] = float32(rng.NormFloat64())
+				}
+				for i := range b {
+					b[i] = float32(rng.NormFloat64())
+				}
+				for i := range c {
+					c[i] = float32(rng.NormFloat64())
+				}
+				got := append([]float32(nil), c...)
+				Row(k, a, b, pstride, panels, got[:panels*NR], add)
+				lda := max(k, 1)
+				six := make([]float32, MR*lda)
+				for i := range MR {
+					copy(six[i*lda:], a)
+				}
+				for p := range panels {
+					tile := make([]float32, MR*NR)
+					for i := range MR {
+						copy(tile[i*NR:], c[p*NR:(p+1)*NR])
+					}
+					Kernel(1, k, six, lda, b[p*pstride:], tile, NR, add, nil)
+					for j := range NR {
+						if g := got[p*NR+j]; math.Float32bits(g) != math.Float32bits(tile[j]) {
+							t.Fatalf("%d panels, k %d, add %v: c[%d] = %v, Kernel gives %v", panels, k, add, p*NR+j, g, tile[j])
+						}
+					}
+				}
+				for i := panels * NR; i < len(c); i++ {
+					if got[i] != c[i] {
+						t.Fatalf("%d panels: c[%d], past the panels, changed", panels, i)
+					}
+				}
+			}
+		}
+	}
+}
