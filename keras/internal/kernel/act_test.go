@@ -163,7 +163,7 @@ func TestAxisKernels(t *testing.T) {
 // TestBiasRelu checks the one-pass epilogues against AddBias followed by the
 // activation, bit for bit, NaN, infinities and signed zeros included.
 func TestBiasRelu(t *testing.T) {
-	for _, n := range []int{7, 16} { // a scalar tail, whole vectors
+	for _, n := range []int{7, 16, 24} { // a scalar tail, whole vectors (of 16 and of 8)
 		testBiasRelu(t, n)
 	}
 }

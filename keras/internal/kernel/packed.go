@@ -229,19 +229,29 @@ const rowSplitGroups = 34
 const packedParallelWork = 1 << 19
 
 // mulRow sets d (columns [j0, j1) of a row, j0 a multiple of packNR) to
-// the row a times those columns of p, or adds the product to d; a last
-// panel of fewer than packNR columns goes through a buffer.
+// the row a times those columns of p, or adds the product to d.
 func mulRow(d, a []float32, p *Packed, j0, j1 int, add bool) {
-	k := p.K
-	full := (j1 - j0) / packNR
-	micro.Row(k, a, p.data[j0*k:], packNR*k, full, d, add)
-	if j := j0 + full*packNR; j < j1 {
+	rowPanels(d, a, p.data[j0*p.K:], p.K, packNR*p.K, add)
+}
+
+// rowPanels sets d (len(d) values) to the row a (k values) times the
+// panels from panels (pstride apart), or adds the product to d (micro.Row);
+// a last panel of fewer than packNR columns goes through a buffer.
+func rowPanels(d, a, panels []float32, k, pstride int, add bool) {
+	full := len(d) / packNR
+	micro.Row(k, a, panels, pstride, full, d, add)
+	if j := full * packNR; j < len(d) {
 		var t [packNR]float32
-		copy(t[:], d[j-j0:])
-		micro.Row(k, a, p.data[j*k:], packNR*k, 1, t[:], add)
-		copy(d[j-j0:], t[:j1-j])
+		copy(t[:], d[j:])
+		micro.Row(k, a, panels[full*pstride:], pstride, 1, t[:], add)
+		copy(d[j:], t[:len(d)-j])
 	}
 }
+
+// shortRows is the most rows past the whole groups of six that run as
+// rows of their own (micro.Row) where the CPU has it; more go through the
+// micro-kernel and a tile.
+const shortRows = 2
 
 // blockPool recycles the copies of the left operand's blocks, one per
 // goroutine running mulPacked.
@@ -348,6 +358,19 @@ func mulPacked(dst []float32, ldc int, a []float32, lda, i0, i1, j0, j1 int, p *
 						ap, alda = a[ir*lda+pc:], lda
 					} else {
 						ap = block[(g*packMR-from)*kc:]
+					}
+					if micro.Wide && mr <= shortRows {
+						// A row or two past the whole groups (49
+						// positions are 8 groups and one row): each row
+						// times the panels, not six rows computed.
+						for q := 0; q < mr; q++ {
+							row := dst[(ir+q)*ldc+jc : (ir+q)*ldc+jc+span]
+							rowPanels(row, ap[q*alda:], panel, kc, packNR*k, acc)
+							if me != nil {
+								me.Apply(row)
+							}
+						}
+						continue
 					}
 					for j := 0; j < span; j += packNR {
 						w := min(packNR, span-j)

@@ -151,11 +151,12 @@ func TestPackedLenPadsColumnsOnly(t *testing.T) {
 	}
 }
 
-// TestRowVec checks MulPacked's product of one row (rowVec where the CPU
-// has AVX-512) against the same row in a product of two rows, which runs
-// through the micro-kernels: the sums run in the same order, so the bits
-// are the same, with each epilogue, stored or added, over widths that end
-// inside a panel and depths of one block.
+// TestRowVec checks MulPacked's product of one row (micro.Row where the
+// CPU has AVX-512) against the same row in a product of six rows, which
+// runs through the micro-kernel, and against the last of seven rows (six
+// in the micro-kernel, one past them as a row of its own): the sums run
+// in the same order, so the bits are the same, with each epilogue, stored
+// or added, over widths that end inside a panel.
 func TestRowVec(t *testing.T) {
 	rng := rand.New(rand.NewSource(7))
 	for _, k := range []int{1, 7, 64, 300} {
@@ -170,12 +171,20 @@ func TestRowVec(t *testing.T) {
 					start := randSlice(rng, n)
 					got := slices.Clone(start)
 					MulPacked(got, n, row, k, 1, p, add, e)
-					two := append(slices.Clone(start), start...)
-					MulPacked(two, n, append(slices.Clone(row), row...), k, 2, p, add, e)
-					for j := range got {
-						if math.Float32bits(got[j]) != math.Float32bits(two[j]) {
-							t.Fatalf("k %d, n %d, epilogue %d, add %v: column %d is %v, %v in a product of two rows",
-								k, n, e.Kind, add, j, got[j], two[j])
+					for _, m := range []int{6, 7} {
+						var rows, many []float32
+						for range m {
+							rows = append(rows, row...)
+							many = append(many, start...)
+						}
+						MulPacked(many, n, rows, k, m, p, add, e)
+						for _, r := range []int{0, m - 1} {
+							for j := range got {
+								if w := many[r*n+j]; math.Float32bits(got[j]) != math.Float32bits(w) {
+									t.Fatalf("k %d, n %d, epilogue %d, add %v: column %d is %v, %v in row %d of a product of %d rows",
+										k, n, e.Kind, add, j, got[j], w, r, m)
+								}
+							}
 						}
 					}
 				}

@@ -466,6 +466,26 @@ func biasReluCapVec(x, bias []float32, maxValue float32, hasMax bool) bool {
 	if !haveAVX2 || n%8 != 0 || n == 0 {
 		return false
 	}
+	if haveAVX512 && n%16 == 0 {
+		// 16 values a step (MobileNetV2 runs it after every depthwise
+		// convolution: a tenth of one sample's time in 8).
+		zero := archsimd.BroadcastFloat32x16(0)
+		capv := archsimd.BroadcastFloat32x16(maxValue)
+		for r := 0; r+n <= len(x); r += n {
+			row := x[r : r+n]
+			for i := 0; i < n; i += 16 {
+				y := load16(row, i).Add(load16(bias, i))
+				nan := y.IsNaN()
+				v := y.Merge(zero, y.Greater(zero).Or(nan))
+				if hasMax {
+					v = v.Merge(capv, v.LessEqual(capv).Or(nan))
+				}
+				v.StoreSlice(row[i : i+16])
+			}
+		}
+		archsimd.ClearAVXUpperBits()
+		return true
+	}
 	zero := archsimd.BroadcastFloat32x8(0)
 	capv := archsimd.BroadcastFloat32x8(maxValue)
 	for r := 0; r+n <= len(x); r += n {
