@@ -32,10 +32,9 @@ const (
 	packMC = 72       // rows of a block of the left operand (a multiple of packMR)
 )
 
-// maxInPlaceKC is the deepest k whose contiguous rows are read in place as
-// one block, not copied in blocks of at most packKC: an im2col matrix's
-// rows are already where the micro-kernel can read them. (At most
-// packMC·packKC/packMR: what the block buffer holds of a short group.)
+// maxInPlaceKC is the deepest k whose contiguous rows are read as one
+// block, not in blocks of at most packKC. (At most packMC·packKC/packMR:
+// what the block buffer holds of a short group.)
 const maxInPlaceKC = 512
 
 // PackedProducts reports whether MulPacked outruns BLAS on this CPU (its
@@ -294,10 +293,13 @@ func mulPacked(dst []float32, ldc int, a []float32, lda, i0, i1, j0, j1 int, p *
 		for ic := i0; ic < i1; ic += packMC {
 			mc := min(packMC, i1-ic)
 			groups := (mc + packMR - 1) / packMR
-			// Rows already contiguous (a 1×1 convolution's input of at
-			// most packKC channels) are read where they are, but for the
-			// last group when it is short.
-			inPlace := lda == kc
+			// Rows already contiguous (a 1×1 convolution's input, an
+			// im2col matrix) are read where they are, block of k by
+			// block of k, but for the last group when it is short. (Deep
+			// rows were copied block by block: 7% of ResNet50's batch
+			// in memmove; read in place it runs 4% faster, the products
+			// of 576 and 2304 deep 8-10%.)
+			inPlace := lda == kc || lda == k
 			from := 0
 			if inPlace {
 				from = mc / packMR * packMR
