@@ -247,11 +247,6 @@ func rowPanels(d, a, panels []float32, k, pstride int, add bool) {
 	}
 }
 
-// shortRows is the most rows past the whole groups of six that run as
-// rows of their own (micro.Row) where the CPU has it; more go through the
-// micro-kernel and a tile.
-const shortRows = 2
-
 // blockPool recycles the copies of the left operand's blocks, one per
 // goroutine running mulPacked.
 var blockPool = sync.Pool{New: func() any { return new([packMC * packKC]float32) }}
@@ -275,7 +270,7 @@ func mulPacked(dst []float32, ldc int, a []float32, lda, i0, i1, j0, j1 int, p *
 	// rows is zero-padded there, so that no row past a is read.
 	block := blockPool.Get().(*[packMC * packKC]float32)
 	defer blockPool.Put(block)
-	var tile [packMR * packNR]float32
+	var tile [packMR * 2 * packNR]float32
 	// Blocks of k of even depth (576 is 3 × 192, not 256 + 256 + 64): a
 	// shallow last block would spend its time loading and storing tiles.
 	blocks := (k + packKC - 1) / packKC
@@ -361,39 +356,27 @@ func mulPacked(dst []float32, ldc int, a []float32, lda, i0, i1, j0, j1 int, p *
 					} else {
 						ap = block[(g*packMR-from)*kc:]
 					}
-					if micro.Wide && mr <= shortRows {
-						// A row or two past the whole groups (49
-						// positions are 8 groups and one row): each row
-						// times the panels, not six rows computed.
-						for q := 0; q < mr; q++ {
-							row := dst[(ir+q)*ldc+jc : (ir+q)*ldc+jc+span]
-							rowPanels(row, ap[q*alda:], panel, kc, packNR*k, acc)
-							if me != nil {
-								me.Apply(row)
-							}
-						}
-						continue
+					// The group's tile in a buffer (six rows, whole
+					// panels), then its rows past dst's end left out.
+					tw := packNR
+					if wide {
+						tw = 2 * packNR
+						micro.KernelWide(1, kc, ap, alda, panel, packNR*k, span, tile[:], tw, false, nil)
+					} else {
+						micro.Kernel(1, kc, ap, alda, panel, tile[:], tw, false, nil)
 					}
-					for j := 0; j < span; j += packNR {
-						w := min(packNR, span-j)
-						micro.Kernel(1, kc, ap, alda, panel[j*k:], tile[:], packNR, false, nil)
-						for q := 0; q < mr; q++ {
-							row := dst[(ir+q)*ldc+jc+j : (ir+q)*ldc+jc+j+w]
-							t := tile[q*packNR : q*packNR+w]
-							if acc {
-								for j := range row {
-									row[j] += t[j]
-								}
-							} else {
-								copy(row, t)
+					for q := 0; q < mr; q++ {
+						row := dst[(ir+q)*ldc+jc : (ir+q)*ldc+jc+span]
+						t := tile[q*tw : q*tw+span]
+						if acc {
+							for j := range row {
+								row[j] += t[j]
 							}
-							if me != nil {
-								e := *me
-								if e.Bias != nil {
-									e.Bias = e.Bias[j : j+w]
-								}
-								e.Apply(row)
-							}
+						} else {
+							copy(row, t)
+						}
+						if me != nil {
+							me.Apply(row)
 						}
 					}
 				}

@@ -154,9 +154,9 @@ func TestPackedLenPadsColumnsOnly(t *testing.T) {
 // TestRowVec checks MulPacked's product of one row (micro.Row where the
 // CPU has AVX-512) against the same row in a product of six rows, which
 // runs through the micro-kernel, and against the last of seven rows (six
-// in the micro-kernel, one past them as a row of its own): the sums run
-// in the same order, so the bits are the same, with each epilogue, stored
-// or added, over widths that end inside a panel.
+// in the micro-kernel, one through a tile): the sums run in the same
+// order, so the bits are the same, with each epilogue, stored or added,
+// over widths that end inside a panel.
 func TestRowVec(t *testing.T) {
 	rng := rand.New(rand.NewSource(7))
 	for _, k := range []int{1, 7, 64, 300} {
