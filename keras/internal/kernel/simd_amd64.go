@@ -474,11 +474,14 @@ func biasReluCapVec(x, bias []float32, maxValue float32, hasMax bool) bool {
 		for r := 0; r+n <= len(x); r += n {
 			row := x[r : r+n]
 			for i := 0; i < n; i += 16 {
-				y := load16(row, i).Add(load16(bias, i))
-				nan := y.IsNaN()
-				v := y.Merge(zero, y.Greater(zero).Or(nan))
+				// VMAXPS and VMINPS return their second operand when
+				// either is NaN: max(0, y) keeps a NaN y, and + 0 makes
+				// -0 +0, as Go's max; min(cap, v) keeps a NaN v (the
+				// micro-kernel's epilogue, in four instructions where
+				// compares and blends took eight).
+				v := zero.Max(load16(row, i).Add(load16(bias, i))).Add(zero)
 				if hasMax {
-					v = v.Merge(capv, v.LessEqual(capv).Or(nan))
+					v = capv.Min(v)
 				}
 				v.StoreSlice(row[i : i+16])
 			}
