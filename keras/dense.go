@@ -18,16 +18,18 @@ type dense struct {
 	activation string
 	// packed and epi, set only on the load-time copy (pack.go), are the
 	// kernel packed for kernel.MulPacked, which batches of at least
-	// packedDenseRows rows use, and the bias and relu moved into the
-	// product (then useBias is false); smaller batches multiply the
-	// kernel as it is and apply epi after.
+	// packedDenseRows rows use (every batch where kernel.PackedRows is
+	// set), and the bias and relu moved into the product (then useBias
+	// is false); smaller batches multiply the kernel as it is and apply
+	// epi after.
 	packed *kernel.Packed
 	epi    kernel.Epilogue
 }
 
-// packedDenseRows is the fewest rows a Dense product runs packed: one row
-// (a sample) is a matrix-vector product, which BLAS does faster than the
-// 6-row micro-kernel.
+// packedDenseRows is the fewest rows a Dense product runs packed where one
+// row does not (kernel.PackedRows): one row (a sample) is a
+// matrix-vector product, which BLAS does faster than the 6-row
+// micro-kernel.
 const packedDenseRows = 4
 
 func newDense(d *decoder) (layerKind, error) {
@@ -96,7 +98,7 @@ func (l *dense) forward(c *call) error {
 	rows, n := rows(x)
 	out := c.outputLike(x, l.units) // the product (beta 0) writes all of it
 	c.out = []*Tensor{out}
-	if l.packed != nil && rows >= packedDenseRows {
+	if l.packed != nil && (rows >= packedDenseRows || kernel.PackedRows) {
 		if l.packed.K != n {
 			return fmt.Errorf("kernel packed for %d inputs, got %d", l.packed.K, n)
 		}

@@ -129,9 +129,9 @@ func packKernel(kern []float32, rows, fg, groups, filters int, inPlace bool, scr
 	return packs
 }
 
-// denseMaxPacked is the largest Dense kernel (in values) packed: a Dense
-// layer keeps its kernel as it is too, for single samples (BLAS's
-// matrix-vector product), so packing costs memory, which stays bounded
+// denseMaxPacked is the largest Dense kernel (in values) packed where a
+// Dense layer keeps its kernel as it is too, for single samples (BLAS's
+// matrix-vector product): packing then costs memory, which stays bounded
 // (4 MB a layer).
 const denseMaxPacked = 1 << 20
 
@@ -149,7 +149,11 @@ func (p *plan) packDense(net *Net, n *Node, f *fusedCall, d *dense, done map[*Te
 		return
 	}
 	kern := w[0].Data
-	if len(kern) == 0 || len(kern)%d.units != 0 || len(kern) > denseMaxPacked || wasteful(d.units) {
+	// Where one row runs packed (kernel.PackedRows), every batch does and
+	// the kernel as it is is read no more: any size is packed, and the
+	// copy dropped.
+	rowsToo := kernel.PackedRows
+	if len(kern) == 0 || len(kern)%d.units != 0 || !rowsToo && len(kern) > denseMaxPacked || wasteful(d.units) {
 		return
 	}
 	packs, ok := done[w[0]]
@@ -166,6 +170,10 @@ func (p *plan) packDense(net *Net, n *Node, f *fusedCall, d *dense, done map[*Te
 	}
 	d.packed = packs[0]
 	p.folded["packed "+n.Layer.Class]++
+	if rowsToo {
+		f.w = append([]*Tensor(nil), f.w...)
+		f.w[0] = nil
+	}
 	f.moveEpilogue(&d.epi, &d.useBias, d.units, 1)
 }
 
