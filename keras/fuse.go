@@ -1,6 +1,8 @@
 package keras
 
 import (
+	"fmt"
+
 	"github.com/kerascope/kerascope/keras/internal/kernel"
 )
 
@@ -72,6 +74,9 @@ const (
 )
 
 func (f *fusedCall) forward(c *call) error {
+	if e, ok := f.impl.(elemwise); ok && f.epilogue == noEpilogue && (f.relu != nil || f.act != "") {
+		return f.mergeThen(e, c)
+	}
 	if err := f.impl.forward(c); err != nil {
 		return err
 	}
@@ -90,6 +95,35 @@ func (f *fusedCall) forward(c *call) error {
 		return c.activate(f.act, c.out[0])
 	}
 	return nil
+}
+
+// mergeThen runs an element-wise merge with the relu or activation folded
+// into it applied part by part as the merge completes them
+// (elemwise.forwardThen), or after it where it cannot be.
+func (f *fusedCall) mergeThen(e elemwise, c *call) error {
+	var act func([]float32, int)
+	if f.act != "" && f.act != "linear" {
+		if act = activationFn(f.act, c.net.legacy); act == nil {
+			return fmt.Errorf("activation %q: %w", f.act, errNotRunnable)
+		}
+	}
+	then := func(x []float32, n int) {
+		if f.relu != nil {
+			kernel.KerasRelu(x, f.relu.slope, f.relu.maxValue, f.relu.hasMax, f.relu.threshold)
+		}
+		if act != nil {
+			act(x, n)
+		}
+	}
+	applied, err := e.forwardThen(c, then)
+	if err != nil || applied {
+		return err
+	}
+	out := c.out[0]
+	if f.relu != nil {
+		kernel.KerasRelu(out.Data, f.relu.slope, f.relu.maxValue, f.relu.hasMax, f.relu.threshold)
+	}
+	return c.activate(f.act, out)
 }
 
 // setEpilogue moves the bias and a relu of f into one pass after the

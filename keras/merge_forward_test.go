@@ -27,7 +27,7 @@ func TestMergeBroadcastRows(t *testing.T) {
 					t.Data[i] = float32(r.NormFloat64())
 				}
 			}
-			got, err := mergeElemwise(op, []*Tensor{x, y}, nil, nil)
+			got, _, err := mergeElemwise(op, []*Tensor{x, y}, nil, nil, nil)
 			if err != nil {
 				t.Fatal(err)
 			}

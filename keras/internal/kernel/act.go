@@ -197,6 +197,20 @@ func MulInto(d, s []float32) {
 	}
 }
 
+// MulRows multiplies every row of x (rows of len(s) values) by s, element
+// by element: a squeeze-and-excite scale, the same bits as MulInto on each
+// row, in one call.
+func MulRows(x, s []float32) {
+	n := len(s)
+	if n == 0 {
+		return
+	}
+	i := mulRowsVec(x, s)
+	for ; i+n <= len(x); i += n {
+		MulInto(x[i:i+n], s)
+	}
+}
+
 // BiasRelu adds bias (n) to every row of x (rows×n) and applies Relu, in
 // one pass: the epilogue of a product followed by relu, the same bits as
 // AddBias then Relu.

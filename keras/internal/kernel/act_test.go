@@ -247,3 +247,29 @@ func TestAddMulInto(t *testing.T) {
 		}
 	}
 }
+
+// TestMulRows checks MulRows against MulInto row by row, bit for bit, on
+// rows of whole 16-float vectors (the vector path) and not.
+func TestMulRows(t *testing.T) {
+	r := rand.New(rand.NewPCG(5, 6))
+	for _, n := range []int{1, 7, 16, 48} {
+		x := make([]float32, 5*n)
+		s := make([]float32, n)
+		for i := range x {
+			x[i] = float32(r.NormFloat64())
+		}
+		for i := range s {
+			s[i] = float32(r.NormFloat64())
+		}
+		got, want := slices.Clone(x), slices.Clone(x)
+		MulRows(got, s)
+		for i := 0; i < len(want); i += n {
+			MulInto(want[i:i+n], s)
+		}
+		for i := range want {
+			if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
+				t.Fatalf("rows of %d: value %d is %v, want %v", n, i, got[i], want[i])
+			}
+		}
+	}
+}

@@ -946,3 +946,22 @@ func layerNormVec(dst, x, gamma, beta []float32, n int, eps float32) bool {
 	archsimd.ClearAVXUpperBits()
 	return true
 }
+
+// mulRowsVec is MulRows on the rows of x up to the last, where len(s) is a
+// whole number of 16-float vectors and the CPU has AVX-512, and returns
+// how many values that is.
+func mulRowsVec(x, s []float32) int {
+	n := len(s)
+	if !haveAVX512 || n%16 != 0 {
+		return 0
+	}
+	end := len(x) / n * n
+	for r := 0; r < end; r += n {
+		row := x[r : r+n]
+		for i := 0; i < n; i += 16 {
+			load16(row, i).Mul(load16(s, i)).StoreSlice(row[i : i+16])
+		}
+	}
+	archsimd.ClearAVXUpperBits()
+	return end
+}

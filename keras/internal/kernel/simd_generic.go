@@ -28,3 +28,4 @@ func lstmVec(h, c, x []float32, ldx int, rec []float32, rows, u int, keep []bool
 func gruVec(h, x []float32, ldx int, rec []float32, rows, u int, keep []bool) int { return 0 }
 func softmaxVec(x []float32, n int) bool                                          { return false }
 func layerNormVec(dst, x, gamma, beta []float32, n int, eps float32) bool         { return false }
+func mulRowsVec(x, s []float32) int                                               { return 0 }
