@@ -152,6 +152,10 @@ func fill(x []float32, v float32) {
 	}
 }
 
+// parallelSumValues is the least number of values one part of
+// GlobalAvg's split sums.
+const parallelSumValues = 1 << 15
+
 // GlobalMax sets dst (batch, ch) to the maximum over the n positions of
 // src (batch, n, ch).
 func GlobalMax(dst, src []float32, batch, n, ch int) {
@@ -182,9 +186,18 @@ func GlobalAvg(dst, src []float32, mask []bool, batch, n, ch int, acc []float64)
 		count := 0
 		c0 := 0
 		if mask == nil {
-			// Channel blocks summed over the positions in vector
-			// registers, each channel's sum in the same order.
-			c0, count = sumPositionsVec(acc, in, n, ch), n
+			count = n
+			if SIMD != "" {
+				// Channel blocks summed over the positions in vector
+				// registers, each channel's sum in the same order,
+				// blocks of 64 channels split over the CPUs (the
+				// squeeze of a squeeze-and-excite block, over a large
+				// activation).
+				c0 = ch &^ 15
+				Parallel((c0+63)/64, max(1, parallelSumValues/(64*n)), func(lo, hi int) {
+					sumPositionsVec(acc[lo*64:min(c0, hi*64)], in[lo*64:], n, ch)
+				})
+			}
 		}
 		for t := 0; t < n; t++ {
 			if mask != nil && !mask[b*n+t] {

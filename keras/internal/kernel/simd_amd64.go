@@ -356,20 +356,43 @@ func dw3x3Wide(pd, px, pk unsafe.Pointer, rows [3]int, count, step, cb, channels
 }
 
 // sumPositionsVec sets acc[c] to the float64 sum over the n positions of
-// x (n × ch) of channel c, for the channels of whole blocks of 16, and
-// returns how many channels that is: the sums of GlobalAvg, added in the
-// same order, four float64 vectors at a time held in registers over the
-// positions.
-func sumPositionsVec(acc []float64, x []float32, n, ch int) int {
-	m := ch &^ 15
+// x (n rows, stride floats apart) of channel c, for the channels of whole
+// blocks of 16 of acc, and returns how many channels that is: the sums of
+// GlobalAvg, added in the same order, held in vector registers over the
+// positions. With AVX-512, 64 channels a pass where there are as many:
+// eight chains of float64 additions, where four (16 channels) wait on
+// the additions' latency.
+func sumPositionsVec(acc []float64, x []float32, n, stride int) int {
+	m := len(acc) &^ 15
 	if !haveAVX2 || m == 0 || n == 0 {
 		return 0
 	}
-	if len(acc) < ch || len(x) < n*ch {
+	if stride < m || len(x) < (n-1)*stride+m {
 		panic("kernel: sumPositionsVec out of range")
 	}
 	px := unsafe.Pointer(unsafe.SliceData(x))
-	for c := 0; c < m; c += 16 {
+	c := 0
+	if haveAVX512 {
+		for ; c+64 <= m; c += 64 {
+			var s [8]archsimd.Float64x8
+			p := unsafe.Add(px, c*4)
+			for range n {
+				s[0] = s[0].Add(loadAt8(p, 0).ConvertToFloat64())
+				s[1] = s[1].Add(loadAt8(p, 8).ConvertToFloat64())
+				s[2] = s[2].Add(loadAt8(p, 16).ConvertToFloat64())
+				s[3] = s[3].Add(loadAt8(p, 24).ConvertToFloat64())
+				s[4] = s[4].Add(loadAt8(p, 32).ConvertToFloat64())
+				s[5] = s[5].Add(loadAt8(p, 40).ConvertToFloat64())
+				s[6] = s[6].Add(loadAt8(p, 48).ConvertToFloat64())
+				s[7] = s[7].Add(loadAt8(p, 56).ConvertToFloat64())
+				p = unsafe.Add(p, stride*4)
+			}
+			for j := range s {
+				s[j].StoreSlice(acc[c+8*j : c+8*j+8])
+			}
+		}
+	}
+	for ; c < m; c += 16 {
 		var s0, s1, s2, s3 archsimd.Float64x4
 		p := unsafe.Add(px, c*4)
 		for range n {
@@ -377,7 +400,7 @@ func sumPositionsVec(acc []float64, x []float32, n, ch int) int {
 			s1 = s1.Add(archsimd.LoadFloat32x4((*[4]float32)(unsafe.Add(p, 16))).ConvertToFloat64())
 			s2 = s2.Add(archsimd.LoadFloat32x4((*[4]float32)(unsafe.Add(p, 32))).ConvertToFloat64())
 			s3 = s3.Add(archsimd.LoadFloat32x4((*[4]float32)(unsafe.Add(p, 48))).ConvertToFloat64())
-			p = unsafe.Add(p, ch*4)
+			p = unsafe.Add(p, stride*4)
 		}
 		s0.StoreSlice(acc[c : c+4])
 		s1.StoreSlice(acc[c+4 : c+8])
