@@ -21,6 +21,20 @@ func (w *PoolWindow) span(a, o int) (lo, hi int) {
 	return max(lo, 0), min(hi, w.In[a])
 }
 
+// whole returns how many windows along the last axis, from window ow on,
+// lie wholly inside the input.
+func (w *PoolWindow) whole(ow int) int {
+	k := 0
+	for o := ow; o < w.Out[2]; o++ {
+		lo, hi := w.span(2, o)
+		if hi-lo != w.Size[2] {
+			break
+		}
+		k++
+	}
+	return k
+}
+
 // MaxPool sets dst (batch, Out..., ch) to the maximum of each window of
 // src (batch, In..., ch). A window with no input cell gives -Inf.
 func MaxPool(dst, src []float32, batch, ch int, w *PoolWindow) {
@@ -65,7 +79,17 @@ func pool(dst, src []float32, batch, ch int, w *PoolWindow, isMax bool) {
 					out := dst[o : o+ch]
 					o += ch
 					if isMax && (d1-d0)*(h1-h0)*(w1-w0) == nrel && nrel <= len(rel) {
-						maxCells(out, in[((d0*inH+h0)*inW+w0)*ch:], rel[:nrel])
+						// The windows from here to the row's end that are
+						// wholly inside the input, in one call where the
+						// vector loop takes them (MNIST's 2×2 pools spent
+						// a tenth of a batch in a call per window).
+						first := ((d0*inH+h0)*inW + w0) * ch
+						if k := maxWindowsVec(dst[o-ch:], in[first:], rel[:nrel], w.whole(ow), w.Stride[2]*ch, ch); k > 0 {
+							o += (k - 1) * ch
+							ow += k - 1
+							continue
+						}
+						maxCells(out, in[first:], rel[:nrel])
 						continue
 					}
 					if isMax && (d1-d0)*(h1-h0)*(w1-w0) > 0 && (d1-d0)*(h1-h0)*(w1-w0) <= len(cells) {

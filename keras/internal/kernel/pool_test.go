@@ -80,6 +80,9 @@ func TestPool(t *testing.T) {
 		// vector loops
 		{[3]axis{{1, 1, 1}, {6, 2, 2}, {6, 2, 2}}, false, 2, 19},
 		{[3]axis{{1, 1, 1}, {7, 3, 2}, {5, 3, 2}}, true, 1, 32},
+		// rows of whole windows (MNIST's pools), taken a row at a time
+		{[3]axis{{1, 1, 1}, {9, 2, 2}, {9, 2, 2}}, false, 2, 32},
+		{[3]axis{{1, 1, 1}, {9, 3, 2}, {10, 3, 2}}, true, 1, 16},
 	}
 	for _, c := range cases {
 		var w PoolWindow

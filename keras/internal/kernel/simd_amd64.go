@@ -5,6 +5,7 @@ package kernel
 import (
 	"math"
 	"simd/archsimd"
+	"slices"
 	"unsafe"
 )
 
@@ -987,4 +988,33 @@ func mulRowsVec(x, s []float32) int {
 	}
 	archsimd.ClearAVXUpperBits()
 	return end
+}
+
+// maxWindowsVec is maxCells on count windows along a row, window q's
+// cells at q·step + rel[t] in in and its maxima at q·ch in out, where ch
+// is a whole number of 8-float vectors; it returns the windows done (0
+// where it does not run). The cells are taken in order with the same
+// compares as maxCells, so the same bits.
+func maxWindowsVec(out, in []float32, rel []int, count, step, ch int) int {
+	if !haveAVX2 || ch%8 != 0 || count <= 0 || len(rel) == 0 {
+		return 0
+	}
+	last := (count-1)*step + slices.Max(rel) + ch
+	if len(in) < last || len(out) < count*ch || step < 0 || slices.Min(rel) < 0 {
+		panic("kernel: max pooling windows out of range")
+	}
+	pi, po := unsafe.Pointer(unsafe.SliceData(in)), unsafe.Pointer(unsafe.SliceData(out))
+	for q := range count {
+		base := unsafe.Add(pi, q*step*4)
+		for i := 0; i < ch; i += 8 {
+			acc := loadAt8(base, rel[0]+i)
+			for _, r := range rel[1:] {
+				v := loadAt8(base, r+i)
+				acc = v.Merge(acc, v.Greater(acc))
+			}
+			acc.Store((*[8]float32)(unsafe.Add(po, (q*ch+i)*4)))
+		}
+	}
+	archsimd.ClearAVXUpperBits()
+	return count
 }

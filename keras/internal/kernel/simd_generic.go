@@ -29,3 +29,4 @@ func gruVec(h, x []float32, ldx int, rec []float32, rows, u int, keep []bool) in
 func softmaxVec(x []float32, n int) bool                                          { return false }
 func layerNormVec(dst, x, gamma, beta []float32, n int, eps float32) bool         { return false }
 func mulRowsVec(x, s []float32) int                                               { return 0 }
+func maxWindowsVec(out, in []float32, rel []int, count, step, ch int) int         { return 0 }
