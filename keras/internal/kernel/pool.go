@@ -207,6 +207,7 @@ func GlobalAvg(dst, src []float32, mask []bool, batch, n, ch int, acc []float64)
 	for b := 0; b < batch; b++ {
 		clear(acc)
 		in := src[b*n*ch : (b+1)*n*ch]
+		out := dst[b*ch : (b+1)*ch]
 		count := 0
 		c0 := 0
 		if mask == nil {
@@ -216,10 +217,21 @@ func GlobalAvg(dst, src []float32, mask []bool, batch, n, ch int, acc []float64)
 				// registers, each channel's sum in the same order,
 				// blocks of 64 channels split over the CPUs (the
 				// squeeze of a squeeze-and-excite block, over a large
-				// activation).
+				// activation). Each part sums into its own stack, not
+				// acc: acc shared with the parts would escape, and the
+				// caller's accumulators on its stack with it (16 KB of
+				// garbage a pooling; EfficientNetB0's peak RSS grew from
+				// 134 to 169 MB).
 				c0 = ch &^ 15
 				Parallel((c0+63)/64, max(1, parallelSumValues/(64*n)), func(lo, hi int) {
-					sumPositionsVec(acc[lo*64:min(c0, hi*64)], in[lo*64:], n, ch)
+					var part [64]float64
+					for c := lo * 64; c < min(c0, hi*64); c += 64 {
+						w := min(64, c0-c)
+						sumPositionsVec(part[:w], in[c:], n, ch)
+						for j, s := range part[:w] {
+							out[c+j] = float32(s / float64(n))
+						}
+					}
 				})
 			}
 		}
@@ -234,9 +246,8 @@ func GlobalAvg(dst, src []float32, mask []bool, batch, n, ch int, acc []float64)
 				acc[c0+c] += float64(v)
 			}
 		}
-		out := dst[b*ch : (b+1)*ch]
-		for c, s := range acc {
-			out[c] = float32(s / float64(count))
+		for c := c0; c < ch; c++ {
+			out[c] = float32(acc[c] / float64(count))
 		}
 	}
 }
