@@ -384,7 +384,10 @@ type recPacks struct {
 // 50-step sample's time, in allocation and the collections it brought. A
 // concurrent first call may pack them too; either result is the same.
 func (c *cell) recProducts(recKern []float32, batch int) (all, zr, cand recProduct) {
-	packed := kernel.PackedProducts && (batch >= recPackRows || kernel.PackedRows) && len(recKern) > 0
+	// (A row of fewer units than a panel's 16 columns runs faster through
+	// Gemm's loops for tiny products: the article's SimpleRNN(1) took 1.6
+	// µs a sample packed, 1.3 not.)
+	packed := kernel.PackedProducts && (batch >= recPackRows || kernel.PackedRows && c.units >= 16) && len(recKern) > 0
 	if !packed {
 		return c.newRecProducts(recKern, false)
 	}
