@@ -1,8 +1,11 @@
 // Package micro holds the matrix micro-kernels of kernel.MulPacked:
-// c (6×16) = (or +=) a (6×k) times a packed panel b (k×16) (Kernel), and
-// the same on two panels at once, c being 6×32 (KernelWide). On amd64
-// with AVX2 and FMA, Kernel is assembly (micro_amd64.s), and with AVX-512
-// so is KernelWide (micro512_amd64.s); elsewhere, and on older CPUs, Go.
+// c (6×16) = (or +=) a (6×k) times a packed panel b (k×16) (Kernel), the
+// same on two panels at once, c being 6×32 (KernelWide), and one row a
+// times any number of panels (Row). On amd64 with AVX2 and FMA, Kernel is
+// assembly (micro_amd64.s), and with AVX-512 so are KernelWide and Row
+// (micro512_amd64.s and micro_row_amd64.s, written by gen.go); elsewhere,
+// and on older CPUs, Go. All of them add each sum over k in the same
+// order, so they give the same bits on the same row.
 //
 // It is a package of its own because the kernel package uses cgo in the
 // openblas build, and a cgo package cannot hold Go assembly. It imports

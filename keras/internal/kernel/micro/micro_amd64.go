@@ -1,5 +1,7 @@
 //go:build amd64 && !purego
 
+//go:generate go run gen.go
+
 package micro
 
 import (
