@@ -21,15 +21,9 @@ func TestKernel(t *testing.T) {
 				a := make([]float32, (rows-1)*lda+k)
 				b := make([]float32, k*NR)
 				c := make([]float32, (rows-1)*ldc+NR)
-				for i := range a {
-					a[i] = float32(rng.NormFloat64())
-				}
-				for i := range b {
-					b[i] = float32(rng.NormFloat64())
-				}
-				for i := range c {
-					c[i] = float32(rng.NormFloat64())
-				}
+				fill(rng, a)
+				fill(rng, b)
+				fill(rng, c)
 				before := append([]float32(nil), c...)
 				Kernel(groups, k, a, lda, b, c, ldc, add, nil)
 				for i := range rows {
@@ -205,12 +199,8 @@ func TestKernelWide(t *testing.T) {
 						a := make([]float32, (rows-1)*lda+k)
 						b := make([]float32, bstride+k*NR)
 						c := make([]float32, (rows-1)*ldc+cols+3)
-						for i := range a {
-							a[i] = float32(rng.NormFloat64())
-						}
-						for i := range b {
-							b[i] = float32(rng.NormFloat64())
-						}
+						fill(rng, a)
+						fill(rng, b)
 						for i := range c {
 							c[i] = float32(rng.NormFloat64())
 							if i%7 == 0 {
@@ -251,15 +241,9 @@ func TestRow(t *testing.T) {
 				a := make([]float32, k)
 				b := make([]float32, (panels-1)*pstride+k*NR)
 				c := make([]float32, panels*NR+5)
-				for i := range a {
-					a[i] = float32(rng.NormFloat64())
-				}
-				for i := range b {
-					b[i] = float32(rng.NormFloat64())
-				}
-				for i := range c {
-					c[i] = float32(rng.NormFloat64())
-				}
+				fill(rng, a)
+				fill(rng, b)
+				fill(rng, c)
 				got := append([]float32(nil), c...)
 				Row(k, a, b, pstride, panels, got[:panels*NR], add)
 				lda := max(k, 1)
@@ -286,5 +270,12 @@ func TestRow(t *testing.T) {
 				}
 			}
 		}
+	}
+}
+
+// fill sets x's values to standard normal ones from rng.
+func fill(rng *rand.Rand, x []float32) {
+	for i := range x {
+		x[i] = float32(rng.NormFloat64())
 	}
 }
