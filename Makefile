@@ -94,6 +94,9 @@ test: deps
 	@# outputs on both paths.
 	$(GO) vet ./keras/...
 	$(GO) test -run 'Test.*(Kernel|Gemm|Activation|Predict|Vector|Fused|Depthwise|Im2Col|Bias)' ./keras/...
+	@# On a CPU with AVX-512, the kernels and predictions as on one without
+	@# (its 512-bit kernels off: the AVX2 ones must give the same bits).
+	GODEBUG=cpu.avx512f=off $(FAST) test $(TAGS) -count=1 ./keras/internal/kernel/... ./keras
 	@for tags in "$(TAGS)" ""; do \
 		if [ -n "$$tags" ]; then go="$(FAST)"; else go="$(GO)"; fi; \
 		out=$$(env $$go test $$tags -count=1 -v -run 'TestPredictFixtures$$' ./keras 2>&1) || { echo "$$out" | tail -40; exit 1; }; \

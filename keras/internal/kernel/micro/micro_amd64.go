@@ -45,7 +45,23 @@ func row1(k int, a *float32, b *float32, pstride int, c *float32, add int)
 
 func row(k int, a, b []float32, pstride, panels int, c []float32, add bool) {
 	if !haveAVX512 {
-		goRow(k, a, b, pstride, panels, c, add)
+		if !haveFMA {
+			goRow(k, a, b, pstride, panels, c, add)
+			return
+		}
+		// kernel6x16 with a's six rows the same one (lda 0), each panel's
+		// first row of the tile kept: Kernel's bits, where goRow's
+		// unfused sums would differ.
+		var tile [MR * NR]float32
+		flags := 0
+		if add {
+			flags = flagAdd
+		}
+		for p := range panels {
+			copy(tile[:NR], c[p*NR:(p+1)*NR])
+			kernel6x16(k, unsafe.SliceData(a), 0, &b[p*pstride], &tile[0], NR, flags, nil, 0, 1)
+			copy(c[p*NR:(p+1)*NR], tile[:NR])
+		}
 		return
 	}
 	ad := 0

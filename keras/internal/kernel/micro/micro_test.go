@@ -232,7 +232,9 @@ func TestKernelWide(t *testing.T) {
 // pass of the assembly (8, 4 and 1 panels), depths around zero and
 // beyond a block, store and add; and that c past the panels is not
 // touched.
-func TestRow(t *testing.T) {
+func TestRow(t *testing.T) { testRow(t) }
+
+func testRow(t *testing.T) {
 	rng := rand.New(rand.NewSource(4))
 	for _, panels := range []int{1, 3, 4, 5, 8, 9, 13, 17} {
 		for _, k := range []int{0, 1, 5, 64, 300} {
