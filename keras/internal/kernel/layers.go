@@ -1,6 +1,9 @@
 package kernel
 
-import "math"
+import (
+	"math"
+	"slices"
+)
 
 // Kernels of the activation and normalization layers. Where TensorFlow
 // computes a formula step by step in float32 (ReLU's thresholds and
@@ -302,9 +305,10 @@ func Standardize(dst, x, mean, denom []float32, outer, inner int) {
 		// Channels last (an image's 3): one pass, the channel cycling,
 		// instead of a slice and a loop of one value per element.
 		x, dst = x[:outer*c], dst[:outer*c]
-		k := 0
-		for i, v := range x {
-			dst[i] = (v - mean[k]) / denom[k]
+		i := channelsVec(dst, x, mean, denom, true)
+		k := 0 // whole periods done: the next value is channel 0's
+		for ; i < len(x); i++ {
+			dst[i] = (x[i] - mean[k]) / denom[k]
 			if k++; k == c {
 				k = 0
 			}
@@ -319,6 +323,31 @@ func Standardize(dst, x, mean, denom []float32, outer, inner int) {
 			for k, v := range xs {
 				ds[k] = (v - m) / d
 			}
+		}
+	}
+}
+
+// Rescale sets dst to float32(x·scale) + offset value by value, scale
+// and offset holding one value, or one per position along the last axis
+// (n = len(scale) or len(offset) when it is not 1): Rescaling. Two float32
+// roundings, as TensorFlow's multiply then add.
+func Rescale(dst, x, scale, offset []float32) {
+	n := max(len(scale), len(offset))
+	dst = dst[:len(x)]
+	sc, of := scale, offset
+	if len(sc) == 1 && n > 1 {
+		sc = slices.Repeat(sc, n)
+	}
+	if len(of) == 1 && n > 1 {
+		of = slices.Repeat(of, n)
+	}
+	i := channelsVec(dst, x, sc, of, false)
+	j := 0 // whole periods done: the next value is position 0's
+	for ; i < len(x); i++ {
+		// The conversion keeps Go from fusing the two.
+		dst[i] = float32(x[i]*sc[j]) + of[j]
+		if j++; j == n {
+			j = 0
 		}
 	}
 }

@@ -325,3 +325,42 @@ func TestBroadcast(t *testing.T) {
 		checkClose(t, "broadcast", got, want)
 	}
 }
+
+// TestRescaleStandardize checks Rescale and Standardize over channels last
+// against their definitions value by value, bit for bit, for channel
+// counts whose cycle the vector loop lays out (1, 3, 5, 16) and one it
+// leaves to the scalar loop (17), over lengths that end inside a cycle.
+func TestRescaleStandardize(t *testing.T) {
+	r := rand.New(rand.NewSource(8))
+	for _, c := range []int{1, 3, 5, 16, 17} {
+		for _, rows := range []int{1, 17, 100} {
+			x := make([]float32, rows*c)
+			for i := range x {
+				x[i] = float32(r.NormFloat64() * 100)
+			}
+			a, b := make([]float32, c), make([]float32, c)
+			for j := range a {
+				a[j], b[j] = float32(r.NormFloat64()), float32(r.NormFloat64())+3
+			}
+			got := make([]float32, len(x))
+			Rescale(got, x, a, b)
+			for i, v := range x {
+				if want := float32(v*a[i%c]) + b[i%c]; math.Float32bits(got[i]) != math.Float32bits(want) {
+					t.Fatalf("Rescale, %d channels: value %d is %v, want %v", c, i, got[i], want)
+				}
+			}
+			Rescale(got, x, a[:1], b)
+			for i, v := range x {
+				if want := float32(v*a[0]) + b[i%c]; math.Float32bits(got[i]) != math.Float32bits(want) {
+					t.Fatalf("Rescale, one scale, %d offsets: value %d is %v, want %v", c, i, got[i], want)
+				}
+			}
+			Standardize(got, x, a, b, rows, 1)
+			for i, v := range x {
+				if want := (v - a[i%c]) / b[i%c]; math.Float32bits(got[i]) != math.Float32bits(want) {
+					t.Fatalf("Standardize, %d channels: value %d is %v, want %v", c, i, got[i], want)
+				}
+			}
+		}
+	}
+}

@@ -1018,3 +1018,41 @@ func maxWindowsVec(out, in []float32, rel []int, count, step, ch int) int {
 	archsimd.ClearAVXUpperBits()
 	return count
 }
+
+// channelsVec is Rescale (sub false: dst = float32(x·a) + b) or
+// Standardize's channels-last loop (sub true: dst = (x - a) / b) on the
+// longest prefix of whole periods of the channel cycle, a and b holding
+// one value per channel (c = len(a) ≤ 16), where the CPU has AVX-512,
+// and returns its length. a and b are laid out over lcm(c, 16) values
+// once, so that every vector of the data meets its channels' values in
+// one load; each value takes the scalar loop's steps, so the same bits.
+func channelsVec(dst, x, a, b []float32, sub bool) int {
+	c := len(a)
+	if !haveAVX512 || c == 0 || c > 16 || len(b) != c {
+		return 0
+	}
+	period := c
+	for period%16 != 0 {
+		period += c
+	}
+	var pa, pb [256]float32
+	for i := range period {
+		pa[i], pb[i] = a[i%c], b[i%c]
+	}
+	n := len(x) / period * period
+	dst = dst[:len(x)]
+	for i := 0; i < n; i += period {
+		xs, ds := x[i:i+period], dst[i:i+period]
+		for j := 0; j < period; j += 16 {
+			v := load16(xs, j)
+			if sub {
+				v = v.Sub(load16(pa[:], j)).Div(load16(pb[:], j))
+			} else {
+				v = v.Mul(load16(pa[:], j)).Add(load16(pb[:], j))
+			}
+			v.StoreSlice(ds[j : j+16])
+		}
+	}
+	archsimd.ClearAVXUpperBits()
+	return n
+}

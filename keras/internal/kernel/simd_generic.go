@@ -30,3 +30,4 @@ func softmaxVec(x []float32, n int) bool                                        
 func layerNormVec(dst, x, gamma, beta []float32, n int, eps float32) bool         { return false }
 func mulRowsVec(x, s []float32) int                                               { return 0 }
 func maxWindowsVec(out, in []float32, rel []int, count, step, ch int) int         { return 0 }
+func channelsVec(dst, x, a, b []float32, sub bool) int                            { return 0 }
