@@ -97,6 +97,9 @@ test: deps
 	@# On a CPU with AVX-512, the kernels and predictions as on one without
 	@# (its 512-bit kernels off: the AVX2 ones must give the same bits).
 	GODEBUG=cpu.avx512f=off $(FAST) test $(TAGS) -count=1 ./keras/internal/kernel/... ./keras
+	@# The vector kernels under the race detector, whose checkptr rejects
+	@# a pointer stepped past the data.
+	$(FAST) test -race -count=1 ./keras/internal/kernel/...
 	@for tags in "$(TAGS)" ""; do \
 		if [ -n "$$tags" ]; then go="$(FAST)"; else go="$(GO)"; fi; \
 		out=$$(env $$go test $$tags -count=1 -v -run 'TestPredictFixtures$$' ./keras 2>&1) || { echo "$$out" | tail -40; exit 1; }; \

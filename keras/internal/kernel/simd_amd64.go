@@ -256,8 +256,10 @@ func dw3x3Vec(d, x, k []float32, rows [3]int, count, stride, channels int) int {
 			a1.Store((*[8]float32)(unsafe.Add(dp, cb)))
 			a2.Store((*[8]float32)(unsafe.Add(dp, 2*cb)))
 			a3.Store((*[8]float32)(unsafe.Add(dp, 3*cb)))
-			r0, r1, r2 = unsafe.Add(r0, 4*step), unsafe.Add(r1, 4*step), unsafe.Add(r2, 4*step)
-			dp = unsafe.Add(dp, 4*cb)
+			if q+4 < count { // no pointer past the data (checkptr)
+				r0, r1, r2 = unsafe.Add(r0, 4*step), unsafe.Add(r1, 4*step), unsafe.Add(r2, 4*step)
+				dp = unsafe.Add(dp, 4*cb)
+			}
 		}
 		for ; q < count; q++ {
 			var a archsimd.Float32x8
@@ -271,8 +273,10 @@ func dw3x3Vec(d, x, k []float32, rows [3]int, count, stride, channels int) int {
 			a = loadAt8(unsafe.Add(r2, cb), 0).MulAdd(k7, a)
 			a = loadAt8(unsafe.Add(r2, 2*cb), 0).MulAdd(k8, a)
 			a.Store((*[8]float32)(dp))
-			r0, r1, r2 = unsafe.Add(r0, step), unsafe.Add(r1, step), unsafe.Add(r2, step)
-			dp = unsafe.Add(dp, cb)
+			if q+1 < count {
+				r0, r1, r2 = unsafe.Add(r0, step), unsafe.Add(r1, step), unsafe.Add(r2, step)
+				dp = unsafe.Add(dp, cb)
+			}
 		}
 	}
 	archsimd.ClearAVXUpperBits()
@@ -335,8 +339,10 @@ func dw3x3Wide(pd, px, pk unsafe.Pointer, rows [3]int, count, step, cb, channels
 			a1.Store((*[16]float32)(unsafe.Add(dp, cb)))
 			a2.Store((*[16]float32)(unsafe.Add(dp, 2*cb)))
 			a3.Store((*[16]float32)(unsafe.Add(dp, 3*cb)))
-			r0, r1, r2 = unsafe.Add(r0, 4*step), unsafe.Add(r1, 4*step), unsafe.Add(r2, 4*step)
-			dp = unsafe.Add(dp, 4*cb)
+			if q+4 < count { // no pointer past the data (checkptr)
+				r0, r1, r2 = unsafe.Add(r0, 4*step), unsafe.Add(r1, 4*step), unsafe.Add(r2, 4*step)
+				dp = unsafe.Add(dp, 4*cb)
+			}
 		}
 		for ; q < count; q++ {
 			var a archsimd.Float32x16
@@ -350,8 +356,10 @@ func dw3x3Wide(pd, px, pk unsafe.Pointer, rows [3]int, count, step, cb, channels
 			a = loadAt16(unsafe.Add(r2, cb), 0).MulAdd(k7, a)
 			a = loadAt16(unsafe.Add(r2, 2*cb), 0).MulAdd(k8, a)
 			a.Store((*[16]float32)(dp))
-			r0, r1, r2 = unsafe.Add(r0, step), unsafe.Add(r1, step), unsafe.Add(r2, step)
-			dp = unsafe.Add(dp, cb)
+			if q+1 < count {
+				r0, r1, r2 = unsafe.Add(r0, step), unsafe.Add(r1, step), unsafe.Add(r2, step)
+				dp = unsafe.Add(dp, cb)
+			}
 		}
 	}
 }
@@ -376,8 +384,8 @@ func sumPositionsVec(acc []float64, x []float32, n, stride int) int {
 	if haveAVX512 {
 		for ; c+64 <= m; c += 64 {
 			var s [8]archsimd.Float64x8
-			p := unsafe.Add(px, c*4)
-			for range n {
+			for t := range n {
+				p := unsafe.Add(px, (t*stride+c)*4) // never past the data (checkptr)
 				s[0] = s[0].Add(loadAt8(p, 0).ConvertToFloat64())
 				s[1] = s[1].Add(loadAt8(p, 8).ConvertToFloat64())
 				s[2] = s[2].Add(loadAt8(p, 16).ConvertToFloat64())
@@ -386,7 +394,6 @@ func sumPositionsVec(acc []float64, x []float32, n, stride int) int {
 				s[5] = s[5].Add(loadAt8(p, 40).ConvertToFloat64())
 				s[6] = s[6].Add(loadAt8(p, 48).ConvertToFloat64())
 				s[7] = s[7].Add(loadAt8(p, 56).ConvertToFloat64())
-				p = unsafe.Add(p, stride*4)
 			}
 			for j := range s {
 				s[j].StoreSlice(acc[c+8*j : c+8*j+8])
@@ -395,13 +402,12 @@ func sumPositionsVec(acc []float64, x []float32, n, stride int) int {
 	}
 	for ; c < m; c += 16 {
 		var s0, s1, s2, s3 archsimd.Float64x4
-		p := unsafe.Add(px, c*4)
-		for range n {
+		for t := range n {
+			p := unsafe.Add(px, (t*stride+c)*4)
 			s0 = s0.Add(archsimd.LoadFloat32x4((*[4]float32)(p)).ConvertToFloat64())
 			s1 = s1.Add(archsimd.LoadFloat32x4((*[4]float32)(unsafe.Add(p, 16))).ConvertToFloat64())
 			s2 = s2.Add(archsimd.LoadFloat32x4((*[4]float32)(unsafe.Add(p, 32))).ConvertToFloat64())
 			s3 = s3.Add(archsimd.LoadFloat32x4((*[4]float32)(unsafe.Add(p, 48))).ConvertToFloat64())
-			p = unsafe.Add(p, stride*4)
 		}
 		s0.StoreSlice(acc[c : c+4])
 		s1.StoreSlice(acc[c+4 : c+8])
@@ -728,7 +734,11 @@ func tanh16(v archsimd.Float32x16, k *gate16Consts) archsimd.Float32x16 {
 	p := k.t2.Add(s.Mul(k.t17))
 	p = k.t1.Add(s.Mul(p))
 	small := v.Mul(k.c1.Add(s.Mul(p)))
-	big := v.AsInt32x16().And(k.sign).Or(k.c1.AsInt32x16()).AsFloat32x16()
+	// ±1 by v's sign, as tanh8's bits: where it is used (|v| > 9) v is
+	// neither NaN nor zero. (tanh8's sign-bit form, in 512 bits, made the
+	// compiler emit a VPTERNLOGD that its assembler rejects in -race
+	// builds.)
+	big := k.c1.Merge(k.zero.Sub(k.c1), v.GreaterEqual(k.zero))
 	e := exp16(k.minus2.Mul(a), k)
 	t := k.c1.Sub(e).Div(k.c1.Add(e))
 	t = t.Merge(k.zero.Sub(t), v.GreaterEqual(k.zero))
