@@ -75,9 +75,11 @@ const (
 
 func (f *fusedCall) forward(c *call) error {
 	if e, ok := f.impl.(elemwise); ok && f.epilogue == noEpilogue && (f.relu != nil || f.act != "") {
-		return f.mergeThen(e, c)
-	}
-	if err := f.impl.forward(c); err != nil {
+		// The merge applies them part by part where it can.
+		if applied, err := f.mergeThen(e, c); err != nil || applied {
+			return err
+		}
+	} else if err := f.impl.forward(c); err != nil {
 		return err
 	}
 	out := c.out[0].Data
@@ -97,33 +99,25 @@ func (f *fusedCall) forward(c *call) error {
 	return nil
 }
 
-// mergeThen runs an element-wise merge with the relu or activation folded
+// mergeThen runs an element-wise merge with the relu and activation folded
 // into it applied part by part as the merge completes them
-// (elemwise.forwardThen), or after it where it cannot be.
-func (f *fusedCall) mergeThen(e elemwise, c *call) error {
+// (elemwise.forwardThen), and reports whether they were: where they were
+// not, forward applies them after it.
+func (f *fusedCall) mergeThen(e elemwise, c *call) (bool, error) {
 	var act func([]float32, int)
 	if f.act != "" && f.act != "linear" {
 		if act = activationFn(f.act, c.net.legacy); act == nil {
-			return fmt.Errorf("activation %q: %w", f.act, errNotRunnable)
+			return false, fmt.Errorf("activation %q: %w", f.act, errNotRunnable)
 		}
 	}
-	then := func(x []float32, n int) {
+	return e.forwardThen(c, func(x []float32, n int) {
 		if f.relu != nil {
 			kernel.KerasRelu(x, f.relu.slope, f.relu.maxValue, f.relu.hasMax, f.relu.threshold)
 		}
 		if act != nil {
 			act(x, n)
 		}
-	}
-	applied, err := e.forwardThen(c, then)
-	if err != nil || applied {
-		return err
-	}
-	out := c.out[0]
-	if f.relu != nil {
-		kernel.KerasRelu(out.Data, f.relu.slope, f.relu.maxValue, f.relu.hasMax, f.relu.threshold)
-	}
-	return c.activate(f.act, out)
+	})
 }
 
 // setEpilogue moves the bias and a relu of f into one pass after the

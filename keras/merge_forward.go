@@ -33,20 +33,8 @@ var mergeOps = map[string]mergeOp{
 }
 
 func (l elemwise) forward(c *call) error {
-	op, ok := mergeOps[c.layer.Class]
-	if !ok {
-		return fmt.Errorf("no elementwise merge is called %s", c.layer.Class)
-	}
-	if l.inputs > 0 && len(c.in) != l.inputs {
-		return fmt.Errorf("called on %d inputs, want %d", len(c.in), l.inputs)
-	}
-	out, _, err := mergeElemwise(op, c.in, c.ar, c.donor, nil)
-	if err != nil {
-		return err
-	}
-	c.out = []*Tensor{out}
-	c.outMasks = []mask{elemwiseMask(c.masks, c.net.legacy)}
-	return nil
+	_, err := l.forwardThen(c, nil)
+	return err
 }
 
 // forwardThen is forward followed by then (an activation folded into the

@@ -228,21 +228,17 @@ const rowSplitGroups = 34
 const packedParallelWork = 1 << 19
 
 // mulRow sets d (columns [j0, j1) of a row, j0 a multiple of packNR) to
-// the row a times those columns of p, or adds the product to d.
+// the row a times those columns of p, or adds the product to d
+// (micro.Row); a last panel of fewer than packNR columns goes through a
+// buffer.
 func mulRow(d, a []float32, p *Packed, j0, j1 int, add bool) {
-	rowPanels(d, a, p.data[j0*p.K:], p.K, packNR*p.K, add)
-}
-
-// rowPanels sets d (len(d) values) to the row a (k values) times the
-// panels from panels (pstride apart), or adds the product to d (micro.Row);
-// a last panel of fewer than packNR columns goes through a buffer.
-func rowPanels(d, a, panels []float32, k, pstride int, add bool) {
-	full := len(d) / packNR
-	micro.Row(k, a, panels, pstride, full, d, add)
+	k := p.K
+	full := (j1 - j0) / packNR
+	micro.Row(k, a, p.data[j0*k:], packNR*k, full, d, add)
 	if j := full * packNR; j < len(d) {
 		var t [packNR]float32
 		copy(t[:], d[j:])
-		micro.Row(k, a, panels[full*pstride:], pstride, 1, t[:], add)
+		micro.Row(k, a, p.data[(j0+j)*k:], packNR*k, 1, t[:], add)
 		copy(d[j:], t[:len(d)-j])
 	}
 }
