@@ -83,7 +83,8 @@ type conv struct {
 	// then nil.
 	packed []*kernel.Packed
 	// epi, with packed, is the bias and relu the product applies to its
-	// rows as it completes them (then useBias is false).
+	// rows as it completes them, and for a depthwise convolution those
+	// its loop applies (then useBias is false).
 	epi kernel.Epilogue
 }
 

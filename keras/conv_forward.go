@@ -231,7 +231,7 @@ func (l *conv) forward(c *call) error {
 		if err := wantWeight(c.w, 0, kl*outCh, "kernel"); err != nil {
 			return err
 		}
-		depthwise(out.Data, x.Data, c.w[0].Data, n, &w, ch, l.depthMultiplier)
+		depthwise(out.Data, x.Data, c.w[0].Data, n, &w, ch, l.depthMultiplier, l.epi)
 		bias = 1
 	case separableConv:
 		mid := ch * l.depthMultiplier
@@ -348,9 +348,10 @@ const parallelConvMACs = 1 << 22
 const packedConvMACs = 1 << 20
 
 // depthwise sets out (n × OutLen × channels·mult) to the depthwise
-// convolution of x (n × InLen × channels) with k, split by rows of output
-// positions over spare CPUs when there is enough work.
-func depthwise(out, x, k []float32, n int, w *kernel.ConvWindow, channels, mult int) {
+// convolution of x (n × InLen × channels) with k, then applies epi,
+// split by rows of output positions over spare CPUs when there is enough
+// work.
+func depthwise(out, x, k []float32, n int, w *kernel.ConvWindow, channels, mult int, epi kernel.Epilogue) {
 	rows := w.Out[0] * w.Out[1]
 	inLen, oLen := w.InLen()*channels, w.OutLen()*channels*mult
 	perRow := max(1, w.Out[2]*w.KLen()*channels*mult)
@@ -358,7 +359,7 @@ func depthwise(out, x, k []float32, n int, w *kernel.ConvWindow, channels, mult 
 		for r := lo; r < hi; {
 			b := r / rows
 			end := min(hi, (b+1)*rows)
-			kernel.DepthwiseConvRows(out[b*oLen:(b+1)*oLen], x[b*inLen:(b+1)*inLen], k, w, channels, mult, r-b*rows, end-b*rows)
+			kernel.DepthwiseConvRows(out[b*oLen:(b+1)*oLen], x[b*inLen:(b+1)*inLen], k, w, channels, mult, r-b*rows, end-b*rows, epi)
 			r = end
 		}
 	})

@@ -67,6 +67,15 @@ func (p *plan) packWeights(net *Net) {
 			case plainConv:
 			case separableConv:
 				at, groups = 1, 1
+			case depthwiseConv:
+				// Nothing to pack, but the bias and relu go into
+				// the depthwise loop (kernel.Ring3x3 applies them in
+				// registers).
+				if f != nil && len(f.w) > 0 && f.w[0] != nil && len(f.w[0].Shape) >= 2 {
+					sh := f.w[0].Shape // (…, channels, multiplier)
+					f.moveEpilogue(&l.epi, &l.useBias, sh[len(sh)-2]*sh[len(sh)-1], 1)
+				}
+				continue
 			default:
 				continue
 			}

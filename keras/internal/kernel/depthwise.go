@@ -5,7 +5,7 @@ package kernel
 // (KLen × channels × mult): output channel c·mult+m sees only input
 // channel c.
 func DepthwiseConv(dst, x, k []float32, w *ConvWindow, channels, mult int) {
-	DepthwiseConvRows(dst, x, k, w, channels, mult, 0, w.Out[0]*w.Out[1])
+	DepthwiseConvRows(dst, x, k, w, channels, mult, 0, w.Out[0]*w.Out[1], Epilogue{})
 }
 
 // DepthwiseConvRows computes the output rows [r0, r1) of DepthwiseConv, a
@@ -21,8 +21,16 @@ func DepthwiseConv(dst, x, k []float32, w *ConvWindow, channels, mult int) {
 // vector is stored once (tapsVec), where adding tap by tap reads and
 // writes the output row once per tap; the taps are added in the same
 // order either way, so the results are the same. The positions of a row
-// whose taps all fall inside the input share one list.
-func DepthwiseConvRows(dst, x, k []float32, w *ConvWindow, channels, mult, r0, r1 int) {
+// whose taps all fall inside the input share one list. The 3×3 kernels
+// of MobileNet and EfficientNet have a loop of their own
+// (depthwise3x3Rows). Then epi is applied to the rows (its Bias indexed
+// by output channel).
+func DepthwiseConvRows(dst, x, k []float32, w *ConvWindow, channels, mult, r0, r1 int, epi Epilogue) {
+	if depthwise3x3Applies(w, mult) {
+		depthwise3x3Rows(dst, x, k, w, channels, r0, r1, epi)
+		return
+	}
+	defer epi.Apply(dst[r0*w.Out[2]*channels*mult : r1*w.Out[2]*channels*mult])
 	cm := channels * mult
 	var xoBuf, koBuf [maxTaps]int
 	xo, ko := xoBuf[:], koBuf[:]
@@ -35,9 +43,6 @@ func DepthwiseConvRows(dst, x, k []float32, w *ConvWindow, channels, mult, r0, r
 	// inside the input: with a depth multiplier of 1 they run as one
 	// call of tapsVec, their tap lists those of the first shifted.
 	in0, in1 := interior(w.Out[2], w.In[2], w.K[2], w.Stride[2], w.Dil[2], w.Pad[2])
-	// The 3×3 kernels without dilation of MobileNet and EfficientNet have
-	// a loop of their own (dw3x3Vec) where all nine taps are in.
-	is3x3 := w.K == [3]int{1, 3, 3} && w.Dil == [3]int{1, 1, 1}
 	for r := r0; r < r1; r++ {
 		o0, o1 := r/w.Out[1], r%w.Out[1]
 		k0lo, k0hi := tapRange(o0, w.In[0], w.K[0], w.Stride[0], w.Dil[0], w.Pad[0])
@@ -65,15 +70,7 @@ func DepthwiseConvRows(dst, x, k []float32, w *ConvWindow, channels, mult, r0, r
 					count = in1 - in0
 				}
 				d := dst[p*cm : (p+count)*cm]
-				i := 0
-				if n == 9 && is3x3 {
-					// All nine taps: rows of the input start at the
-					// taps 0, 3 and 6.
-					i = dw3x3Vec(d, x, k, [3]int{xo[0], xo[3], xo[6]}, count, w.Stride[2], channels)
-				}
-				if i == 0 {
-					i = tapsVec(d, x, k, xo[:n], ko[:n], count, w.Stride[2]*channels, cm)
-				}
+				i := tapsVec(d, x, k, xo[:n], ko[:n], count, w.Stride[2]*channels, cm)
 				for q := 0; q < count && i < channels; q++ {
 					dq := d[q*cm : (q+1)*cm]
 					clear(dq[i:])

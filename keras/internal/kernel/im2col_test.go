@@ -173,12 +173,24 @@ func TestDepthwiseConv(t *testing.T) {
 			}
 			// In two parts of rows, as Parallel may split it.
 			rows := w.Out[0] * w.Out[1]
-			DepthwiseConvRows(got, x, k, &w, channels, mult, rows/2, rows)
-			DepthwiseConvRows(got, x, k, &w, channels, mult, 0, rows/2)
+			DepthwiseConvRows(got, x, k, &w, channels, mult, rows/2, rows, Epilogue{})
+			DepthwiseConvRows(got, x, k, &w, channels, mult, 0, rows/2, Epilogue{})
 			whole := make([]float32, len(got))
 			DepthwiseConv(whole, x, k, &w, channels, mult)
 			if !slices.Equal(whole, got) {
 				t.Errorf("%s: DepthwiseConv differs from its rows computed in parts", tc.name)
+			}
+			// An epilogue applied by the loop (in registers, where the
+			// assembly runs) gives the bits of the same applied after.
+			bias := convRand(r, channels*mult)
+			for _, epi := range []Epilogue{{Kind: EpiBias, Bias: bias}, {Kind: EpiBiasRelu, Bias: bias}, {Kind: EpiBiasReluCap, Bias: bias, Max: 0.25, HasMax: true}} {
+				fused := make([]float32, len(got))
+				DepthwiseConvRows(fused, x, k, &w, channels, mult, 0, rows, epi)
+				after := slices.Clone(whole)
+				epi.Apply(after)
+				if !slices.Equal(fused, after) {
+					t.Errorf("%s, %d×%d, epilogue %d: applied in the loop differs from applied after", tc.name, channels, mult, epi.Kind)
+				}
 			}
 			want := make([]float64, len(got))
 			for c := 0; c < channels; c++ {

@@ -173,45 +173,40 @@ func tapsVec(d, x, k []float32, xo, ko []int, count, xStep, dStep int) int {
 }
 
 // dw3x3Vec is the depthwise 3×3 convolution (depth multiplier 1, no
-// dilation) of count consecutive output positions of one row whose taps
-// all fall inside the input, over the whole vectors of channels: for
-// position q, d[q·channels + c] = Σ_ky,kx x[rows[ky] + (q·stride + kx)·
-// channels + c] · k[(3·ky + kx)·channels + c], the taps added in that
-// order as tapsVec adds them. Channel block by channel block, the nine
-// kernel vectors stay in registers while the row goes past, four
-// positions at a time (four independent sums): one load per multiply-add
-// instead of two.
-func dw3x3Vec(d, x, k []float32, rows [3]int, count, stride, channels int) int {
+// dilation) of count consecutive output positions of one row, over the
+// whole vectors of channels: for position q, d[q·channels + c] =
+// Σ_ky,kx rows[ky][(q·stride + kx)·channels + c] · k[(3·ky + kx)·channels
+// + c], the taps added in that order by fused multiply-adds from +0, as
+// micro.Depthwise3x3 adds them (the same bits, tested). Channel block by
+// channel block, the nine kernel vectors stay in registers while the row
+// goes past, four positions at a time (four independent sums): one load
+// per multiply-add instead of two.
+func dw3x3Vec(d []float32, rows [3][]float32, k []float32, count, stride, channels int) int {
 	n := channels &^ 7
 	if !haveAVX2 || n == 0 || count <= 0 {
 		return 0
 	}
-	span := ((count-1)*stride + 2) * channels
-	if len(d) < count*channels || len(k) < 9*channels || stride <= 0 {
+	span := ((count-1)*stride+2)*channels + n
+	if len(d) < (count-1)*channels+n || len(k) < 8*channels+n || stride <= 0 {
 		panic("kernel: depthwise 3×3 out of range")
 	}
 	for _, r := range rows {
-		if r < 0 || r+span > len(x) {
+		if len(r) < span {
 			panic("kernel: depthwise 3×3 tap out of range")
 		}
 	}
-	px, pk := unsafe.Pointer(unsafe.SliceData(x)), unsafe.Pointer(unsafe.SliceData(k))
+	pk := unsafe.Pointer(unsafe.SliceData(k))
 	pd := unsafe.Pointer(unsafe.SliceData(d))
 	step := stride * channels * 4 // bytes from one position's taps to the next's
 	cb := channels * 4
-	c0 := 0
-	if haveAVX512 {
-		c0 = channels &^ 15
-		dw3x3Wide(pd, px, pk, rows, count, step, cb, channels, c0)
-	}
-	for c := c0; c < n; c += 8 {
+	for c := 0; c < n; c += 8 {
 		kp := unsafe.Add(pk, c*4)
 		k0, k1, k2 := loadAt8(kp, 0), loadAt8(kp, channels), loadAt8(kp, 2*channels)
 		k3, k4, k5 := loadAt8(kp, 3*channels), loadAt8(kp, 4*channels), loadAt8(kp, 5*channels)
 		k6, k7, k8 := loadAt8(kp, 6*channels), loadAt8(kp, 7*channels), loadAt8(kp, 8*channels)
-		r0 := unsafe.Add(px, (rows[0]+c)*4)
-		r1 := unsafe.Add(px, (rows[1]+c)*4)
-		r2 := unsafe.Add(px, (rows[2]+c)*4)
+		r0 := unsafe.Pointer(&rows[0][c])
+		r1 := unsafe.Pointer(&rows[1][c])
+		r2 := unsafe.Pointer(&rows[2][c])
 		dp := unsafe.Add(pd, c*4)
 		q := 0
 		for ; q+4 <= count; q += 4 {
@@ -281,87 +276,6 @@ func dw3x3Vec(d, x, k []float32, rows [3]int, count, stride, channels int) int {
 	}
 	archsimd.ClearAVXUpperBits()
 	return n
-}
-
-// dw3x3Wide is dw3x3Vec's loop on the first n16 channels (a multiple of
-// 16) in 512-bit vectors, on CPUs with AVX-512: the same sums in the same
-// order, 16 channels at a time.
-func dw3x3Wide(pd, px, pk unsafe.Pointer, rows [3]int, count, step, cb, channels, n16 int) {
-	for c := 0; c < n16; c += 16 {
-		kp := unsafe.Add(pk, c*4)
-		k0, k1, k2 := loadAt16(kp, 0), loadAt16(kp, channels), loadAt16(kp, 2*channels)
-		k3, k4, k5 := loadAt16(kp, 3*channels), loadAt16(kp, 4*channels), loadAt16(kp, 5*channels)
-		k6, k7, k8 := loadAt16(kp, 6*channels), loadAt16(kp, 7*channels), loadAt16(kp, 8*channels)
-		r0 := unsafe.Add(px, (rows[0]+c)*4)
-		r1 := unsafe.Add(px, (rows[1]+c)*4)
-		r2 := unsafe.Add(px, (rows[2]+c)*4)
-		dp := unsafe.Add(pd, c*4)
-		q := 0
-		for ; q+4 <= count; q += 4 {
-			var a0, a1, a2, a3 archsimd.Float32x16
-			a0 = loadAt16(r0, 0).MulAdd(k0, a0)
-			a1 = loadAt16(unsafe.Add(r0, step), 0).MulAdd(k0, a1)
-			a2 = loadAt16(unsafe.Add(r0, 2*step), 0).MulAdd(k0, a2)
-			a3 = loadAt16(unsafe.Add(r0, 3*step), 0).MulAdd(k0, a3)
-			a0 = loadAt16(unsafe.Add(r0, cb), 0).MulAdd(k1, a0)
-			a1 = loadAt16(unsafe.Add(r0, step+cb), 0).MulAdd(k1, a1)
-			a2 = loadAt16(unsafe.Add(r0, 2*step+cb), 0).MulAdd(k1, a2)
-			a3 = loadAt16(unsafe.Add(r0, 3*step+cb), 0).MulAdd(k1, a3)
-			a0 = loadAt16(unsafe.Add(r0, 2*cb), 0).MulAdd(k2, a0)
-			a1 = loadAt16(unsafe.Add(r0, step+2*cb), 0).MulAdd(k2, a1)
-			a2 = loadAt16(unsafe.Add(r0, 2*step+2*cb), 0).MulAdd(k2, a2)
-			a3 = loadAt16(unsafe.Add(r0, 3*step+2*cb), 0).MulAdd(k2, a3)
-			a0 = loadAt16(r1, 0).MulAdd(k3, a0)
-			a1 = loadAt16(unsafe.Add(r1, step), 0).MulAdd(k3, a1)
-			a2 = loadAt16(unsafe.Add(r1, 2*step), 0).MulAdd(k3, a2)
-			a3 = loadAt16(unsafe.Add(r1, 3*step), 0).MulAdd(k3, a3)
-			a0 = loadAt16(unsafe.Add(r1, cb), 0).MulAdd(k4, a0)
-			a1 = loadAt16(unsafe.Add(r1, step+cb), 0).MulAdd(k4, a1)
-			a2 = loadAt16(unsafe.Add(r1, 2*step+cb), 0).MulAdd(k4, a2)
-			a3 = loadAt16(unsafe.Add(r1, 3*step+cb), 0).MulAdd(k4, a3)
-			a0 = loadAt16(unsafe.Add(r1, 2*cb), 0).MulAdd(k5, a0)
-			a1 = loadAt16(unsafe.Add(r1, step+2*cb), 0).MulAdd(k5, a1)
-			a2 = loadAt16(unsafe.Add(r1, 2*step+2*cb), 0).MulAdd(k5, a2)
-			a3 = loadAt16(unsafe.Add(r1, 3*step+2*cb), 0).MulAdd(k5, a3)
-			a0 = loadAt16(r2, 0).MulAdd(k6, a0)
-			a1 = loadAt16(unsafe.Add(r2, step), 0).MulAdd(k6, a1)
-			a2 = loadAt16(unsafe.Add(r2, 2*step), 0).MulAdd(k6, a2)
-			a3 = loadAt16(unsafe.Add(r2, 3*step), 0).MulAdd(k6, a3)
-			a0 = loadAt16(unsafe.Add(r2, cb), 0).MulAdd(k7, a0)
-			a1 = loadAt16(unsafe.Add(r2, step+cb), 0).MulAdd(k7, a1)
-			a2 = loadAt16(unsafe.Add(r2, 2*step+cb), 0).MulAdd(k7, a2)
-			a3 = loadAt16(unsafe.Add(r2, 3*step+cb), 0).MulAdd(k7, a3)
-			a0 = loadAt16(unsafe.Add(r2, 2*cb), 0).MulAdd(k8, a0)
-			a1 = loadAt16(unsafe.Add(r2, step+2*cb), 0).MulAdd(k8, a1)
-			a2 = loadAt16(unsafe.Add(r2, 2*step+2*cb), 0).MulAdd(k8, a2)
-			a3 = loadAt16(unsafe.Add(r2, 3*step+2*cb), 0).MulAdd(k8, a3)
-			a0.Store((*[16]float32)(dp))
-			a1.Store((*[16]float32)(unsafe.Add(dp, cb)))
-			a2.Store((*[16]float32)(unsafe.Add(dp, 2*cb)))
-			a3.Store((*[16]float32)(unsafe.Add(dp, 3*cb)))
-			if q+4 < count { // no pointer past the data (checkptr)
-				r0, r1, r2 = unsafe.Add(r0, 4*step), unsafe.Add(r1, 4*step), unsafe.Add(r2, 4*step)
-				dp = unsafe.Add(dp, 4*cb)
-			}
-		}
-		for ; q < count; q++ {
-			var a archsimd.Float32x16
-			a = loadAt16(r0, 0).MulAdd(k0, a)
-			a = loadAt16(unsafe.Add(r0, cb), 0).MulAdd(k1, a)
-			a = loadAt16(unsafe.Add(r0, 2*cb), 0).MulAdd(k2, a)
-			a = loadAt16(r1, 0).MulAdd(k3, a)
-			a = loadAt16(unsafe.Add(r1, cb), 0).MulAdd(k4, a)
-			a = loadAt16(unsafe.Add(r1, 2*cb), 0).MulAdd(k5, a)
-			a = loadAt16(r2, 0).MulAdd(k6, a)
-			a = loadAt16(unsafe.Add(r2, cb), 0).MulAdd(k7, a)
-			a = loadAt16(unsafe.Add(r2, 2*cb), 0).MulAdd(k8, a)
-			a.Store((*[16]float32)(dp))
-			if q+1 < count {
-				r0, r1, r2 = unsafe.Add(r0, step), unsafe.Add(r1, step), unsafe.Add(r2, step)
-				dp = unsafe.Add(dp, cb)
-			}
-		}
-	}
 }
 
 // sumPositionsVec sets acc[c] to the float64 sum over the n positions of

@@ -9,6 +9,8 @@ import (
 	"testing"
 
 	"simd/archsimd"
+
+	"github.com/kerascope/kerascope/keras/internal/kernel/micro"
 )
 
 // TestHorizontal checks the in-register reductions against their lanes
@@ -68,5 +70,37 @@ func BenchmarkScalarAfterVector(b *testing.B) {
 				Softmax(y, 8, 1000, 1)
 			}
 		})
+	}
+}
+
+// TestDepthwise3x3Paths checks that the AVX2 loop of the depthwise 3×3
+// convolution (dw3x3Vec) gives the assembly's bits (micro.Depthwise3x3,
+// on CPUs with AVX-512), so that a model's outputs do not depend on
+// which of the two a CPU runs.
+func TestDepthwise3x3Paths(t *testing.T) {
+	if !haveAVX2 {
+		t.Skip("no AVX2: dw3x3Vec is not vector code here")
+	}
+	r := rand.New(rand.NewPCG(7, 8))
+	for _, tc := range []struct{ channels, count, stride int }{{8, 5, 1}, {16, 9, 2}, {24, 4, 1}, {96, 13, 2}, {40, 1, 1}} {
+		width := (tc.count-1)*tc.stride + 3
+		var rows [3][]float32
+		for i := range rows {
+			rows[i] = convRand(r, width*tc.channels)
+		}
+		k := convRand(r, 9*tc.channels)
+		want := make([]float32, tc.count*tc.channels)
+		if !micro.Depthwise3x3(want, rows, k, tc.count, tc.stride, tc.channels, tc.channels, nil) {
+			t.Skip("no AVX-512: nothing to compare dw3x3Vec with")
+		}
+		got := make([]float32, len(want))
+		if n := dw3x3Vec(got, rows, k, tc.count, tc.stride, tc.channels); n != tc.channels {
+			t.Fatalf("%+v: dw3x3Vec did %d channels, want %d", tc, n, tc.channels)
+		}
+		for i := range got {
+			if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
+				t.Fatalf("%+v: element %d: dw3x3Vec %v, assembly %v", tc, i, got[i], want[i])
+			}
+		}
 	}
 }

@@ -8,20 +8,20 @@ package kernel
 // SIMD names the vector extension the element-wise kernels use, if any.
 const SIMD = ""
 
-func mulAddVec(d, a, b []float32) int                                          { return 0 }
-func maxVec(d, s []float32) int                                                { return 0 }
-func maxCellsVec(out, in []float32, cells []int) int                           { return 0 }
-func dw3x3Vec(d, x, k []float32, rows [3]int, count, stride, channels int) int { return 0 }
-func sumPositionsVec(acc []float64, x []float32, n, ch int) int                { return 0 }
-func tapsVec(d, x, k []float32, xo, ko []int, count, xStep, dStep int) int     { return 0 }
-func addVec(d, b []float32) int                                                { return 0 }
-func mulVec(d, b []float32) int                                                { return 0 }
-func reluVec(x []float32) int                                                  { return 0 }
-func biasReluVec(row, bias []float32) int                                      { return 0 }
-func biasReluCapVec(x, bias []float32, maxValue float32, hasMax bool) bool     { return false }
-func sigmoidVec(x []float32) int                                               { return 0 }
-func tanhVec(x []float32) int                                                  { return 0 }
-func swishVec(x []float32) int                                                 { return 0 }
+func mulAddVec(d, a, b []float32) int                                                       { return 0 }
+func maxVec(d, s []float32) int                                                             { return 0 }
+func maxCellsVec(out, in []float32, cells []int) int                                        { return 0 }
+func dw3x3Vec(d []float32, rows [3][]float32, k []float32, count, stride, channels int) int { return 0 }
+func sumPositionsVec(acc []float64, x []float32, n, ch int) int                             { return 0 }
+func tapsVec(d, x, k []float32, xo, ko []int, count, xStep, dStep int) int                  { return 0 }
+func addVec(d, b []float32) int                                                             { return 0 }
+func mulVec(d, b []float32) int                                                             { return 0 }
+func reluVec(x []float32) int                                                               { return 0 }
+func biasReluVec(row, bias []float32) int                                                   { return 0 }
+func biasReluCapVec(x, bias []float32, maxValue float32, hasMax bool) bool                  { return false }
+func sigmoidVec(x []float32) int                                                            { return 0 }
+func tanhVec(x []float32) int                                                               { return 0 }
+func swishVec(x []float32) int                                                              { return 0 }
 func lstmVec(h, c, x []float32, ldx int, rec []float32, rows, u int, keep []bool) int {
 	return 0
 }

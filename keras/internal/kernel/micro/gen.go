@@ -1,8 +1,8 @@
 //go:build ignore
 
 // gen writes the AVX-512 assembly of package micro: the 6×32
-// micro-kernel (micro512_amd64.s) and the products of one row
-// (micro_row_amd64.s). Their inner loops are one pattern repeated over
+// micro-kernel (micro512_amd64.s), the products of one row
+// (micro_row_amd64.s) and the depthwise 3×3 convolution (dw_amd64.s). Their inner loops are one pattern repeated over
 // registers and offsets, which a program writes more reliably than a
 // hand: run `go generate` in this directory after changing it.
 package main
@@ -16,6 +16,7 @@ import (
 func main() {
 	write("micro512_amd64.s", kernel6x32())
 	write("micro_row_amd64.s", rows())
+	write("dw_amd64.s", depthwise3x3())
 }
 
 func write(name, body string) {
@@ -200,5 +201,137 @@ func rows() string {
 		}
 		p("\tVZEROUPPER\n\tRET")
 	}
+	return b.String()
+}
+
+// depthwise3x3 writes dw3x3x16. Go's compiler, given the same loop in its
+// simd package, keeps the 36 addresses of a step in memory and reloads
+// them (a quarter of the speed); here each row's four positions are three
+// registers.
+func depthwise3x3() string {
+	var b strings.Builder
+	p := func(format string, args ...any) { fmt.Fprintf(&b, format+"\n", args...) }
+	b.WriteString(header)
+	b.WriteString(`
+// func dw3x3x16(d *float32, x0, x1, x2 *float32, k *float32, count, step, cb, blocks, mask int, bias *float32, cap float32, flags int)
+//
+// The depthwise 3×3 convolution along one row of outputs, 16 channels at
+// a time with AVX-512: for each of count positions q, and each channel
+// c of blocks blocks of 16 (the last through mask, in K1),
+//
+//	d[q][c] = Σ_{r<3, j<3} x_r[q·step + j·cb][c] · k[3r+j][c]
+//
+// the nine products added in that order by fused multiply-adds from +0,
+// the order of the Go loops (package kernel's dw3x3Vec), so the two give
+// the same bits. x0-x2 are the input rows the window's rows start at,
+// step the bytes from one position's window to the next's, cb the bytes
+// of one position (channels·4, the stride of k's taps and of d). Then
+// the epilogue of kernel6x32 (flags: bias, relu, cap), flagAdd aside.
+//
+// The nine taps of a block stay in Z0-Z8 while the row goes by four
+// positions at a time, four sums in Z16-Z19: one load per multiply-add.
+// R8-R10 point at the rows' windows, R11-R13 at the next three
+// positions' from each, DI at d, DX holds step and BX cb; R14 is the
+// block's offset in bytes. Z9 holds the bias, Z10 zero and Z11 the cap.
+TEXT ·dw3x3x16(SB), NOSPLIT, $0-104
+	MOVQ step+48(FP), DX
+	MOVQ cb+56(FP), BX
+	MOVQ blocks+64(FP), AX
+	XORQ R14, R14
+	MOVW $0xffff, CX
+	KMOVW CX, K1
+	VPXORD Z10, Z10, Z10
+	VBROADCASTSS cap+88(FP), Z11
+block:
+	CMPQ AX, $1
+	JNE taps
+	MOVQ mask+72(FP), CX
+	KMOVW CX, K1
+taps:
+	MOVQ k+32(FP), SI
+	ADDQ R14, SI
+	LEAQ (SI)(BX*2), R12
+	LEAQ (SI)(BX*4), R11
+	LEAQ (R11)(BX*2), R13
+	VMOVUPS (SI), K1, Z0
+	VMOVUPS (SI)(BX*1), K1, Z1
+	VMOVUPS (SI)(BX*2), K1, Z2
+	VMOVUPS (R12)(BX*1), K1, Z3
+	VMOVUPS (R11), K1, Z4
+	VMOVUPS (R11)(BX*1), K1, Z5
+	VMOVUPS (R11)(BX*2), K1, Z6
+	VMOVUPS (R13)(BX*1), K1, Z7
+	VMOVUPS (SI)(BX*8), K1, Z8
+	TESTQ $2, flags+96(FP) // flagBias
+	JZ rows
+	MOVQ bias+80(FP), CX
+	VMOVUPS (CX)(R14*1), K1, Z9
+rows:
+	MOVQ x0+8(FP), R8
+	MOVQ x1+16(FP), R9
+	MOVQ x2+24(FP), R10
+	MOVQ d+0(FP), DI
+	ADDQ R14, R8
+	ADDQ R14, R9
+	ADDQ R14, R10
+	ADDQ R14, DI
+	MOVQ count+40(FP), CX
+	CMPQ CX, $4
+	JLT tail
+loop4:
+`)
+	taps := [3]string{"", "(BX*1)", "(BX*2)"}
+	for i := range 4 {
+		p("\tVPXORD Z%d, Z%d, Z%d", 16+i, 16+i, 16+i)
+	}
+	for r, row := range []string{"R8", "R9", "R10"} {
+		p("\tLEAQ (%s)(DX*1), R11\n\tLEAQ (%s)(DX*2), R12\n\tLEAQ (R11)(DX*2), R13", row, row)
+		for j, t := range taps {
+			for q, base := range []string{row, "R11", "R12", "R13"} {
+				p("\tVFMADD231PS (%s)%s, Z%d, K1, Z%d", base, t, 3*r+j, 16+q)
+			}
+		}
+	}
+	epilogue := func(accs int, label string) {
+		p("\tTESTQ $2, flags+96(FP) // flagBias\n\tJZ relubits%s", label)
+		for i := range accs {
+			p("\tVADDPS Z9, Z%d, Z%d", 16+i, 16+i)
+		}
+		p("relubits%s:\n\tTESTQ $4, flags+96(FP) // flagReluBits: v &^ (v >> 31)\n\tJZ relumax%s", label, label)
+		for i := range accs {
+			p("\tVPSRAD $31, Z%d, Z12", 16+i)
+			p("\tVPANDND Z%d, Z12, Z%d", 16+i, 16+i)
+		}
+		p("\tJMP store%s\nrelumax%s:\n\tTESTQ $8, flags+96(FP) // flagReluMax: max(0, v) keeps a NaN v, then +0 turns -0 into +0\n\tJZ store%s", label, label, label)
+		for i := range accs {
+			p("\tVMAXPS Z%d, Z10, Z%d", 16+i, 16+i)
+			p("\tVADDPS Z10, Z%d, Z%d", 16+i, 16+i)
+		}
+		p("\tTESTQ $16, flags+96(FP) // flagCap: min(cap, v) keeps a NaN v\n\tJZ store%s", label)
+		for i := range accs {
+			p("\tVMINPS Z%d, Z11, Z%d", 16+i, 16+i)
+		}
+		p("store%s:", label)
+	}
+	epilogue(4, "4")
+	p("\tLEAQ (DI)(BX*2), R11")
+	p("\tVMOVUPS Z16, K1, (DI)\n\tVMOVUPS Z17, K1, (DI)(BX*1)\n\tVMOVUPS Z18, K1, (DI)(BX*2)\n\tVMOVUPS Z19, K1, (R11)(BX*1)")
+	p("\tLEAQ (R8)(DX*4), R8\n\tLEAQ (R9)(DX*4), R9\n\tLEAQ (R10)(DX*4), R10\n\tLEAQ (DI)(BX*4), DI")
+	p("\tSUBQ $4, CX\n\tCMPQ CX, $4\n\tJGE loop4\ntail:\n\tTESTQ CX, CX\n\tJZ next\nloop1:\n\tVPXORD Z16, Z16, Z16")
+	for r, row := range []string{"R8", "R9", "R10"} {
+		for j, t := range taps {
+			p("\tVFMADD231PS (%s)%s, Z%d, K1, Z16", row, t, 3*r+j)
+		}
+	}
+	epilogue(1, "1")
+	p("\tVMOVUPS Z16, K1, (DI)")
+	p("\tADDQ DX, R8\n\tADDQ DX, R9\n\tADDQ DX, R10\n\tADDQ BX, DI\n\tDECQ CX\n\tJNZ loop1")
+	b.WriteString(`next:
+	ADDQ $64, R14
+	DECQ AX
+	JNZ block
+	VZEROUPPER
+	RET
+`)
 	return b.String()
 }

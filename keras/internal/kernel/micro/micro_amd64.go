@@ -135,3 +135,25 @@ var Name = func() string {
 	}
 	return "Go"
 }()
+
+//go:noescape
+func dw3x3x16(d *float32, x0, x1, x2 *float32, k *float32, count, step, cb, blocks, mask int, bias *float32, cap float32, flags int)
+
+func depthwise3x3(d []float32, rows [3][]float32, k []float32, count, stride, channels, n int, e *Epilogue) bool {
+	if !haveAVX512 {
+		return false
+	}
+	var bias *float32
+	var cp float32
+	if e != nil {
+		bias, cp = unsafe.SliceData(e.Bias), e.Cap
+	}
+	// Blocks of 16 channels, the last of 8 when n is an odd multiple of 8.
+	blocks, mask := (n+15)/16, 0xffff
+	if n%16 != 0 {
+		mask = 0xff
+	}
+	dw3x3x16(unsafe.SliceData(d), &rows[0][0], &rows[1][0], &rows[2][0], unsafe.SliceData(k), count, 4*stride*channels, 4*channels,
+		blocks, mask, bias, cp, e.flags(false))
+	return true
+}
