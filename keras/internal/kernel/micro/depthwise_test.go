@@ -74,7 +74,7 @@ func TestDepthwise3x3(t *testing.T) {
 						e.Bias[i] = float32(rng.NormFloat64())
 					}
 				}
-				rows := [3][]float32{x[tc.channels:width*tc.channels], x[width*tc.channels : 2*width*tc.channels], x[2*width*tc.channels+tc.channels:]}
+				rows := [3][]float32{x[tc.channels : width*tc.channels], x[width*tc.channels : 2*width*tc.channels], x[2*width*tc.channels+tc.channels:]}
 				got := make([]float32, tc.count*tc.channels)
 				want := make([]float32, len(got))
 				for i := range got {
