@@ -307,6 +307,23 @@ func convolve(out, x, k []float32, packed []*kernel.Packed, epi kernel.Epilogue,
 		kernel.MatMul(out, x, k, n*pOut, channels, filters, false)
 		return
 	}
+	if packed != nil && groups == 1 && kernel.DirectConv(w, channels, packed[0]) {
+		// Windows read in the input, no patch matrix: by rows of
+		// output positions, split over spare CPUs.
+		rows, per := w.Out[1], w.Out[2]*kl*channels*filters
+		kernel.Parallel(n*rows, max(1, packedConvMACs/max(1, per)), func(lo, hi int) {
+			sp := getScratch(w.Out[2] * kl * channels)
+			defer putScratch(sp)
+			for r := lo; r < hi; {
+				b := r / rows
+				end := min(hi, (b+1)*rows)
+				kernel.ConvDirectRows(out[b*pOut*filters:(b+1)*pOut*filters], x[b*pIn*channels:(b+1)*pIn*channels], w, channels,
+					packed[0], epi, r-b*rows, end-b*rows, *sp)
+				r = end
+			}
+		})
+		return
+	}
 	cg, fg := channels/groups, filters/groups
 	row := kl * cg
 	// The patch matrix of the whole batch (n·OutLen rows) is built and

@@ -41,7 +41,7 @@ func kernel6x32() string {
 	p := func(format string, args ...any) { fmt.Fprintf(&b, format+"\n", args...) }
 	b.WriteString(header)
 	b.WriteString(`
-// func kernel6x32(k int, a *float32, lda int, b *float32, bstride int, c *float32, ldc int, flags int, bias *float32, cap float32, groups int, masks int)
+// func kernel6x32(k int, a *float32, lda int, b *float32, bstride int, c *float32, ldc int, flags int, bias *float32, cap float32, groups int, masks int, segs int, sstride int)
 //
 // kernel6x16 (micro_amd64.s) on two panels at once, with AVX-512: b is
 // the first panel and b+bstride bytes the second, c's tile is 6×32 and
@@ -65,7 +65,12 @@ func kernel6x32() string {
 // kernel6x16, rows 0-2 are addressed from R8, rows 3-5 from R14, with lda
 // in R9, and the rows of c from DI and R12 with ldc in R10; BX holds
 // bstride in the loop and the bias pointer in the epilogue.
-TEXT ·kernel6x32(SB), NOSPLIT, $0-96
+//
+// Each row of a is segs segments of k values, segment s sstride bytes
+// after the row's start (KernelConv: the rows of a convolution's windows,
+// read in the input); the sums run over the segments in order, and b's
+// panels hold segs·k rows. KernelWide's rows are one segment.
+TEXT ·kernel6x32(SB), NOSPLIT, $16-112
 	MOVQ masks+88(FP), DX
 	KMOVW DX, K1
 	SHRQ $16, DX
@@ -91,6 +96,7 @@ group:
 	for i := range 12 {
 		p("\tVPXORD Z%d, Z%d, Z%d", i, i, i)
 	}
+	p("\tMOVQ segs+96(FP), DX\n\tMOVQ DX, nseg-8(SP)\n\tMOVQ R8, sbase-16(SP)\nseg:\n\tMOVQ k+0(FP), CX")
 	p("\tMOVQ CX, DX\n\tSHRQ $2, DX\n\tJZ tail\nloop4:")
 	step := func(s int) {
 		p("\tVMOVUPS %d(SI), Z12", 64*s)
@@ -105,9 +111,11 @@ group:
 	for s := range 4 {
 		step(s)
 	}
-	p("\tADDQ $16, R8\n\tADDQ $16, R14\n\tADDQ $256, SI\n\tDECQ DX\n\tJNZ loop4\ntail:\n\tANDQ $3, CX\n\tJZ epilogue\nloop1:")
+	p("\tADDQ $16, R8\n\tADDQ $16, R14\n\tADDQ $256, SI\n\tDECQ DX\n\tJNZ loop4\ntail:\n\tANDQ $3, CX\n\tJZ segnext\nloop1:")
 	step(0)
-	p("\tADDQ $4, R8\n\tADDQ $4, R14\n\tADDQ $64, SI\n\tDECQ CX\n\tJNZ loop1\nepilogue:")
+	p("\tADDQ $4, R8\n\tADDQ $4, R14\n\tADDQ $64, SI\n\tDECQ CX\n\tJNZ loop1")
+	p("segnext: // the next segment of the rows, if any\n\tDECQ nseg-8(SP)\n\tJZ epilogue\n\tMOVQ sbase-16(SP), R8\n\tADDQ sstride+104(FP), R8\n\tMOVQ R8, sbase-16(SP)")
+	p("\tLEAQ (R8)(R9*2), R14\n\tADDQ R9, R14\n\tJMP seg\nepilogue:")
 	p("\tTESTQ $1, R11 // flagAdd\n\tJZ bias")
 	for i, row := range cRows {
 		p("\tVADDPS %s, Z%d, K1, Z%d", row, 2*i, 2*i)

@@ -119,6 +119,52 @@ func KernelWide(groups, k int, a []float32, lda int, b []float32, bstride, cols 
 
 // goWide is KernelWide through Kernel: each panel's tile is made in a
 // buffer, then its columns are added or copied to c and e applied.
+// KernelConv is KernelWide (add false) on rows of a that are segs
+// segments of k values each, segment s of a row sstride floats after its
+// start: the rows of a convolution's windows read in its input, a window
+// row a segment, rather than copied out to a patch matrix. b's panels
+// hold segs·k rows, and each sum runs over the segments in order, as
+// KernelWide's over the same rows copied out contiguously: the two give
+// the same bits. Rows may overlap (lda < segs·k).
+func KernelConv(groups, k, segs, sstride int, a []float32, lda int, b []float32, bstride, cols int, c []float32, ldc int, e *Epilogue) {
+	rows := MR * groups
+	kk := segs * k
+	second := 0
+	if cols > NR {
+		second = bstride + kk*NR
+	}
+	if groups < 1 || k < 0 || segs < 1 || sstride < 0 || lda < 0 || cols < 1 || cols > 2*NR || ldc < cols || bstride < 0 ||
+		len(a) < (rows-1)*lda+(segs-1)*sstride+k || len(b) < max(kk*NR, second) || len(c) < (rows-1)*ldc+cols ||
+		e != nil && e.Bias != nil && len(e.Bias) < cols {
+		panic(fmt.Sprintf("micro.KernelConv: %d groups, %d segments of %d, %d columns, strides %d, %d, %d and %d, over %d, %d and %d values",
+			groups, segs, k, cols, sstride, lda, bstride, ldc, len(a), len(b), len(c)))
+	}
+	if cols <= NR {
+		bstride = 0
+	}
+	kernelSegs(groups, k, segs, sstride, a, lda, b, bstride, cols, c, ldc, false, e)
+}
+
+// goSegs is kernelSegs in Go: each group's rows copied out whole, then
+// goWide.
+func goSegs(groups, k, segs, sstride int, a []float32, lda int, b []float32, bstride, cols int, c []float32, ldc int, add bool, e *Epilogue) {
+	if segs == 1 {
+		goWide(groups, k, a, lda, b, bstride, cols, c, ldc, add, e)
+		return
+	}
+	kk := segs * k
+	rows := make([]float32, MR*kk)
+	for g := range groups {
+		for i := range MR {
+			for s := range segs {
+				from := (g*MR+i)*lda + s*sstride
+				copy(rows[i*kk+s*k:i*kk+(s+1)*k], a[from:from+k])
+			}
+		}
+		goWide(1, kk, rows, kk, b, bstride, cols, c[g*MR*ldc:], ldc, add, e)
+	}
+}
+
 func goWide(groups, k int, a []float32, lda int, b []float32, bstride, cols int, c []float32, ldc int, add bool, e *Epilogue) {
 	var tile [MR * NR]float32
 	for g := range groups {

@@ -4,7 +4,7 @@
 
 #include "textflag.h"
 
-// func kernel6x32(k int, a *float32, lda int, b *float32, bstride int, c *float32, ldc int, flags int, bias *float32, cap float32, groups int, masks int)
+// func kernel6x32(k int, a *float32, lda int, b *float32, bstride int, c *float32, ldc int, flags int, bias *float32, cap float32, groups int, masks int, segs int, sstride int)
 //
 // kernel6x16 (micro_amd64.s) on two panels at once, with AVX-512: b is
 // the first panel and b+bstride bytes the second, c's tile is 6×32 and
@@ -28,7 +28,12 @@
 // kernel6x16, rows 0-2 are addressed from R8, rows 3-5 from R14, with lda
 // in R9, and the rows of c from DI and R12 with ldc in R10; BX holds
 // bstride in the loop and the bias pointer in the epilogue.
-TEXT ·kernel6x32(SB), NOSPLIT, $0-96
+//
+// Each row of a is segs segments of k values, segment s sstride bytes
+// after the row's start (KernelConv: the rows of a convolution's windows,
+// read in the input); the sums run over the segments in order, and b's
+// panels hold segs·k rows. KernelWide's rows are one segment.
+TEXT ·kernel6x32(SB), NOSPLIT, $16-112
 	MOVQ masks+88(FP), DX
 	KMOVW DX, K1
 	SHRQ $16, DX
@@ -62,6 +67,11 @@ group:
 	VPXORD Z9, Z9, Z9
 	VPXORD Z10, Z10, Z10
 	VPXORD Z11, Z11, Z11
+	MOVQ segs+96(FP), DX
+	MOVQ DX, nseg-8(SP)
+	MOVQ R8, sbase-16(SP)
+seg:
+	MOVQ k+0(FP), CX
 	MOVQ CX, DX
 	SHRQ $2, DX
 	JZ tail
@@ -153,7 +163,7 @@ loop4:
 	JNZ loop4
 tail:
 	ANDQ $3, CX
-	JZ epilogue
+	JZ segnext
 loop1:
 	VMOVUPS 0(SI), Z12
 	VMOVUPS 0(SI)(BX*1), Z13
@@ -180,6 +190,15 @@ loop1:
 	ADDQ $64, SI
 	DECQ CX
 	JNZ loop1
+segnext: // the next segment of the rows, if any
+	DECQ nseg-8(SP)
+	JZ epilogue
+	MOVQ sbase-16(SP), R8
+	ADDQ sstride+104(FP), R8
+	MOVQ R8, sbase-16(SP)
+	LEAQ (R8)(R9*2), R14
+	ADDQ R9, R14
+	JMP seg
 epilogue:
 	TESTQ $1, R11 // flagAdd
 	JZ bias

@@ -18,11 +18,15 @@ var haveFMA = cpu.X86.HasAVX2 && cpu.X86.HasFMA
 var haveAVX512 = haveFMA && cpu.X86.HasAVX512F
 
 //go:noescape
-func kernel6x32(k int, a *float32, lda int, b *float32, bstride int, c *float32, ldc int, flags int, bias *float32, cap float32, groups int, masks int)
+func kernel6x32(k int, a *float32, lda int, b *float32, bstride int, c *float32, ldc int, flags int, bias *float32, cap float32, groups int, masks int, segs int, sstride int)
 
 func kernelWide(groups, k int, a []float32, lda int, b []float32, bstride, cols int, c []float32, ldc int, add bool, e *Epilogue) {
+	kernelSegs(groups, k, 1, 0, a, lda, b, bstride, cols, c, ldc, add, e)
+}
+
+func kernelSegs(groups, k, segs, sstride int, a []float32, lda int, b []float32, bstride, cols int, c []float32, ldc int, add bool, e *Epilogue) {
 	if !haveAVX512 {
-		goWide(groups, k, a, lda, b, bstride, cols, c, ldc, add, e)
+		goSegs(groups, k, segs, sstride, a, lda, b, bstride, cols, c, ldc, add, e)
 		return
 	}
 	var bias *float32
@@ -31,7 +35,7 @@ func kernelWide(groups, k int, a []float32, lda int, b []float32, bstride, cols 
 		bias, cp = unsafe.SliceData(e.Bias), e.Cap
 	}
 	kernel6x32(k, unsafe.SliceData(a), lda, unsafe.SliceData(b), 4*bstride, unsafe.SliceData(c), ldc, e.flags(add), bias, cp, groups,
-		(1<<min(cols, NR)-1)|(1<<max(cols-NR, 0)-1)<<NR)
+		(1<<min(cols, NR)-1)|(1<<max(cols-NR, 0)-1)<<NR, segs, 4*sstride)
 }
 
 //go:noescape

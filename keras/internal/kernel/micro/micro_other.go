@@ -10,6 +10,10 @@ func kernelWide(groups, k int, a []float32, lda int, b []float32, bstride, cols 
 	goWide(groups, k, a, lda, b, bstride, cols, c, ldc, add, e)
 }
 
+func kernelSegs(groups, k, segs, sstride int, a []float32, lda int, b []float32, bstride, cols int, c []float32, ldc int, add bool, e *Epilogue) {
+	goSegs(groups, k, segs, sstride, a, lda, b, bstride, cols, c, ldc, add, e)
+}
+
 func row(k int, a, b []float32, pstride, panels int, c []float32, add bool) {
 	goRow(k, a, b, pstride, panels, c, add)
 }

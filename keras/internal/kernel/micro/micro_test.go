@@ -281,3 +281,47 @@ func fill(rng *rand.Rand, x []float32) {
 		x[i] = float32(rng.NormFloat64())
 	}
 }
+
+// TestKernelConv checks KernelConv against KernelWide on the same rows
+// copied out contiguously, bit for bit, over segment counts and depths
+// that take every pass of the assembly, overlapping rows (lda below the
+// row's length, as a convolution's windows overlap), and the epilogues.
+func TestKernelConv(t *testing.T) {
+	rng := rand.New(rand.NewSource(5))
+	for _, groups := range []int{1, 3} {
+		for _, seg := range [][2]int{{1, 9}, {3, 1}, {3, 3}, {3, 9}, {3, 96}, {7, 21}, {2, 5}} {
+			segs, k := seg[0], seg[1]
+			kk := segs * k
+			for _, cols := range []int{5, 16, 32} {
+				bias := make([]float32, cols)
+				fill(rng, bias)
+				for ei, e := range []*Epilogue{nil, {Bias: bias}, {Bias: bias, Relu: ReluMax, Cap: 0.5, HasCap: true}} {
+					rows := MR * groups
+					lda, sstride := max(1, k/3), kk+7 // rows overlap; segments apart
+					a := make([]float32, (rows-1)*lda+(segs-1)*sstride+k)
+					fill(rng, a)
+					bstride := kk*NR + NR
+					b := make([]float32, bstride+kk*NR)
+					fill(rng, b)
+					flat := make([]float32, rows*kk)
+					for i := range rows {
+						for s := range segs {
+							copy(flat[i*kk+s*k:], a[i*lda+s*sstride:i*lda+s*sstride+k])
+						}
+					}
+					ldc := cols + 2
+					got := make([]float32, rows*ldc)
+					want := make([]float32, rows*ldc)
+					KernelConv(groups, k, segs, sstride, a, lda, b, bstride, cols, got, ldc, e)
+					KernelWide(groups, kk, flat, kk, b, bstride, cols, want, ldc, false, e)
+					for i := range got {
+						if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
+							t.Fatalf("%d groups, %d segments of %d, %d columns, epilogue %d: c[%d] = %v, want %v",
+								groups, segs, k, cols, ei, i, got[i], want[i])
+						}
+					}
+				}
+			}
+		}
+	}
+}
