@@ -326,6 +326,20 @@ func convolve(out, x, k []float32, packed []*kernel.Packed, epi kernel.Epilogue,
 	}
 	cg, fg := channels/groups, filters/groups
 	row := kl * cg
+	if rows := n * pOut; packed != nil && groups == 1 && rows <= smallConvRows && rows*row <= maxScratch {
+		// Few rows (one sample's 7×7 map): the patch matrix whole, then
+		// one product, which splits by panels of filters. Split by
+		// rows, ResNet50's last 3×3 layers ran as parts of 25 and 24
+		// rows, the first a whole tile slower.
+		sp := getScratch(rows * row)
+		defer putScratch(sp)
+		s := *sp
+		kernel.Parallel(rows, max(1, maxScratch/8/row), func(lo, hi int) {
+			kernel.Im2ColRows(s[lo*row:hi*row], x, w, channels, 0, channels, lo, hi)
+		})
+		kernel.MulPacked(out, filters, s, row, rows, packed[0], false, epi)
+		return
+	}
 	// The patch matrix of the whole batch (n·OutLen rows) is built and
 	// multiplied one block of rows at a time, each block at most
 	// maxScratch values so that it stays in cache between im2col and the
@@ -354,6 +368,12 @@ func convolve(out, x, k []float32, packed []*kernel.Packed, epi kernel.Epilogue,
 		}
 	})
 }
+
+// smallConvRows is the most output positions of a convolution whose
+// patch matrix is built whole before its product: fewer than the rows
+// from which MulPacked splits by rows (kernel.RowSplitGroups groups of
+// six).
+const smallConvRows = 6*kernel.RowSplitGroups - 1
 
 // parallelConvMACs is the least work (multiply-adds) of one part of a
 // convolution split over CPUs: the part's product must stay large enough

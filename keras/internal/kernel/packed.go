@@ -219,6 +219,10 @@ func MulPacked(dst []float32, ldc int, a []float32, lda, m int, p *Packed, add b
 // rows by 128 columns 23% slower; between them the two are within noise.
 const rowSplitGroups = 34
 
+// RowSplitGroups is rowSplitGroups, for the convolutions that build a
+// small patch matrix whole (package keras).
+const RowSplitGroups = rowSplitGroups
+
 // packedParallelWork is the number of multiply-adds from which a packed
 // product splits over spare CPUs: a quarter of BLAS's parallelWork, since
 // a part packs nothing (the weights are packed once at load) and a
@@ -278,105 +282,134 @@ func mulPacked(dst []float32, ldc int, a []float32, lda, i0, i1, j0, j1 int, p *
 		blocks = 1
 	}
 	depth := ((k+blocks-1)/blocks + 3) &^ 3
+	// rows sets up the block of rows [ic, ic+mc) of a for the block of
+	// k [pc, pc+kc), and reports whether they are read in place.
+	rows := func(pc, kc, ic, mc int) (inPlace bool, from int) {
+		// Rows already contiguous (a 1×1 convolution's input, an
+		// im2col matrix) are read where they are, block of k by block
+		// of k, but for the last group when it is short. (Deep rows
+		// were copied block by block: 7% of ResNet50's batch in
+		// memmove; read in place it runs 4% faster, the products of
+		// 576 and 2304 deep 8-10%.)
+		inPlace = lda == kc || lda == k
+		groups := (mc + packMR - 1) / packMR
+		if inPlace {
+			from = mc / packMR * packMR
+		}
+		// Row q goes to row q-from of block (the short group alone
+		// when in place: kc may then exceed packKC).
+		for q := from; q < groups*packMR; q++ {
+			row := block[(q-from)*kc : (q-from+1)*kc]
+			if q < mc {
+				copy(row, a[(ic+q)*lda+pc:])
+			} else {
+				clear(row)
+			}
+		}
+		return inPlace, from
+	}
+	// panels multiplies the rows set up by rows by the panels from jc
+	// (two with the 512-bit kernel) and returns the columns done.
+	panels := func(pc, kc, ic, mc, jc int, inPlace bool, from int) int {
+		acc := add || pc > 0
+		groups := (mc + packMR - 1) / packMR
+		// With the 512-bit kernel (micro.Wide), two panels at once, the
+		// second whole or not (it stores through a mask); else one
+		// panel, the whole groups of a whole panel in one call. (A
+		// panel alone runs faster in the 256-bit kernel than in the
+		// 512-bit one with its second half idle: 12544×32×16 at 96
+		// GFLOP/s on one core against 72.)
+		nr := min(packNR, j1-jc)
+		span := nr
+		wide := micro.Wide && j1-jc > packNR
+		if wide {
+			span = min(2*packNR, j1-jc)
+		}
+		panel := p.data[jc*k+pc*packNR:]
+		// The epilogue comes with the last block of k.
+		var me *micro.Epilogue
+		if pc+kc == k && epi.Kind != NoEpilogue {
+			t := epi.tile(jc, span)
+			me = &t
+		}
+		// A group past dst's rows (or, but for a wide span, its
+		// columns) goes through tile.
+		full := mc / packMR
+		g0 := 0
+		if full > 0 && (wide || nr == packNR) {
+			ap, alda := block[:], kc
+			if inPlace {
+				ap, alda = a[ic*lda+pc:], lda
+			}
+			if wide {
+				micro.KernelWide(full, kc, ap, alda, panel, packNR*k, span, dst[ic*ldc+jc:], ldc, acc, me)
+			} else {
+				micro.Kernel(full, kc, ap, alda, panel, dst[ic*ldc+jc:], ldc, acc, me)
+			}
+			g0 = full
+		}
+		for g := g0; g < groups; g++ {
+			ir := ic + g*packMR
+			mr := min(packMR, i1-ir)
+			var ap []float32
+			alda := kc
+			if inPlace && mr == packMR {
+				ap, alda = a[ir*lda+pc:], lda
+			} else {
+				ap = block[(g*packMR-from)*kc:]
+			}
+			// The group's tile in a buffer (six rows, whole panels),
+			// then its rows past dst's end left out.
+			tw := packNR
+			if wide {
+				tw = 2 * packNR
+				micro.KernelWide(1, kc, ap, alda, panel, packNR*k, span, tile[:], tw, false, nil)
+			} else {
+				micro.Kernel(1, kc, ap, alda, panel, tile[:], tw, false, nil)
+			}
+			for q := 0; q < mr; q++ {
+				row := dst[(ir+q)*ldc+jc : (ir+q)*ldc+jc+span]
+				t := tile[q*tw : q*tw+span]
+				if acc {
+					for j := range row {
+						row[j] += t[j]
+					}
+				} else {
+					copy(row, t)
+				}
+				if me != nil {
+					me.Apply(row)
+				}
+			}
+		}
+		return span
+	}
+	if i1-i0 <= packMC && lda == k {
+		// Few rows read in place (one sample's 7×7 or 14×14 map):
+		// panel by panel outermost, each panel's blocks of k in turn,
+		// so that the packed matrix, read once, is read as one stream
+		// per panel; blocks of k outermost read it in short runs far
+		// apart, whose every start waits on memory (ResNet50's last
+		// stage ran at 60% of the speed the same products reach with
+		// their kernel in cache). The same sums in the same order.
+		for jc := j0; jc < j1; {
+			var span int
+			for pc := 0; pc < k; pc += depth {
+				kc := min(depth, k-pc)
+				inPlace, from := rows(pc, kc, i0, i1-i0)
+				span = panels(pc, kc, i0, i1-i0, jc, inPlace, from)
+			}
+			jc += span
+		}
+		return
+	}
 	for pc := 0; pc < k; pc += depth {
 		kc := min(depth, k-pc)
-		acc := add || pc > 0
 		for ic := i0; ic < i1; ic += packMC {
 			mc := min(packMC, i1-ic)
-			groups := (mc + packMR - 1) / packMR
-			// Rows already contiguous (a 1×1 convolution's input, an
-			// im2col matrix) are read where they are, block of k by
-			// block of k, but for the last group when it is short. (Deep
-			// rows were copied block by block: 7% of ResNet50's batch
-			// in memmove; read in place it runs 4% faster, the products
-			// of 576 and 2304 deep 8-10%.)
-			inPlace := lda == kc || lda == k
-			from := 0
-			if inPlace {
-				from = mc / packMR * packMR
-			}
-			// Row q goes to row q-from of block (the short group alone
-			// when in place: kc may then exceed packKC).
-			for q := from; q < groups*packMR; q++ {
-				row := block[(q-from)*kc : (q-from+1)*kc]
-				if q < mc {
-					copy(row, a[(ic+q)*lda+pc:])
-				} else {
-					clear(row)
-				}
-			}
+			inPlace, from := rows(pc, kc, ic, mc)
 			for jc := j0; jc < j1; {
-				// With the 512-bit kernel (micro.Wide), two panels at
-				// once, the second whole or not (it stores through a
-				// mask); else one panel, the whole groups of a whole
-				// panel in one call. (A panel alone runs faster in the
-				// 256-bit kernel than in the 512-bit one with its second
-				// half idle: 12544×32×16 at 96 GFLOP/s on one core
-				// against 72.)
-				nr := min(packNR, j1-jc)
-				span := nr
-				wide := micro.Wide && j1-jc > packNR
-				if wide {
-					span = min(2*packNR, j1-jc)
-				}
-				panel := p.data[jc*k+pc*packNR:]
-				// The epilogue comes with the last block of k.
-				var me *micro.Epilogue
-				if pc+kc == k && epi.Kind != NoEpilogue {
-					t := epi.tile(jc, span)
-					me = &t
-				}
-				// A group past dst's rows (or, but for a wide span, its
-				// columns) goes through tile.
-				full := mc / packMR
-				g0 := 0
-				if full > 0 && (wide || nr == packNR) {
-					ap, alda := block[:], kc
-					if inPlace {
-						ap, alda = a[ic*lda+pc:], lda
-					}
-					if wide {
-						micro.KernelWide(full, kc, ap, alda, panel, packNR*k, span, dst[ic*ldc+jc:], ldc, acc, me)
-					} else {
-						micro.Kernel(full, kc, ap, alda, panel, dst[ic*ldc+jc:], ldc, acc, me)
-					}
-					g0 = full
-				}
-				for g := g0; g < groups; g++ {
-					ir := ic + g*packMR
-					mr := min(packMR, i1-ir)
-					var ap []float32
-					alda := kc
-					if inPlace && mr == packMR {
-						ap, alda = a[ir*lda+pc:], lda
-					} else {
-						ap = block[(g*packMR-from)*kc:]
-					}
-					// The group's tile in a buffer (six rows, whole
-					// panels), then its rows past dst's end left out.
-					tw := packNR
-					if wide {
-						tw = 2 * packNR
-						micro.KernelWide(1, kc, ap, alda, panel, packNR*k, span, tile[:], tw, false, nil)
-					} else {
-						micro.Kernel(1, kc, ap, alda, panel, tile[:], tw, false, nil)
-					}
-					for q := 0; q < mr; q++ {
-						row := dst[(ir+q)*ldc+jc : (ir+q)*ldc+jc+span]
-						t := tile[q*tw : q*tw+span]
-						if acc {
-							for j := range row {
-								row[j] += t[j]
-							}
-						} else {
-							copy(row, t)
-						}
-						if me != nil {
-							me.Apply(row)
-						}
-					}
-				}
-				jc += span
+				jc += panels(pc, kc, ic, mc, jc, inPlace, from)
 			}
 		}
 	}

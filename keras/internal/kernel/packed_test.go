@@ -82,6 +82,8 @@ func TestMulPackedBounds(t *testing.T) {
 func BenchmarkProducts(b *testing.B) {
 	for _, s := range [][3]int{{12544, 147, 64}, {12544, 64, 64}, {12544, 576, 64}, {12544, 64, 256}, {12544, 256, 64},
 		{3136, 1152, 128}, {3136, 128, 512}, {784, 2304, 256}, {784, 1024, 256}, {196, 4608, 512}, {196, 512, 2048},
+		// and its last stage on one sample (7×7), and parts of it.
+		{49, 4608, 512}, {49, 512, 2048}, {49, 1024, 2048}, {392, 4608, 512}, {24, 4608, 512}, {25, 4608, 512},
 		// and MobileNetV2's 1×1 convolutions, one sample at 224×224.
 		{12544, 16, 96}, {12544, 96, 24}, {12544, 32, 16}, {3136, 144, 24}, {3136, 24, 144}, {784, 192, 32},
 		{196, 384, 64}, {196, 64, 384}, {49, 960, 160}, {49, 320, 1280},
@@ -186,6 +188,40 @@ func TestRowVec(t *testing.T) {
 								}
 							}
 						}
+					}
+				}
+			}
+		}
+	}
+}
+
+// TestMulPackedOrders checks that a product of few rows read in place,
+// which runs panel by panel outermost, gives the bits of the same rows at
+// a stride (copied block by block, blocks of k outermost), with and
+// without an epilogue, split over CPUs or not. (Depths from 257 to 512
+// are read in one block in place but not at a stride: other sums.)
+func TestMulPackedOrders(t *testing.T) {
+	rng := rand.New(rand.NewSource(6))
+	for _, s := range []struct{ m, k, n int }{{49, 4608, 70}, {7, 600, 33}, {72, 200, 64}, {13, 16, 100}} {
+		a := randSlice(rng, s.m*s.k)
+		strided := make([]float32, s.m*(s.k+3))
+		for i := range s.m {
+			copy(strided[i*(s.k+3):], a[i*s.k:(i+1)*s.k])
+		}
+		p := Pack(make([]float32, PackedLen(s.k, s.n)), randSlice(rng, s.k*s.n), s.k, s.n, s.n)
+		for _, e := range []Epilogue{{}, {Kind: EpiBiasRelu, Bias: randSlice(rng, s.n)}} {
+			want := make([]float32, s.m*s.n)
+			mulPacked(want, s.n, strided, s.k+3, 0, s.m, 0, s.n, p, false, e)
+			for _, parallel := range []bool{false, true} {
+				got := make([]float32, s.m*s.n)
+				if parallel {
+					MulPacked(got, s.n, a, s.k, s.m, p, false, e)
+				} else {
+					mulPacked(got, s.n, a, s.k, 0, s.m, 0, s.n, p, false, e)
+				}
+				for i := range got {
+					if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
+						t.Fatalf("%v, epilogue %d, parallel %v: element %d is %v, want %v", s, e.Kind, parallel, i, got[i], want[i])
 					}
 				}
 			}

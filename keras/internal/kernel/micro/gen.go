@@ -97,7 +97,7 @@ group:
 		p("\tVPXORD Z%d, Z%d, Z%d", i, i, i)
 	}
 	p("\tMOVQ segs+96(FP), DX\n\tMOVQ DX, nseg-8(SP)\n\tMOVQ R8, sbase-16(SP)\nseg:\n\tMOVQ k+0(FP), CX")
-	p("\tMOVQ CX, DX\n\tSHRQ $2, DX\n\tJZ tail\nloop4:")
+	p("\tMOVQ CX, DX\n\tSHRQ $2, DX\n\tJZ tail\n\tCMPQ AX, groups+80(FP) // the first group: prefetch\n\tJEQ loop4pf\nloop4:")
 	step := func(s int) {
 		p("\tVMOVUPS %d(SI), Z12", 64*s)
 		p("\tVMOVUPS %d(SI)(BX*1), Z13", 64*s)
@@ -111,7 +111,17 @@ group:
 	for s := range 4 {
 		step(s)
 	}
-	p("\tADDQ $16, R8\n\tADDQ $16, R14\n\tADDQ $256, SI\n\tDECQ DX\n\tJNZ loop4\ntail:\n\tANDQ $3, CX\n\tJZ segnext\nloop1:")
+	p("\tADDQ $16, R8\n\tADDQ $16, R14\n\tADDQ $256, SI\n\tDECQ DX\n\tJNZ loop4\n\tJMP tail")
+	// The first group of a call reads b's panels from memory, where
+	// they are when the call's rows are few (one sample's 7×7 map: 9
+	// groups) and each panel is read once: the lines 16 ahead are
+	// asked for as it goes. The other groups find the panels in L1.
+	p("loop4pf:")
+	for s := range 4 {
+		step(s)
+		p("\tPREFETCHT0 %d(SI)\n\tPREFETCHT0 %d(SI)(BX*1)", 64*s+1024, 64*s+1024)
+	}
+	p("\tADDQ $16, R8\n\tADDQ $16, R14\n\tADDQ $256, SI\n\tDECQ DX\n\tJNZ loop4pf\ntail:\n\tANDQ $3, CX\n\tJZ segnext\nloop1:")
 	step(0)
 	p("\tADDQ $4, R8\n\tADDQ $4, R14\n\tADDQ $64, SI\n\tDECQ CX\n\tJNZ loop1")
 	p("segnext: // the next segment of the rows, if any\n\tDECQ nseg-8(SP)\n\tJZ epilogue\n\tMOVQ sbase-16(SP), R8\n\tADDQ sstride+104(FP), R8\n\tMOVQ R8, sbase-16(SP)")
