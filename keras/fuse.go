@@ -153,8 +153,9 @@ func (f *fusedCall) setEpilogue() {
 }
 
 // planAtLoad turns the planning off, for tests that compare with the
-// graph as decoded.
-var planAtLoad = true
+// graph as decoded; fuseExpandAtLoad the expand and depthwise fusion
+// alone (fuse_expand.go).
+var planAtLoad, fuseExpandAtLoad = true, true
 
 // optimize plans the rewrites of net's model and the models inside it.
 func (net *Net) optimize() {
@@ -172,6 +173,13 @@ func (net *Net) optimize() {
 		f.setEpilogue()
 	}
 	p.packWeights(net)
+	if fuseExpandAtLoad {
+		p.fuseExpand(net)
+	}
+	for m := range net.order {
+		// Again, after the fusions that run two calls as one.
+		net.release[m] = releases(m, net.order[m], p)
+	}
 	net.plan = p
 	// The weights of layers whose every call was folded or rewritten are
 	// read no more (a folded kernel is a new copy): let them go, so that
@@ -317,12 +325,15 @@ func (p *plan) foldPadding(net *Net, m *Model) {
 	}
 }
 
-// readers counts the reads of each call's outputs in m, after the plan's
-// rewrites so far; a model output counts as one more, so that it is never
-// folded into something else.
+// readers counts the reads of each call's outputs in m by the calls that
+// run, after the plan's rewrites so far; a model output counts as one
+// more, so that it is never folded into something else.
 func (p *plan) readers(net *Net, m *Model) map[*Node]int {
 	readers := make(map[*Node]int)
 	for _, n := range net.order[m] {
+		if p.skip[n] {
+			continue // not run: folded into its reader
+		}
 		for _, r := range p.inputsOf(n) {
 			readers[r.Layer.Nodes[r.Node]]++
 		}

@@ -893,6 +893,35 @@ def build_inplace_fn(K, flavor):
     return K.Model(x, [e, c], name="inplace_fn")
 
 
+def build_invres_fn(K, flavor):
+    """Inverted residual blocks 32 wide: MobileNetV2's (1x1 expand, BN,
+    ReLU6; depthwise 3x3, BN, ReLU6; project, residual Add) and
+    EfficientNet's (expand with swish; ZeroPadding and a strided
+    depthwise 3x3 with swish), whose expanding convolutions kerascope runs
+    inside the depthwise loop, row by row."""
+    L = K.layers
+    x = fn_input(K, (32, 32, 8))
+    h = L.Conv2D(24, 1, use_bias=False, name="expand")(x)
+    h = L.BatchNormalization(name="expand_bn")(h)
+    h = L.ReLU(6.0, name="expand_relu")(h)
+    h = L.DepthwiseConv2D(3, padding="same", use_bias=False, name="depthwise")(h)
+    h = L.BatchNormalization(name="depthwise_bn")(h)
+    h = L.ReLU(6.0, name="depthwise_relu")(h)
+    h = L.Conv2D(8, 1, use_bias=False, name="project")(h)
+    h = L.BatchNormalization(name="project_bn")(h)
+    a = L.Add(name="add")([x, h])
+    e = L.Conv2D(32, 1, use_bias=False, name="expand2")(a)
+    e = L.BatchNormalization(name="expand2_bn")(e)
+    e = L.Activation("swish", name="expand2_swish")(e)
+    e = L.ZeroPadding2D(((0, 1), (0, 1)), name="pad")(e)
+    e = L.DepthwiseConv2D(3, strides=2, padding="valid", use_bias=False, name="depthwise2")(e)
+    e = L.BatchNormalization(name="depthwise2_bn")(e)
+    e = L.Activation("swish", name="depthwise2_swish")(e)
+    e = L.Conv2D(16, 1, name="project2")(e)
+    out = L.Dense(4, name="head")(L.GlobalAveragePooling2D(name="pool")(e))
+    return K.Model(x, out, name="invres_fn")
+
+
 def build_nested_seq(K, flavor):
     """A Sequential block inside a Sequential model."""
     L = K.layers
@@ -1633,6 +1662,9 @@ MODELS += [
     zoo("inplace_fn", "Add, Multiply and Subtract whose inputs are read "
         "again later, inside and outside a nested model, and an output "
         "read by a later merge.", build_inplace_fn, [((6,), F32)]),
+    zoo("invres_fn", "Inverted residual blocks 32 wide, MobileNetV2's "
+        "(ReLU6, residual Add) and EfficientNet's (swish, ZeroPadding, "
+        "strided depthwise).", build_invres_fn, [((32, 32, 8), F32)]),
     zoo("nested_seq", "Sequential 'block' inside a Sequential.",
         build_nested_seq, [((5,), F32)]),
     zoo("frozen_seq", "Dense(trainable=False), BatchNormalization, Dropout, "

@@ -26,7 +26,7 @@ func DepthwiseConv(dst, x, k []float32, w *ConvWindow, channels, mult int) {
 // (depthwise3x3Rows). Then epi is applied to the rows (its Bias indexed
 // by output channel).
 func DepthwiseConvRows(dst, x, k []float32, w *ConvWindow, channels, mult, r0, r1 int, epi Epilogue) {
-	if depthwise3x3Applies(w, mult) {
+	if Depthwise3x3Applies(w, mult) {
 		depthwise3x3Rows(dst, x, k, w, channels, r0, r1, epi)
 		return
 	}

@@ -6,11 +6,11 @@ import (
 	"github.com/kerascope/kerascope/keras/internal/kernel/micro"
 )
 
-// depthwise3x3Applies reports whether depthwise3x3Rows computes the
+// Depthwise3x3Applies reports whether depthwise3x3Rows computes the
 // depthwise convolution of window w with depth multiplier mult: the 3×3
 // kernels of MobileNet and EfficientNet (two spatial axes, no dilation,
 // multiplier 1).
-func depthwise3x3Applies(w *ConvWindow, mult int) bool {
+func Depthwise3x3Applies(w *ConvWindow, mult int) bool {
 	return mult == 1 && w.K == [3]int{1, 3, 3} && w.Dil == [3]int{1, 1, 1} && w.In[0] == 1 && w.Out[0] == 1 &&
 		w.Pad[0] == 0 && w.Stride[0] == 1 && w.Stride[1] > 0 && w.Stride[2] > 0
 }
@@ -28,6 +28,26 @@ func depthwise3x3Applies(w *ConvWindow, mult int) bool {
 // rows of seven). The padded taps add products of zero, which leave a
 // sum as it is (TensorFlow's kernels pad with zeros the same way).
 func depthwise3x3Rows(dst, x, k []float32, w *ConvWindow, channels, r0, r1 int, epi Epilogue) {
+	rl := w.In[2] * channels
+	Depthwise3x3Rows(dst, func(i int) []float32 { return x[i*rl : (i+1)*rl] }, k, w, channels, r0, r1, epi)
+}
+
+// A RowSource returns input row i of a convolution (In[2] positions ×
+// channels). Depthwise3x3Rows asks, for each output row, for the rows of
+// its window inside the input, the last first; a source may compute
+// them then (an expanding 1×1 convolution's rows, never all in memory at
+// once).
+type RowSource func(i int) []float32
+
+// Depthwise3x3Rows is depthwise3x3Rows with the input rows from src. The
+// rows asked for go down from the last of a window, and up from one
+// window to the next: a request for row i may move or drop the rows
+// before i-2 that src returned, but the slices it returned for rows i-2
+// and i-1 must stay valid.
+func Depthwise3x3Rows(dst []float32, src RowSource, k []float32, w *ConvWindow, channels, r0, r1 int, epi Epilogue) {
+	if !Depthwise3x3Applies(w, 1) {
+		panic("kernel: Depthwise3x3Rows on another window")
+	}
 	inW, outW, s, padL := w.In[2], w.Out[2], w.Stride[2], w.Pad[2]
 	rl := inW * channels
 	// Positions [lo, hi) have all three columns inside the input.
@@ -44,9 +64,12 @@ func depthwise3x3Rows(dst, x, k []float32, w *ConvWindow, channels, r0, r1 int, 
 	for o := r0; o < r1; o++ {
 		var rows [3][]float32
 		top := o*w.Stride[1] - w.Pad[1]
-		for ky := range 3 {
+		// The window's last row first: a source that computes rows
+		// computes them when asked for the last, and keeps the two
+		// above it (RowSource).
+		for ky := 2; ky >= 0; ky-- {
 			if i := top + ky; i >= 0 && i < w.In[1] {
-				rows[ky] = x[i*rl : (i+1)*rl]
+				rows[ky] = src(i)[:rl]
 			} else {
 				rows[ky] = zero
 			}
@@ -57,31 +80,25 @@ func depthwise3x3Rows(dst, x, k []float32, w *ConvWindow, channels, r0, r1 int, 
 			run := [3][]float32{rows[0][first*channels:], rows[1][first*channels:], rows[2][first*channels:]}
 			dw3x3Run(d[lo*channels:hi*channels], run, k, hi-lo, s, channels, epi, mep)
 		}
-		// The edges: the taps inside the input only, as DepthwiseConvRows
-		// adds them.
+		// The edges: the taps inside the input only.
 		for q := range outW {
 			if q >= lo && q < hi {
 				continue
 			}
-			var xoBuf, koBuf [9]int
-			xo, ko := xoBuf[:0], koBuf[:0]
-			for ky := range 3 {
-				i := top + ky
-				if i < 0 || i >= w.In[1] {
+			// Tap by tap into d: the same fused multiply-adds from +0
+			// in the same order as tapsVec's sums in registers.
+			dq := d[q*channels : (q+1)*channels]
+			clear(dq)
+			for ky, r := range rows {
+				if i := top + ky; i < 0 || i >= w.In[1] {
 					continue
 				}
 				for kx := range 3 {
 					if col := q*s - padL + kx; col >= 0 && col < inW {
-						xo = append(xo, (i*inW+col)*channels)
-						ko = append(ko, (3*ky+kx)*channels)
+						t := (3*ky + kx) * channels
+						mulAdd(dq, r[col*channels:(col+1)*channels], k[t:t+channels])
 					}
 				}
-			}
-			dq := d[q*channels : (q+1)*channels]
-			c := tapsVec(dq, x, k, xo, ko, 1, 0, channels)
-			clear(dq[c:])
-			for t := range xo {
-				mulAdd(dq[c:], x[xo[t]+c:xo[t]+channels], k[ko[t]+c:ko[t]+channels])
 			}
 			epi.Apply(dq)
 		}
