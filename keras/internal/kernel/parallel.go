@@ -70,13 +70,23 @@ type task struct {
 // work runs parts of t until none is left.
 func (t *task) work() {
 	for {
-		p := int(t.next.Add(1)) - 1
+		p := int(t.next.Add(1))
 		if p >= t.parts {
 			return
 		}
 		micro.ClearUpper() // the helper may resume from a preemption
 		t.f(p*t.n/t.parts, (p+1)*t.n/t.parts)
 	}
+}
+
+// lead runs t's first part, which is the caller's, then helps with the
+// rest. Consecutive layers split alike (by rows) so find their part of
+// the previous layer's output in their own core's cache: with the first
+// part taken by whoever came first, a squeeze-and-excite scale after a
+// depthwise layer ran 2.8 times slower split than alone.
+func (t *task) lead() {
+	t.f(0, t.n/t.parts)
+	t.work()
 }
 
 func (h *helper) give(t *task) {
@@ -199,7 +209,7 @@ func Parallel(n, grain int, f func(lo, hi int)) {
 			t.wait()
 			giveSpare(helpers)
 		}()
-		t.work()
+		t.lead()
 	}()
 	if t.fail != nil {
 		panic(t.fail)
