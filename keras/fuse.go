@@ -153,9 +153,9 @@ func (f *fusedCall) setEpilogue() {
 }
 
 // planAtLoad turns the planning off, for tests that compare with the
-// graph as decoded; fuseExpandAtLoad the expand and depthwise fusion
-// alone (fuse_expand.go).
-var planAtLoad, fuseExpandAtLoad = true, true
+// graph as decoded; fuseExpandAtLoad and fuseResidualAtLoad the fusions
+// of fuse_expand.go and fuse_residual.go alone.
+var planAtLoad, fuseExpandAtLoad, fuseResidualAtLoad = true, true, true
 
 // optimize plans the rewrites of net's model and the models inside it.
 func (net *Net) optimize() {
@@ -175,6 +175,9 @@ func (net *Net) optimize() {
 	p.packWeights(net)
 	if fuseExpandAtLoad {
 		p.fuseExpand(net)
+	}
+	if fuseResidualAtLoad {
+		p.fuseResidual(net)
 	}
 	for m := range net.order {
 		// Again, after the fusions that run two calls as one.

@@ -301,14 +301,18 @@ func safeForward(f forwarder, c *call) (err error) {
 }
 
 // mergesInPlace reports whether call n (run by impl when set) is an
-// element-wise merge, which can write its output over an input.
+// element-wise merge, which can write its output over an input (a
+// residual Add fused with a convolution too: fuse_residual.go).
 func mergesInPlace(n *Node, impl forwarder) bool {
 	if f, ok := impl.(*fusedCall); ok {
 		impl = f.impl
 	}
 	if impl != nil {
-		_, ok := impl.(elemwise)
-		return ok
+		switch impl.(type) {
+		case elemwise, *residualAdd:
+			return true
+		}
+		return false
 	}
 	_, ok := n.Layer.impl.(elemwise)
 	return ok

@@ -119,6 +119,16 @@ type Epilogue struct {
 	Bias   []float32 // n values
 	Max    float32   // EpiBiasReluCap: the cap, when HasMax
 	HasMax bool
+	// Residual adds the result's former values after the bias, before
+	// the relu (micro.Epilogue.Residual): MulPacked then reads dst
+	// before it writes it, in one block of k (ResidualFits).
+	Residual bool
+}
+
+// ResidualFits reports whether MulPacked takes a Residual epilogue on a
+// left operand of depth k and row stride lda: it must sum k in one block.
+func ResidualFits(k, lda int) bool {
+	return k <= packKC || lda == k && k <= maxInPlaceKC
 }
 
 type EpilogueKind uint8
@@ -139,8 +149,11 @@ func (e Epilogue) Cols(j0, n int) Epilogue {
 }
 
 // Apply applies e to x, rows of len(e.Bias) values, in a pass of its own
-// (a product that did not run packed).
+// (a product that did not run packed). It does not take a Residual e.
 func (e Epilogue) Apply(x []float32) {
+	if e.Residual {
+		panic("kernel: Apply of a residual epilogue")
+	}
 	switch e.Kind {
 	case EpiBias:
 		AddBias(x, e.Bias)
@@ -154,15 +167,17 @@ func (e Epilogue) Apply(x []float32) {
 // tile returns the micro-kernel's epilogue of e for the columns [j0,
 // j0+n) of the result.
 func (e Epilogue) tile(j0, n int) micro.Epilogue {
+	var t micro.Epilogue
 	switch e.Kind {
 	case EpiBias:
-		return micro.Epilogue{Bias: e.Bias[j0 : j0+n]}
+		t = micro.Epilogue{Bias: e.Bias[j0 : j0+n]}
 	case EpiBiasRelu:
-		return micro.Epilogue{Bias: e.Bias[j0 : j0+n], Relu: micro.ReluBits}
+		t = micro.Epilogue{Bias: e.Bias[j0 : j0+n], Relu: micro.ReluBits}
 	case EpiBiasReluCap:
-		return micro.Epilogue{Bias: e.Bias[j0 : j0+n], Relu: micro.ReluMax, Cap: e.Max, HasCap: e.HasMax}
+		t = micro.Epilogue{Bias: e.Bias[j0 : j0+n], Relu: micro.ReluMax, Cap: e.Max, HasCap: e.HasMax}
 	}
-	return micro.Epilogue{}
+	t.Residual = e.Residual
+	return t
 }
 
 // MulPacked sets dst (m×n, row stride ldc) to a (m×k, row stride lda)
@@ -180,13 +195,18 @@ func MulPacked(dst []float32, ldc int, a []float32, lda, m int, p *Packed, add b
 		panic(fmt.Sprintf("kernel.MulPacked: %d×%d times %d×%d with strides %d, %d over %d and %d values",
 			m, k, k, n, lda, ldc, len(a), len(dst)))
 	}
+	if epi.Residual && (add || !ResidualFits(k, lda)) {
+		panic(fmt.Sprintf("kernel.MulPacked: a residual epilogue on %d-deep rows %d apart", k, lda))
+	}
 	if k == 0 {
 		me := epi.tile(0, n)
+		zero := make([]float32, n)
 		for i := 0; i < m; i++ {
-			if !add {
-				clear(dst[i*ldc : i*ldc+n])
+			if add {
+				me.Apply(dst[i*ldc : i*ldc+n])
+			} else {
+				me.ApplyTo(dst[i*ldc:i*ldc+n], zero)
 			}
-			me.Apply(dst[i*ldc : i*ldc+n])
 		}
 		return
 	}
@@ -255,7 +275,7 @@ var blockPool = sync.Pool{New: func() any { return new([packMC * packKC]float32)
 // a multiple of packNR, on the calling goroutine.
 func mulPacked(dst []float32, ldc int, a []float32, lda, i0, i1, j0, j1 int, p *Packed, add bool, epi Epilogue) {
 	k := p.K
-	if i1-i0 == 1 && micro.Wide {
+	if i1-i0 == 1 && micro.Wide && !epi.Residual {
 		// One row: a matrix-vector product, bound by reading p, which
 		// micro.Row reads once where the micro-kernel would compute six
 		// rows (a recurrent layer's step on one sample: 0.8 µs through
@@ -336,7 +356,7 @@ func mulPacked(dst []float32, ldc int, a []float32, lda, i0, i1, j0, j1 int, p *
 		// columns) goes through tile.
 		full := mc / packMR
 		g0 := 0
-		if full > 0 && (wide || nr == packNR) {
+		if full > 0 && (wide || nr == packNR && (me == nil || !me.Residual)) {
 			ap, alda := block[:], kc
 			if inPlace {
 				ap, alda = a[ic*lda+pc:], lda
@@ -370,15 +390,18 @@ func mulPacked(dst []float32, ldc int, a []float32, lda, i0, i1, j0, j1 int, p *
 			for q := 0; q < mr; q++ {
 				row := dst[(ir+q)*ldc+jc : (ir+q)*ldc+jc+span]
 				t := tile[q*tw : q*tw+span]
-				if acc {
+				switch {
+				case acc:
 					for j := range row {
 						row[j] += t[j]
 					}
-				} else {
+					if me != nil {
+						me.Apply(row)
+					}
+				case me != nil:
+					me.ApplyTo(row, t)
+				default:
 					copy(row, t)
-				}
-				if me != nil {
-					me.Apply(row)
 				}
 			}
 		}

@@ -228,3 +228,41 @@ func TestMulPackedOrders(t *testing.T) {
 		}
 	}
 }
+
+// TestMulPackedResidual checks the residual epilogue over every path of
+// MulPacked (whole groups, the rows after them, one row, single panels,
+// splits over CPUs) against its definition: the product with its bias
+// and relu, plus dst's former values added after the bias.
+func TestMulPackedResidual(t *testing.T) {
+	rng := rand.New(rand.NewSource(8))
+	for _, s := range []struct{ m, k, n int }{{1, 40, 48}, {7, 64, 64}, {50, 256, 80}, {200, 500, 256}, {13, 0, 32}} {
+		a := randSlice(rng, s.m*s.k)
+		p := Pack(make([]float32, PackedLen(s.k, s.n)), randSlice(rng, s.k*s.n), s.k, s.n, s.n)
+		bias, old := randSlice(rng, s.n), randSlice(rng, s.m*s.n)
+		for _, kind := range []EpilogueKind{EpiBias, EpiBiasRelu, EpiBiasReluCap} {
+			e := Epilogue{Kind: kind, Bias: bias, Max: 0.5, HasMax: true}
+			want := make([]float32, s.m*s.n)
+			MulPacked(want, s.n, a, s.k, s.m, p, false, Epilogue{Kind: EpiBias, Bias: bias})
+			for i := range want {
+				v := want[i] + old[i]
+				switch kind {
+				case EpiBiasRelu:
+					if math.Signbit(float64(v)) {
+						v = 0
+					}
+				case EpiBiasReluCap:
+					v = min(max(v, 0), 0.5)
+				}
+				want[i] = v
+			}
+			e.Residual = true
+			got := slices.Clone(old)
+			MulPacked(got, s.n, a, s.k, s.m, p, false, e)
+			for i := range got {
+				if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
+					t.Fatalf("%v, kind %d: element %d is %v, want %v", s, kind, i, got[i], want[i])
+				}
+			}
+		}
+	}
+}

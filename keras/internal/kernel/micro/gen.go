@@ -131,9 +131,14 @@ group:
 		p("\tVADDPS %s, Z%d, K1, Z%d", row, 2*i, 2*i)
 		p("\tVADDPS 64%s, Z%d, K2, Z%d", row, 2*i+1, 2*i+1)
 	}
-	p("bias:\n\tTESTQ $2, R11 // flagBias\n\tJZ relubits\n\tMOVQ bias+64(FP), BX\n\tVMOVUPS (BX), K1, Z12\n\tVMOVUPS 64(BX), K2, Z13")
+	p("bias:\n\tTESTQ $2, R11 // flagBias\n\tJZ residual\n\tMOVQ bias+64(FP), BX\n\tVMOVUPS (BX), K1, Z12\n\tVMOVUPS 64(BX), K2, Z13")
 	for i := range 12 {
 		p("\tVADDPS Z%d, Z%d, Z%d", 12+i%2, i, i)
+	}
+	p("residual:\n\tTESTQ $32, R11 // flagResidual: c's values added after the bias\n\tJZ relubits")
+	for i, row := range cRows {
+		p("\tVADDPS %s, Z%d, K1, Z%d", row, 2*i, 2*i)
+		p("\tVADDPS 64%s, Z%d, K2, Z%d", row, 2*i+1, 2*i+1)
 	}
 	p("relubits:\n\tTESTQ $4, R11 // flagReluBits: v &^ (v >> 31)\n\tJZ relumax")
 	for i := range 12 {

@@ -32,6 +32,11 @@ type Epilogue struct {
 	// Cap, with ReluMax and HasCap, is the largest value kept.
 	Cap    float32
 	HasCap bool
+	// Residual adds c's values after the bias, before Relu: c holds a
+	// residual connection's other operand, and the tile is the sum
+	// (a ResNet block's convolution, Add and relu in one). Only
+	// KernelWide and KernelConv take it, and not with add.
+	Residual bool
 }
 
 // Relu is the relu an Epilogue applies.
@@ -50,6 +55,7 @@ const (
 	flagReluBits
 	flagReluMax
 	flagCap
+	flagResidual
 )
 
 func (e *Epilogue) flags(add bool) int {
@@ -62,6 +68,9 @@ func (e *Epilogue) flags(add bool) int {
 	}
 	if e.Bias != nil {
 		f |= flagBias
+	}
+	if e.Residual {
+		f |= flagResidual
 	}
 	switch e.Relu {
 	case ReluBits:
@@ -88,6 +97,9 @@ func Kernel(groups, k int, a []float32, lda int, b []float32, c []float32, ldc i
 		panic(fmt.Sprintf("micro.Kernel: %d groups, k %d, strides %d and %d, over %d, %d and %d values",
 			groups, k, lda, ldc, len(a), len(b), len(c)))
 	}
+	if e != nil && e.Residual {
+		panic("micro.Kernel: a residual epilogue")
+	}
 	kernel(groups, k, a, lda, b, c, ldc, add, e)
 }
 
@@ -113,6 +125,9 @@ func KernelWide(groups, k int, a []float32, lda int, b []float32, bstride, cols 
 	}
 	if cols <= NR {
 		bstride = 0 // the second panel's sums are not stored: any panel will do
+	}
+	if add && e != nil && e.Residual {
+		panic("micro.KernelWide: a residual epilogue with add")
 	}
 	kernelWide(groups, k, a, lda, b, bstride, cols, c, ldc, add, e)
 }
@@ -186,15 +201,18 @@ func goWide(groups, k int, a []float32, lda int, b []float32, bstride, cols int,
 			for i := range MR {
 				row := c[(g*MR+i)*ldc+j0 : (g*MR+i)*ldc+j0+w]
 				t := tile[i*NR : i*NR+w]
-				if add {
+				switch {
+				case add:
 					for j := range row {
 						row[j] += t[j]
 					}
-				} else {
+					if ej != nil {
+						ej.Apply(row)
+					}
+				case ej != nil:
+					ej.ApplyTo(row, t)
+				default:
 					copy(row, t)
-				}
-				if ej != nil {
-					ej.Apply(row)
 				}
 			}
 		}
@@ -274,9 +292,32 @@ func goTile(k int, a []float32, lda int, b []float32, c []float32, ldc int, add 
 	}
 }
 
+// ApplyTo sets row to e applied to t, a row of a tile (row's values are
+// read first when e is Residual); without Residual it is copy then Apply.
+func (e *Epilogue) ApplyTo(row, t []float32) {
+	if !e.Residual {
+		copy(row, t)
+		e.Apply(row)
+		return
+	}
+	t = t[:len(row)]
+	for j, v := range t {
+		if e.Bias != nil {
+			v += e.Bias[j]
+		}
+		row[j] += v // v + row[j]: addition commutes, bit for bit
+	}
+	f := *e
+	f.Bias, f.Residual = nil, false
+	f.Apply(row)
+}
+
 // Apply applies e to one row of a tile, or of fewer columns (a tile at
-// the result's edge).
+// the result's edge). A Residual e needs the row's former values: ApplyTo.
 func (e *Epilogue) Apply(row []float32) {
+	if e.Residual {
+		panic("micro: Apply of a residual epilogue")
+	}
 	if e.Bias != nil {
 		for j := range row {
 			row[j] += e.Bias[j]

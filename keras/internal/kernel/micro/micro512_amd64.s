@@ -313,7 +313,7 @@ epilogue:
 	VADDPS 64(R12)(R10*2), Z11, K2, Z11
 bias:
 	TESTQ $2, R11 // flagBias
-	JZ relubits
+	JZ residual
 	MOVQ bias+64(FP), BX
 	VMOVUPS (BX), K1, Z12
 	VMOVUPS 64(BX), K2, Z13
@@ -329,6 +329,21 @@ bias:
 	VADDPS Z13, Z9, Z9
 	VADDPS Z12, Z10, Z10
 	VADDPS Z13, Z11, Z11
+residual:
+	TESTQ $32, R11 // flagResidual: c's values added after the bias
+	JZ relubits
+	VADDPS (DI), Z0, K1, Z0
+	VADDPS 64(DI), Z1, K2, Z1
+	VADDPS (DI)(R10*1), Z2, K1, Z2
+	VADDPS 64(DI)(R10*1), Z3, K2, Z3
+	VADDPS (DI)(R10*2), Z4, K1, Z4
+	VADDPS 64(DI)(R10*2), Z5, K2, Z5
+	VADDPS (R12), Z6, K1, Z6
+	VADDPS 64(R12), Z7, K2, Z7
+	VADDPS (R12)(R10*1), Z8, K1, Z8
+	VADDPS 64(R12)(R10*1), Z9, K2, Z9
+	VADDPS (R12)(R10*2), Z10, K1, Z10
+	VADDPS 64(R12)(R10*2), Z11, K2, Z11
 relubits:
 	TESTQ $4, R11 // flagReluBits: v &^ (v >> 31)
 	JZ relumax

@@ -192,8 +192,12 @@ func TestKernelWide(t *testing.T) {
 					bias[j] = float32(rng.NormFloat64())
 				}
 				for ei, e := range []*Epilogue{nil, {Bias: bias}, {Bias: bias, Relu: ReluBits}, {Bias: bias, Relu: ReluMax},
-					{Bias: bias, Relu: ReluMax, Cap: 0.5, HasCap: true}, {Relu: ReluMax, Cap: 6, HasCap: true}} {
+					{Bias: bias, Relu: ReluMax, Cap: 0.5, HasCap: true}, {Relu: ReluMax, Cap: 6, HasCap: true},
+					{Bias: bias, Residual: true}, {Bias: bias, Relu: ReluBits, Residual: true}, {Relu: ReluMax, Residual: true}} {
 					for _, add := range []bool{false, true} {
+						if add && e != nil && e.Residual {
+							continue
+						}
 						rows := MR * groups
 						lda, ldc, bstride := k+2, cols+3, k*NR+NR*(k%3)
 						a := make([]float32, (rows-1)*lda+k)
@@ -321,6 +325,46 @@ func TestKernelConv(t *testing.T) {
 						}
 					}
 				}
+			}
+		}
+	}
+}
+
+// TestResidualEpilogue checks KernelWide's residual epilogue against its
+// definition: the product, plus the bias, plus c's former values, then
+// the relu, each step rounded as the unfused layers round it.
+func TestResidualEpilogue(t *testing.T) {
+	rng := rand.New(rand.NewSource(7))
+	const k, cols, groups = 37, 29, 2
+	rows := MR * groups
+	a, b := make([]float32, rows*k), make([]float32, 2*k*NR)
+	fill(rng, a)
+	fill(rng, b)
+	bias, c := make([]float32, cols), make([]float32, rows*cols)
+	fill(rng, bias)
+	fill(rng, c)
+	for _, relu := range []Relu{NoRelu, ReluBits, ReluMax} {
+		prod := make([]float32, rows*cols)
+		KernelWide(groups, k, a, k, b, k*NR, cols, prod, cols, false, nil)
+		want := make([]float32, len(c))
+		for i, v := range prod {
+			v = v + bias[i%cols]
+			v = v + c[i]
+			switch relu {
+			case ReluBits:
+				if math.Signbit(float64(v)) {
+					v = 0
+				}
+			case ReluMax:
+				v = max(v, 0)
+			}
+			want[i] = v
+		}
+		got := append([]float32(nil), c...)
+		KernelWide(groups, k, a, k, b, k*NR, cols, got, cols, false, &Epilogue{Bias: bias, Relu: relu, Residual: true})
+		for i := range got {
+			if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
+				t.Fatalf("relu %d: element %d is %v, want %v", relu, i, got[i], want[i])
 			}
 		}
 	}
