@@ -5,6 +5,7 @@ package kernel
 /*
 #cgo pkg-config: openblas
 void openblas_set_num_threads(int);
+int blas_thread_shutdown_(void);
 */
 import "C"
 
@@ -22,9 +23,18 @@ import (
 // activations, recurrent gates), and OpenBLAS's own threads would compete
 // with those parts (measured on bench_cnn: 8.5 ms a batch of 64 this way,
 // 17 ms with both).
+//
+// Its thread pool is also stopped: OpenBLAS starts it when the library
+// loads, before any Go code runs, and the pool's threads, though given
+// no work, still took a quarter of the CPU time of a process that calls
+// OpenBLAS (the MLP's 10-unit and bench_lstm's 1-unit Dense layers run
+// there): the MLP's batch ran in 166-220 µs with the pool, 150 without,
+// as with OPENBLAS_NUM_THREADS=1 in the environment. With one thread
+// OpenBLAS does not start it again.
 func init() {
 	blas32.Use(netlib.Implementation{})
 	C.openblas_set_num_threads(1)
+	C.blas_thread_shutdown_()
 }
 
 // BLAS names the matrix-product implementation in use.
