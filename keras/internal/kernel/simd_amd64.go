@@ -928,6 +928,11 @@ func maxWindowsVec(out, in []float32, rel []int, count, step, ch int) int {
 		panic("kernel: max pooling windows out of range")
 	}
 	pi, po := unsafe.Pointer(unsafe.SliceData(in)), unsafe.Pointer(unsafe.SliceData(out))
+	if haveAVX512 && ch%16 == 0 && len(rel) == 4 {
+		maxWindows2x2(po, pi, [4]int(rel), count, step, ch)
+		archsimd.ClearAVXUpperBits()
+		return count
+	}
 	for q := range count {
 		base := unsafe.Add(pi, q*step*4)
 		for i := 0; i < ch; i += 8 {
@@ -941,6 +946,28 @@ func maxWindowsVec(out, in []float32, rel []int, count, step, ch int) int {
 	}
 	archsimd.ClearAVXUpperBits()
 	return count
+}
+
+// maxWindows2x2 is maxWindowsVec's loop for windows of four cells (2×2,
+// MNIST's and ResNet's poolings are 2×2 and 3×3) and whole vectors of 16
+// channels, the cells unrolled: the same comparisons in the same order
+// (a NaN in the first cell kept, in a later one passed over), so the same
+// bits. The 8-float loop over a list of cells spent 2 cycles a value.
+func maxWindows2x2(po, pi unsafe.Pointer, rel [4]int, count, step, ch int) {
+	for q := range count {
+		base := unsafe.Add(pi, q*step*4)
+		dst := unsafe.Add(po, q*ch*4)
+		for i := 0; i < ch; i += 16 {
+			acc := loadAt16(base, rel[0]+i)
+			v := loadAt16(base, rel[1]+i)
+			acc = v.Merge(acc, v.Greater(acc))
+			v = loadAt16(base, rel[2]+i)
+			acc = v.Merge(acc, v.Greater(acc))
+			v = loadAt16(base, rel[3]+i)
+			acc = v.Merge(acc, v.Greater(acc))
+			acc.Store((*[16]float32)(unsafe.Add(dst, i*4)))
+		}
+	}
 }
 
 // channelsVec is Rescale (sub false: dst = float32(x·a) + b) or

@@ -104,3 +104,31 @@ func TestDepthwise3x3Paths(t *testing.T) {
 		}
 	}
 }
+
+// TestMaxWindows2x2 checks the unrolled 16-channel loop of 2×2 max
+// pooling against the 8-float loop over a list of cells, bit for bit,
+// NaNs in every cell included.
+func TestMaxWindows2x2(t *testing.T) {
+	if !haveAVX512 {
+		t.Skip("no AVX-512: maxWindows2x2 does not run here")
+	}
+	r := rand.New(rand.NewPCG(11, 12))
+	const ch, count = 32, 5
+	const step = 2 * ch
+	in := convRand(r, (count*2+1)*ch*2+4*ch)
+	for i := 0; i < len(in); i += 7 {
+		in[i] = float32(math.NaN())
+	}
+	rel := []int{0, ch, 11 * ch, 12 * ch}
+	got := make([]float32, count*ch)
+	want := make([]float32, count*ch)
+	maxWindowsVec(got, in, rel, count, step, ch)
+	haveAVX512 = false
+	maxWindowsVec(want, in, rel, count, step, ch)
+	haveAVX512 = true
+	for i := range got {
+		if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
+			t.Fatalf("element %d: %v, the 8-float loop's %v", i, got[i], want[i])
+		}
+	}
+}
