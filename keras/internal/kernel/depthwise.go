@@ -21,13 +21,13 @@ func DepthwiseConv(dst, x, k []float32, w *ConvWindow, channels, mult int) {
 // vector is stored once (tapsVec), where adding tap by tap reads and
 // writes the output row once per tap; the taps are added in the same
 // order either way, so the results are the same. The positions of a row
-// whose taps all fall inside the input share one list. The 3×3 kernels
-// of MobileNet and EfficientNet have a loop of their own
-// (depthwise3x3Rows). Then epi is applied to the rows (its Bias indexed
+// whose taps all fall inside the input share one list. The 3×3 and 5×5
+// kernels of MobileNet and EfficientNet have a loop of their own
+// (depthwiseRows). Then epi is applied to the rows (its Bias indexed
 // by output channel).
 func DepthwiseConvRows(dst, x, k []float32, w *ConvWindow, channels, mult, r0, r1 int, epi Epilogue) {
-	if Depthwise3x3Applies(w, mult) {
-		depthwise3x3Rows(dst, x, k, w, channels, r0, r1, epi)
+	if windowRows(w, mult) != 0 {
+		depthwiseRows(dst, x, k, w, channels, r0, r1, epi)
 		return
 	}
 	defer epi.Apply(dst[r0*w.Out[2]*channels*mult : r1*w.Out[2]*channels*mult])

@@ -33,3 +33,25 @@ func Depthwise3x3(d []float32, rows [3][]float32, k []float32, count, stride, ch
 	}
 	return depthwise3x3(d, rows, k, count, stride, channels, n, e)
 }
+
+// Depthwise5x5 is Depthwise3x3 with a 5×5 window: rows are its five
+// rows, k holds 25 taps, and each sum adds its products in the order of
+// the rows, then the columns (package kernel's tapsVec's order).
+func Depthwise5x5(d []float32, rows [5][]float32, k []float32, count, stride, channels, n int, e *Epilogue) bool {
+	if n <= 0 || count <= 0 {
+		return true
+	}
+	if n%8 != 0 || n > channels || stride <= 0 {
+		panic("micro: depthwise 5×5 shape")
+	}
+	span := (count-1)*stride*channels + 4*channels + n
+	if len(d) < (count-1)*channels+n || len(k) < 24*channels+n || e != nil && e.Bias != nil && len(e.Bias) < n {
+		panic("micro: depthwise 5×5 out of range")
+	}
+	for _, r := range rows {
+		if len(r) < span {
+			panic("micro: depthwise 5×5 tap out of range")
+		}
+	}
+	return depthwise5x5(d, rows, k, count, stride, channels, n, e)
+}

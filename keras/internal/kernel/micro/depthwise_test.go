@@ -120,3 +120,63 @@ func TestDepthwise3x3Bounds(t *testing.T) {
 		})
 	}
 }
+
+func TestDepthwise5x5(t *testing.T) {
+	if !haveAVX512 {
+		t.Skip("no AVX-512: Depthwise5x5 has no assembly here and reports false")
+	}
+	rng := rand.New(rand.NewSource(9))
+	for _, tc := range []struct{ channels, n, count, stride int }{
+		{16, 16, 7, 1}, {24, 16, 5, 1}, {24, 24, 9, 2}, {8, 8, 1, 1}, {40, 40, 6, 1}, {144, 144, 3, 2},
+	} {
+		for _, e := range []*Epilogue{nil, {Relu: ReluBits}, {Relu: ReluMax, Cap: 0.5, HasCap: true}} {
+			width := (tc.count-1)*tc.stride + 5 + 1
+			var rows [5][]float32
+			for r := range rows {
+				rows[r] = make([]float32, width*tc.channels)
+				for i := range rows[r] {
+					rows[r][i] = float32(rng.NormFloat64())
+				}
+			}
+			rows[2][3] = float32(math.NaN())
+			k := make([]float32, 25*tc.channels)
+			for i := range k {
+				k[i] = float32(rng.NormFloat64())
+			}
+			if e != nil {
+				e.Bias = make([]float32, tc.channels)
+				for i := range e.Bias {
+					e.Bias[i] = float32(rng.NormFloat64())
+				}
+			}
+			got := make([]float32, tc.count*tc.channels)
+			want := make([]float32, len(got))
+			for i := range got {
+				got[i], want[i] = -7, -7
+			}
+			if !Depthwise5x5(got, rows, k, tc.count, tc.stride, tc.channels, tc.n, e) {
+				t.Fatal("reported no assembly on a CPU with AVX-512")
+			}
+			for q := range tc.count {
+				out := want[q*tc.channels : q*tc.channels+tc.n]
+				for c := range out {
+					var acc float32
+					for r := range 5 {
+						for j := range 5 {
+							acc = fma32(rows[r][(q*tc.stride+j)*tc.channels+c], k[(5*r+j)*tc.channels+c], acc)
+						}
+					}
+					out[c] = acc
+				}
+				if e != nil {
+					e.Apply(out)
+				}
+			}
+			for i := range got {
+				if math.Float32bits(got[i]) != math.Float32bits(want[i]) && !(got[i] != got[i] && want[i] != want[i]) {
+					t.Fatalf("%+v, %v: element %d: got %v, want %v", tc, e, i, got[i], want[i])
+				}
+			}
+		}
+	}
+}

@@ -2,7 +2,8 @@
 
 // gen writes the AVX-512 assembly of package micro: the 6×32
 // micro-kernel (micro512_amd64.s), the products of one row
-// (micro_row_amd64.s) and the depthwise 3×3 convolution (dw_amd64.s). Their inner loops are one pattern repeated over
+// (micro_row_amd64.s) and the depthwise 3×3 and 5×5 convolutions
+// (dw_amd64.s). Their inner loops are one pattern repeated over
 // registers and offsets, which a program writes more reliably than a
 // hand: run `go generate` in this directory after changing it.
 package main
@@ -16,7 +17,7 @@ import (
 func main() {
 	write("micro512_amd64.s", kernel6x32())
 	write("micro_row_amd64.s", rows())
-	write("dw_amd64.s", depthwise3x3())
+	write("dw_amd64.s", depthwise3x3()+depthwise5x5())
 }
 
 func write(name, body string) {
@@ -353,6 +354,106 @@ loop4:
 	ADDQ $64, R14
 	DECQ AX
 	JNZ block
+	VZEROUPPER
+	RET
+`)
+	return b.String()
+}
+
+// depthwise5x5 writes dw5x5x16: dw3x3x16 with a 5×5 window (EfficientNet's
+// other depthwise kernel). The 25 taps of a block fill Z0-Z24 and the four
+// sums Z25-Z28, so the bias is in Z29, zero in Z30 and the cap in Z31
+// (which the relu-bits epilogue, never given a cap, uses as scratch);
+// the five rows' pointers live in the frame, R8 and R9-R11 point at a
+// row's four positions, BX holds cb and R12 three times it.
+func depthwise5x5() string {
+	var b strings.Builder
+	p := func(format string, args ...any) { fmt.Fprintf(&b, format+"\n", args...) }
+	b.WriteString(`
+// func dw5x5x16(d *float32, x0, x1, x2, x3, x4 *float32, k *float32, count, step, cb, blocks, mask int, bias *float32, cap float32, flags int)
+//
+// dw3x3x16 with a 5×5 window: x0-x4 are the window's rows, k holds 25
+// taps, and each sum adds its 25 products in the order of the rows, then
+// the columns.
+TEXT ·dw5x5x16(SB), NOSPLIT, $40-120
+	MOVQ step+64(FP), DX
+	MOVQ cb+72(FP), BX
+	LEAQ (BX)(BX*2), R12
+	MOVQ blocks+80(FP), AX
+	XORQ R14, R14
+	MOVW $0xffff, CX
+	KMOVW CX, K1
+	VPXORD Z30, Z30, Z30
+block5:
+	CMPQ AX, $1
+	JNE taps5
+	MOVQ mask+88(FP), CX
+	KMOVW CX, K1
+taps5:
+	MOVQ k+48(FP), R13
+	ADDQ R14, R13
+`)
+	for t := range 25 {
+		p("\tVMOVUPS (R13), K1, Z%d", t)
+		if t < 24 {
+			p("\tADDQ BX, R13")
+		}
+	}
+	p("\tTESTQ $2, flags+112(FP) // flagBias\n\tJZ rows5\n\tMOVQ bias+96(FP), CX\n\tVMOVUPS (CX)(R14*1), K1, Z29\nrows5:")
+	for r := range 5 {
+		p("\tMOVQ x%d+%d(FP), R8\n\tADDQ R14, R8\n\tMOVQ R8, r%d-%d(SP)", r, 8+8*r, r, 8*(r+1))
+	}
+	p("\tMOVQ d+0(FP), DI\n\tADDQ R14, DI\n\tMOVQ count+56(FP), CX\n\tCMPQ CX, $4\n\tJLT tail5\nloop5:")
+	taps := [5]string{"", "(BX*1)", "(BX*2)", "(R12*1)", "(BX*4)"}
+	for q := range 4 {
+		p("\tVPXORD Z%d, Z%d, Z%d", 25+q, 25+q, 25+q)
+	}
+	for r := range 5 {
+		p("\tMOVQ r%d-%d(SP), R8\n\tLEAQ (R8)(DX*1), R9\n\tLEAQ (R8)(DX*2), R10\n\tLEAQ (R9)(DX*2), R11", r, 8*(r+1))
+		for j, t := range taps {
+			for q, base := range []string{"R8", "R9", "R10", "R11"} {
+				p("\tVFMADD231PS (%s)%s, Z%d, K1, Z%d", base, t, 5*r+j, 25+q)
+			}
+		}
+		p("\tLEAQ (R8)(DX*4), R8\n\tMOVQ R8, r%d-%d(SP)", r, 8*(r+1))
+	}
+	epilogue := func(accs int, label string) {
+		p("\tTESTQ $2, flags+112(FP) // flagBias\n\tJZ relubits%s", label)
+		for i := range accs {
+			p("\tVADDPS Z29, Z%d, Z%d", 25+i, 25+i)
+		}
+		p("relubits%s:\n\tTESTQ $4, flags+112(FP) // flagReluBits: v &^ (v >> 31)\n\tJZ relumax%s", label, label)
+		for i := range accs {
+			p("\tVPSRAD $31, Z%d, Z31", 25+i)
+			p("\tVPANDND Z%d, Z31, Z%d", 25+i, 25+i)
+		}
+		p("\tJMP store%s\nrelumax%s:\n\tTESTQ $8, flags+112(FP) // flagReluMax: max(0, v) keeps a NaN v, then +0 turns -0 into +0\n\tJZ store%s", label, label, label)
+		for i := range accs {
+			p("\tVMAXPS Z%d, Z30, Z%d", 25+i, 25+i)
+			p("\tVADDPS Z30, Z%d, Z%d", 25+i, 25+i)
+		}
+		p("\tTESTQ $16, flags+112(FP) // flagCap: min(cap, v) keeps a NaN v\n\tJZ store%s\n\tVBROADCASTSS cap+104(FP), Z31", label)
+		for i := range accs {
+			p("\tVMINPS Z%d, Z31, Z%d", 25+i, 25+i)
+		}
+		p("store%s:", label)
+	}
+	epilogue(4, "54")
+	p("\tVMOVUPS Z25, K1, (DI)\n\tVMOVUPS Z26, K1, (DI)(BX*1)\n\tVMOVUPS Z27, K1, (DI)(BX*2)\n\tVMOVUPS Z28, K1, (DI)(R12*1)")
+	p("\tLEAQ (DI)(BX*4), DI\n\tSUBQ $4, CX\n\tCMPQ CX, $4\n\tJGE loop5\ntail5:\n\tTESTQ CX, CX\n\tJZ next5\nloop51:\n\tVPXORD Z25, Z25, Z25")
+	for r := range 5 {
+		p("\tMOVQ r%d-%d(SP), R8", r, 8*(r+1))
+		for j, t := range taps {
+			p("\tVFMADD231PS (R8)%s, Z%d, K1, Z25", t, 5*r+j)
+		}
+		p("\tADDQ DX, R8\n\tMOVQ R8, r%d-%d(SP)", r, 8*(r+1))
+	}
+	epilogue(1, "51")
+	p("\tVMOVUPS Z25, K1, (DI)\n\tADDQ BX, DI\n\tDECQ CX\n\tJNZ loop51")
+	b.WriteString(`next5:
+	ADDQ $64, R14
+	DECQ AX
+	JNZ block5
 	VZEROUPPER
 	RET
 `)

@@ -161,3 +161,24 @@ func depthwise3x3(d []float32, rows [3][]float32, k []float32, count, stride, ch
 		blocks, mask, bias, cp, e.flags(false))
 	return true
 }
+
+//go:noescape
+func dw5x5x16(d *float32, x0, x1, x2, x3, x4 *float32, k *float32, count, step, cb, blocks, mask int, bias *float32, cap float32, flags int)
+
+func depthwise5x5(d []float32, rows [5][]float32, k []float32, count, stride, channels, n int, e *Epilogue) bool {
+	if !haveAVX512 {
+		return false
+	}
+	var bias *float32
+	var cp float32
+	if e != nil {
+		bias, cp = unsafe.SliceData(e.Bias), e.Cap
+	}
+	blocks, mask := (n+15)/16, 0xffff
+	if n%16 != 0 {
+		mask = 0xff
+	}
+	dw5x5x16(unsafe.SliceData(d), &rows[0][0], &rows[1][0], &rows[2][0], &rows[3][0], &rows[4][0], unsafe.SliceData(k), count,
+		4*stride*channels, 4*channels, blocks, mask, bias, cp, e.flags(false))
+	return true
+}

@@ -34,3 +34,7 @@ const Name = "Go"
 func depthwise3x3(d []float32, rows [3][]float32, k []float32, count, stride, channels, n int, e *Epilogue) bool {
 	return false
 }
+
+func depthwise5x5(d []float32, rows [5][]float32, k []float32, count, stride, channels, n int, e *Epilogue) bool {
+	return false
+}
