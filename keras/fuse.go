@@ -21,6 +21,9 @@ import (
 //     input is such a call (folded or not), or an element-wise merge (Add,
 //     Multiply, ...: ResNet's Add then relu), that nothing else reads: it
 //     runs in place on the producer's output, as its epilogue;
+//   - Dropout, GaussianNoise and the other layers that are the identity at
+//     inference (but the spatial dropouts, whose rank is checked): their
+//     value is their input's;
 //   - a ZeroPadding layer whose only reader is a channels-last
 //     convolution (plain, depthwise or separable): the convolution reads
 //     the unpadded input and its window counts the zeros in, so the
@@ -232,6 +235,16 @@ func (p *plan) optimizeModel(net *Net, m *Model) {
 				break
 			}
 			prod = a
+		}
+		if l, ok := n.Layer.impl.(passThrough); ok && !l.many && l.rank == 0 && !p.skip[src] {
+			// Dropout, GaussianNoise and the like are the identity at
+			// inference: their value is their input's, which the
+			// folds below and in fuse_residual.go then see through
+			// (EfficientNet's Dropout between a block's projection and
+			// its residual Add).
+			p.alias[n] = src
+			p.folded[n.Layer.Class]++
+			continue
 		}
 		if !p.readOnce(readers, src) {
 			continue
