@@ -236,12 +236,13 @@ func (p *plan) optimizeModel(net *Net, m *Model) {
 			}
 			prod = a
 		}
-		if l, ok := n.Layer.impl.(passThrough); ok && !l.many && l.rank == 0 && !p.skip[src] {
+		if l, ok := n.Layer.impl.(passThrough); ok && !l.many && l.rank == 0 && !p.skip[src] && src.Layer.Class != "InputLayer" {
 			// Dropout, GaussianNoise and the like are the identity at
 			// inference: their value is their input's, which the
 			// folds below and in fuse_residual.go then see through
 			// (EfficientNet's Dropout between a block's projection and
-			// its residual Add).
+			// its residual Add). Not on a model's input, which is the
+			// caller's: the layer's output must be a copy of it.
 			p.alias[n] = src
 			p.folded[n.Layer.Class]++
 			continue
