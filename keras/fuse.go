@@ -228,14 +228,7 @@ func (p *plan) optimizeModel(net *Net, m *Model) {
 		src := r.Layer.Nodes[r.Node]
 		// The producer of the value the call reads, through earlier
 		// folds.
-		prod := src
-		for {
-			a, ok := p.alias[prod]
-			if !ok {
-				break
-			}
-			prod = a
-		}
+		prod := p.producer(src)
 		if l, ok := n.Layer.impl.(passThrough); ok && !l.many && l.rank == 0 && !p.skip[src] && src.Layer.Class != "InputLayer" {
 			// Dropout, GaussianNoise and the like are the identity at
 			// inference: their value is their input's, which the
@@ -547,6 +540,18 @@ func foldBatchNorm(net *Net, prod, n *Node, bn *batchNorm) *fusedCall {
 	nw[kernelAt] = &Tensor{Shape: append([]int(nil), w[kernelAt].Shape...), Data: folded}
 	nw = append(nw, &Tensor{Shape: []int{ch}, Data: bias})
 	return &fusedCall{impl: impl, w: nw}
+}
+
+// producer returns the call that computes n's output: n, or the call n
+// was folded into, through every fold.
+func (p *plan) producer(n *Node) *Node {
+	for {
+		a, ok := p.alias[n]
+		if !ok {
+			return n
+		}
+		n = a
+	}
 }
 
 // aliasOf returns the call whose output is n's, when n was folded into it.

@@ -45,14 +45,7 @@ func (p *plan) fuseExpand(net *Net) {
 				continue
 			}
 			src := in[0].Layer.Nodes[in[0].Node]
-			prod := src
-			for {
-				a, ok := p.alias[prod]
-				if !ok {
-					break
-				}
-				prod = a
-			}
+			prod := p.producer(src)
 			fe := p.over[prod]
 			if fe == nil || p.skip[prod] || !p.readOnce(readers, src) {
 				continue

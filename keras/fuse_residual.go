@@ -50,14 +50,7 @@ func (p *plan) fuseResidual(net *Net) {
 			}
 			for i := range 2 {
 				src := in[i].Layer.Nodes[in[i].Node]
-				prod := src
-				for {
-					a, ok := p.alias[prod]
-					if !ok {
-						break
-					}
-					prod = a
-				}
+				prod := p.producer(src)
 				fc := p.over[prod]
 				if fc == nil || p.skip[prod] || prod == n || !p.readOnce(readers, src) || !residualConv1x1(fc) ||
 					len(p.inputsOf(prod)) != 1 || prod.arg(0) != "" {

@@ -3,8 +3,10 @@ package keras
 import (
 	"encoding/json"
 	"errors"
+	"math"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/kerascope/kerascope/keras/internal/kernel"
@@ -150,4 +152,92 @@ func predictFixtures(t *testing.T) []predictFixture {
 		all = append(all, predictFixture{filepath.Join(tfkDir, name), "tfk/" + name, in})
 	}
 	return all
+}
+
+// TestExpandDepthwiseMatchesUnfused runs the fixtures whose expanding 1×1
+// convolutions fold into their depthwise readers (MobileNetV2's, the
+// inverted residual fixture's) with the fused loop, on inputs of any
+// width, and without the fusion: the outputs must be the same bits, on
+// one sample and on a batch.
+func TestExpandDepthwiseMatchesUnfused(t *testing.T) {
+	defer func(w int) { minExpandWidth = w }(minExpandWidth)
+	minExpandWidth = 1
+	testFoldBits(t, &fuseExpandAtLoad, func(net *Net) int { return net.plan.folded["Conv2D into DepthwiseConv2D"] })
+}
+
+// TestResidualMatchesUnfused runs the fixtures whose residual Adds fold
+// into one of their convolutions (MobileNetV2's, the residual block's,
+// the inverted residual fixture's) with the fused product and without:
+// the outputs must be the same bits, on one sample and on a batch.
+func TestResidualMatchesUnfused(t *testing.T) {
+	testFoldBits(t, &fuseResidualAtLoad, func(net *Net) int {
+		n := 0
+		for class, k := range net.plan.folded {
+			if strings.HasSuffix(class, " into Add") {
+				n += k
+			}
+		}
+		return n
+	})
+}
+
+// testFoldBits runs every fixture on which folds counts a fusion with it
+// and, loaded again with *enabled false, without it, at a batch of one
+// and of eight, and requires the same bits; and that some fixture has
+// the fusion.
+func testFoldBits(t *testing.T, enabled *bool, folds func(*Net) int) {
+	fused := 0
+	for _, fx := range predictFixtures(t) {
+		net, err := Load(fx.path)
+		if err != nil {
+			var nr *NotRunnableError
+			if errors.As(err, &nr) {
+				continue
+			}
+			t.Fatal(err)
+		}
+		if net.plan == nil || folds(net) == 0 {
+			continue
+		}
+		fused++
+		t.Run(fx.name, func(t *testing.T) {
+			*enabled = false
+			plain, err := Load(fx.path)
+			*enabled = true
+			if err != nil {
+				t.Fatal(err)
+			}
+			if folds(plain) != 0 {
+				t.Fatal("the fusion turned off still fused")
+			}
+			var in []*Tensor
+			for _, p := range fx.inputs {
+				in = append(in, readNPYFile(t, p))
+			}
+			for _, n := range []int{1, 8} {
+				var batch []*Tensor
+				for _, x := range in {
+					batch = append(batch, tileBatch(x, n))
+				}
+				got, err := net.Predict(batch...)
+				if err != nil {
+					t.Fatal(err)
+				}
+				want, err := plain.Predict(batch...)
+				if err != nil {
+					t.Fatal(err)
+				}
+				for i := range want {
+					for j, v := range got[i].Data {
+						if math.Float32bits(v) != math.Float32bits(want[i].Data[j]) {
+							t.Fatalf("batch of %d, output %d, value %d: %v fused, %v not", n, i, j, v, want[i].Data[j])
+						}
+					}
+				}
+			}
+		})
+	}
+	if fused == 0 {
+		t.Error("no fixture has the fusion")
+	}
 }

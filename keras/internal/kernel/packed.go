@@ -388,21 +388,7 @@ func mulPacked(dst []float32, ldc int, a []float32, lda, i0, i1, j0, j1 int, p *
 				micro.Kernel(1, kc, ap, alda, panel, tile[:], tw, false, nil)
 			}
 			for q := 0; q < mr; q++ {
-				row := dst[(ir+q)*ldc+jc : (ir+q)*ldc+jc+span]
-				t := tile[q*tw : q*tw+span]
-				switch {
-				case acc:
-					for j := range row {
-						row[j] += t[j]
-					}
-					if me != nil {
-						me.Apply(row)
-					}
-				case me != nil:
-					me.ApplyTo(row, t)
-				default:
-					copy(row, t)
-				}
+				micro.StoreRow(dst[(ir+q)*ldc+jc:(ir+q)*ldc+jc+span], tile[q*tw:q*tw+span], acc, me)
 			}
 		}
 		return span

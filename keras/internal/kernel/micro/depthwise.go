@@ -1,5 +1,7 @@
 package micro
 
+import "fmt"
+
 // Depthwise3x3 sets, for each of count output positions q, the first n
 // channels of d[q·channels:] to the depthwise 3×3 convolution at q:
 //
@@ -19,18 +21,7 @@ func Depthwise3x3(d []float32, rows [3][]float32, k []float32, count, stride, ch
 	if n <= 0 || count <= 0 {
 		return true
 	}
-	if n%8 != 0 || n > channels || stride <= 0 {
-		panic("micro: depthwise 3×3 shape")
-	}
-	span := (count-1)*stride*channels + 2*channels + n
-	if len(d) < (count-1)*channels+n || len(k) < 8*channels+n || e != nil && e.Bias != nil && len(e.Bias) < n {
-		panic("micro: depthwise 3×3 out of range")
-	}
-	for _, r := range rows {
-		if len(r) < span {
-			panic("micro: depthwise 3×3 tap out of range")
-		}
-	}
+	checkDepthwise(d, rows[:], k, count, stride, channels, n, e)
 	return depthwise3x3(d, rows, k, count, stride, channels, n, e)
 }
 
@@ -41,17 +32,24 @@ func Depthwise5x5(d []float32, rows [5][]float32, k []float32, count, stride, ch
 	if n <= 0 || count <= 0 {
 		return true
 	}
+	checkDepthwise(d, rows[:], k, count, stride, channels, n, e)
+	return depthwise5x5(d, rows, k, count, stride, channels, n, e)
+}
+
+// checkDepthwise panics unless the slices hold what a K×K window's sums
+// read and write (K the rows' count): the assembly uses raw pointers.
+func checkDepthwise(d []float32, rows [][]float32, k []float32, count, stride, channels, n int, e *Epilogue) {
+	side := len(rows)
 	if n%8 != 0 || n > channels || stride <= 0 {
-		panic("micro: depthwise 5×5 shape")
+		panic(fmt.Sprintf("micro: depthwise %d×%d on %d of %d channels, stride %d", side, side, n, channels, stride))
 	}
-	span := (count-1)*stride*channels + 4*channels + n
-	if len(d) < (count-1)*channels+n || len(k) < 24*channels+n || e != nil && e.Bias != nil && len(e.Bias) < n {
-		panic("micro: depthwise 5×5 out of range")
+	span := (count-1)*stride*channels + (side-1)*channels + n
+	if len(d) < (count-1)*channels+n || len(k) < (side*side-1)*channels+n || e != nil && e.Bias != nil && len(e.Bias) < n {
+		panic(fmt.Sprintf("micro: depthwise %d×%d out of range", side, side))
 	}
 	for _, r := range rows {
 		if len(r) < span {
-			panic("micro: depthwise 5×5 tap out of range")
+			panic(fmt.Sprintf("micro: depthwise %d×%d tap out of range", side, side))
 		}
 	}
-	return depthwise5x5(d, rows, k, count, stride, channels, n, e)
 }

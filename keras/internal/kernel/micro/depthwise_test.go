@@ -29,15 +29,17 @@ func fma32(a, b, c float32) float32 {
 	return f
 }
 
-// refDepthwise3x3 is Depthwise3x3 in Go: the nine products in order.
-func refDepthwise3x3(d []float32, rows [3][]float32, k []float32, count, stride, channels, n int, e *Epilogue) {
+// refDepthwise is Depthwise3x3 and Depthwise5x5 in Go, the window's side
+// len(rows): the products in order, rows then columns.
+func refDepthwise(d []float32, rows [][]float32, k []float32, count, stride, channels, n int, e *Epilogue) {
+	side := len(rows)
 	for q := range count {
 		out := d[q*channels : q*channels+n]
 		for c := range out {
 			var acc float32
-			for r := range 3 {
-				for j := range 3 {
-					acc = fma32(rows[r][q*stride*channels+j*channels+c], k[(3*r+j)*channels+c], acc)
+			for r := range side {
+				for j := range side {
+					acc = fma32(rows[r][(q*stride+j)*channels+c], k[(side*r+j)*channels+c], acc)
 				}
 			}
 			out[c] = acc
@@ -48,50 +50,63 @@ func refDepthwise3x3(d []float32, rows [3][]float32, k []float32, count, stride,
 	}
 }
 
-func TestDepthwise3x3(t *testing.T) {
+// TestDepthwise checks the 3×3 and 5×5 assembly against refDepthwise, bit
+// for bit: channel counts of whole and half blocks and channels left
+// out, runs of positions that take the four-at-a-time loop and the one
+// after it, strides, a NaN in the first window, each epilogue.
+func TestDepthwise(t *testing.T) {
 	if !haveAVX512 {
-		t.Skip("no AVX-512: Depthwise3x3 has no assembly here and reports false")
+		t.Skip("no AVX-512: the depthwise loops have no assembly here and report false")
 	}
 	rng := rand.New(rand.NewSource(4))
-	for _, tc := range []struct{ channels, n, count, stride int }{
-		{16, 16, 7, 1}, {24, 16, 5, 1}, {24, 24, 9, 2}, {8, 8, 1, 1}, {96, 96, 13, 2}, {40, 32, 4, 1}, {144, 144, 3, 1},
-	} {
-		for _, e := range []*Epilogue{nil, {Relu: ReluBits}, {Relu: ReluMax, Cap: 0.5, HasCap: true}, {Relu: ReluMax}} {
-			t.Run(fmt.Sprintf("%+v/%v", tc, e), func(t *testing.T) {
-				width := (tc.count-1)*tc.stride + 3 + 2 // two spare positions
-				x := make([]float32, 3*width*tc.channels)
-				for i := range x {
-					x[i] = float32(rng.NormFloat64())
-				}
-				x[tc.channels+1] = float32(math.NaN()) // in the first window
-				k := make([]float32, 9*tc.channels)
-				for i := range k {
-					k[i] = float32(rng.NormFloat64())
-				}
-				if e != nil {
-					e.Bias = make([]float32, tc.channels)
-					for i := range e.Bias {
-						e.Bias[i] = float32(rng.NormFloat64())
+	for _, side := range []int{3, 5} {
+		for _, tc := range []struct{ channels, n, count, stride int }{
+			{16, 16, 7, 1}, {24, 16, 5, 1}, {24, 24, 9, 2}, {8, 8, 1, 1}, {96, 96, 13, 2}, {40, 32, 4, 1}, {144, 144, 3, 1},
+		} {
+			for _, e := range []*Epilogue{nil, {Relu: ReluBits}, {Relu: ReluMax, Cap: 0.5, HasCap: true}, {Relu: ReluMax}} {
+				t.Run(fmt.Sprintf("%dx%d/%+v/%v", side, side, tc, e), func(t *testing.T) {
+					width := (tc.count-1)*tc.stride + side + 2 // two spare positions
+					rows := make([][]float32, side)
+					for r := range rows {
+						rows[r] = make([]float32, width*tc.channels)
+						for i := range rows[r] {
+							rows[r][i] = float32(rng.NormFloat64())
+						}
 					}
-				}
-				rows := [3][]float32{x[tc.channels : width*tc.channels], x[width*tc.channels : 2*width*tc.channels], x[2*width*tc.channels+tc.channels:]}
-				got := make([]float32, tc.count*tc.channels)
-				want := make([]float32, len(got))
-				for i := range got {
-					got[i] = -7 // channels past n stay as they were
-					want[i] = -7
-				}
-				if !Depthwise3x3(got, rows, k, tc.count, tc.stride, tc.channels, tc.n, e) {
-					t.Fatal("reported no assembly on a CPU with AVX-512")
-				}
-				refDepthwise3x3(want, rows, k, tc.count, tc.stride, tc.channels, tc.n, e)
-				for i := range got {
-					if math.Float32bits(got[i]) != math.Float32bits(want[i]) && !(got[i] != got[i] && want[i] != want[i]) {
-						t.Fatalf("element %d (position %d, channel %d): got %v (%#x), want %v (%#x)", i, i/tc.channels, i%tc.channels,
-							got[i], math.Float32bits(got[i]), want[i], math.Float32bits(want[i]))
+					rows[0][1] = float32(math.NaN()) // in the first window
+					k := make([]float32, side*side*tc.channels)
+					for i := range k {
+						k[i] = float32(rng.NormFloat64())
 					}
-				}
-			})
+					if e != nil {
+						e.Bias = make([]float32, tc.channels)
+						for i := range e.Bias {
+							e.Bias[i] = float32(rng.NormFloat64())
+						}
+					}
+					got := make([]float32, tc.count*tc.channels)
+					want := make([]float32, len(got))
+					for i := range got {
+						got[i], want[i] = -7, -7 // channels past n stay as they were
+					}
+					var ok bool
+					if side == 3 {
+						ok = Depthwise3x3(got, [3][]float32(rows), k, tc.count, tc.stride, tc.channels, tc.n, e)
+					} else {
+						ok = Depthwise5x5(got, [5][]float32(rows), k, tc.count, tc.stride, tc.channels, tc.n, e)
+					}
+					if !ok {
+						t.Fatal("reported no assembly on a CPU with AVX-512")
+					}
+					refDepthwise(want, rows, k, tc.count, tc.stride, tc.channels, tc.n, e)
+					for i := range got {
+						if math.Float32bits(got[i]) != math.Float32bits(want[i]) && !(got[i] != got[i] && want[i] != want[i]) {
+							t.Fatalf("element %d (position %d, channel %d): got %v (%#x), want %v (%#x)", i, i/tc.channels, i%tc.channels,
+								got[i], math.Float32bits(got[i]), want[i], math.Float32bits(want[i]))
+						}
+					}
+				})
+			}
 		}
 	}
 }
@@ -118,65 +133,5 @@ func TestDepthwise3x3Bounds(t *testing.T) {
 			}()
 			tc.run()
 		})
-	}
-}
-
-func TestDepthwise5x5(t *testing.T) {
-	if !haveAVX512 {
-		t.Skip("no AVX-512: Depthwise5x5 has no assembly here and reports false")
-	}
-	rng := rand.New(rand.NewSource(9))
-	for _, tc := range []struct{ channels, n, count, stride int }{
-		{16, 16, 7, 1}, {24, 16, 5, 1}, {24, 24, 9, 2}, {8, 8, 1, 1}, {40, 40, 6, 1}, {144, 144, 3, 2},
-	} {
-		for _, e := range []*Epilogue{nil, {Relu: ReluBits}, {Relu: ReluMax, Cap: 0.5, HasCap: true}} {
-			width := (tc.count-1)*tc.stride + 5 + 1
-			var rows [5][]float32
-			for r := range rows {
-				rows[r] = make([]float32, width*tc.channels)
-				for i := range rows[r] {
-					rows[r][i] = float32(rng.NormFloat64())
-				}
-			}
-			rows[2][3] = float32(math.NaN())
-			k := make([]float32, 25*tc.channels)
-			for i := range k {
-				k[i] = float32(rng.NormFloat64())
-			}
-			if e != nil {
-				e.Bias = make([]float32, tc.channels)
-				for i := range e.Bias {
-					e.Bias[i] = float32(rng.NormFloat64())
-				}
-			}
-			got := make([]float32, tc.count*tc.channels)
-			want := make([]float32, len(got))
-			for i := range got {
-				got[i], want[i] = -7, -7
-			}
-			if !Depthwise5x5(got, rows, k, tc.count, tc.stride, tc.channels, tc.n, e) {
-				t.Fatal("reported no assembly on a CPU with AVX-512")
-			}
-			for q := range tc.count {
-				out := want[q*tc.channels : q*tc.channels+tc.n]
-				for c := range out {
-					var acc float32
-					for r := range 5 {
-						for j := range 5 {
-							acc = fma32(rows[r][(q*tc.stride+j)*tc.channels+c], k[(5*r+j)*tc.channels+c], acc)
-						}
-					}
-					out[c] = acc
-				}
-				if e != nil {
-					e.Apply(out)
-				}
-			}
-			for i := range got {
-				if math.Float32bits(got[i]) != math.Float32bits(want[i]) && !(got[i] != got[i] && want[i] != want[i]) {
-					t.Fatalf("%+v, %v: element %d: got %v, want %v", tc, e, i, got[i], want[i])
-				}
-			}
-		}
 	}
 }

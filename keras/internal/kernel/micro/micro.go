@@ -199,21 +199,7 @@ func goWide(groups, k int, a []float32, lda int, b []float32, bstride, cols int,
 				ej = &h
 			}
 			for i := range MR {
-				row := c[(g*MR+i)*ldc+j0 : (g*MR+i)*ldc+j0+w]
-				t := tile[i*NR : i*NR+w]
-				switch {
-				case add:
-					for j := range row {
-						row[j] += t[j]
-					}
-					if ej != nil {
-						ej.Apply(row)
-					}
-				case ej != nil:
-					ej.ApplyTo(row, t)
-				default:
-					copy(row, t)
-				}
+				StoreRow(c[(g*MR+i)*ldc+j0:(g*MR+i)*ldc+j0+w], tile[i*NR:i*NR+w], add, ej)
 			}
 		}
 	}
@@ -289,6 +275,24 @@ func goTile(k int, a []float32, lda int, b []float32, c []float32, ldc int, add 
 		if e != nil {
 			e.Apply(row[:])
 		}
+	}
+}
+
+// StoreRow stores t, a row of a tile, in row as the kernels store their
+// tiles: added to row's values with add, then e applied (nil: nothing).
+func StoreRow(row, t []float32, add bool, e *Epilogue) {
+	switch {
+	case add:
+		for j := range row {
+			row[j] += t[j]
+		}
+		if e != nil {
+			e.Apply(row)
+		}
+	case e != nil:
+		e.ApplyTo(row, t)
+	default:
+		copy(row, t)
 	}
 }
 

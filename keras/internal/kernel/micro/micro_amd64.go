@@ -147,19 +147,29 @@ func depthwise3x3(d []float32, rows [3][]float32, k []float32, count, stride, ch
 	if !haveAVX512 {
 		return false
 	}
-	var bias *float32
-	var cp float32
-	if e != nil {
-		bias, cp = unsafe.SliceData(e.Bias), e.Cap
-	}
-	// Blocks of 16 channels, the last of 8 when n is an odd multiple of 8.
-	blocks, mask := (n+15)/16, 0xffff
-	if n%16 != 0 {
-		mask = 0xff
-	}
+	a := dwArgsOf(n, e)
 	dw3x3x16(unsafe.SliceData(d), &rows[0][0], &rows[1][0], &rows[2][0], unsafe.SliceData(k), count, 4*stride*channels, 4*channels,
-		blocks, mask, bias, cp, e.flags(false))
+		a.blocks, a.mask, a.bias, a.cap, a.flags)
 	return true
+}
+
+// dwArgs are the depthwise assembly's arguments for n channels and e.
+type dwArgs struct {
+	blocks, mask, flags int
+	bias                *float32
+	cap                 float32
+}
+
+func dwArgsOf(n int, e *Epilogue) dwArgs {
+	// Blocks of 16 channels, the last of 8 when n is an odd multiple of 8.
+	a := dwArgs{blocks: (n + 15) / 16, mask: 0xffff, flags: e.flags(false)}
+	if n%16 != 0 {
+		a.mask = 0xff
+	}
+	if e != nil {
+		a.bias, a.cap = unsafe.SliceData(e.Bias), e.Cap
+	}
+	return a
 }
 
 //go:noescape
@@ -169,16 +179,8 @@ func depthwise5x5(d []float32, rows [5][]float32, k []float32, count, stride, ch
 	if !haveAVX512 {
 		return false
 	}
-	var bias *float32
-	var cp float32
-	if e != nil {
-		bias, cp = unsafe.SliceData(e.Bias), e.Cap
-	}
-	blocks, mask := (n+15)/16, 0xffff
-	if n%16 != 0 {
-		mask = 0xff
-	}
+	a := dwArgsOf(n, e)
 	dw5x5x16(unsafe.SliceData(d), &rows[0][0], &rows[1][0], &rows[2][0], &rows[3][0], &rows[4][0], unsafe.SliceData(k), count,
-		4*stride*channels, 4*channels, blocks, mask, bias, cp, e.flags(false))
+		4*stride*channels, 4*channels, a.blocks, a.mask, a.bias, a.cap, a.flags)
 	return true
 }
