@@ -25,10 +25,11 @@ import (
 //     inference (but the spatial dropouts, whose rank is checked): their
 //     value is their input's;
 //   - a ZeroPadding layer whose only reader is a channels-last
-//     convolution (plain, depthwise or separable): the convolution reads
-//     the unpadded input and its window counts the zeros in, so the
-//     padded copy is never made (MobileNet and EfficientNet pad before
-//     every strided depthwise convolution, ResNet before its first).
+//     convolution (plain, depthwise or separable) or "valid" max pooling:
+//     the reader reads the unpadded input and its window counts the zeros
+//     in, so the padded copy is never made (MobileNet and EfficientNet pad
+//     before every strided depthwise convolution, ResNet before its first
+//     convolution and its first pooling).
 //
 // The folded call computes the same function with its multiplications
 // reassociated (conv·scale becomes conv with kernel·scale), which moves
@@ -292,8 +293,8 @@ func (p *plan) countFold(n, prod *Node) {
 }
 
 // foldPadding folds each ZeroPadding call whose one reader is a
-// channels-last convolution into that convolution (see the top of the
-// file).
+// channels-last convolution or "valid" max pooling into that reader (see
+// the top of the file).
 func (p *plan) foldPadding(net *Net, m *Model) {
 	if m.Subclassed {
 		return
@@ -301,32 +302,52 @@ func (p *plan) foldPadding(net *Net, m *Model) {
 	readers := p.readers(net, m)
 	for _, n := range net.order[m] {
 		in := p.inputsOf(n)
-		l, ok := n.Layer.impl.(*conv)
-		if !ok || len(in) != 1 || n.arg(0) != "" || in[0].Tensor != 0 || l.channelsFirst || l.kind == transposeConv {
+		if len(in) != 1 || n.arg(0) != "" || in[0].Tensor != 0 {
+			continue
+		}
+		// The reader's rank, and where its copy keeps the padding.
+		var rank int
+		var before, after *[]int
+		f := p.over[n]
+		switch l := n.Layer.impl.(type) {
+		case *conv:
+			if l.channelsFirst || l.kind == transposeConv {
+				continue
+			}
+			if f == nil {
+				k := *l
+				f = &fusedCall{impl: &k, w: net.weights[n.Layer]}
+			}
+			k := f.impl.(*conv)
+			rank, before, after = l.rank, &k.padBefore, &k.padAfter
+		case *pool:
+			// A max pooling over the zeros (ResNet's first pooling);
+			// an average would count them, which its kernel does not.
+			if !l.max || l.channelsFirst || l.padding != "valid" || f != nil {
+				continue
+			}
+			k := *l
+			f = &fusedCall{impl: &k}
+			rank, before, after = l.rank, &k.padBefore, &k.padAfter
+		default:
 			continue
 		}
 		zp := in[0].Layer.Nodes[in[0].Node]
 		pad, ok := zp.Layer.impl.(*spatialResize)
-		if !ok || !pad.pad || pad.channelsFirst || pad.rank != l.rank || readers[zp] != 1 ||
+		if !ok || !pad.pad || pad.channelsFirst || pad.rank != rank || readers[zp] != 1 ||
 			p.over[zp] != nil || len(zp.Inputs) != 1 || zp.arg(0) != "" || p.skip[zp] {
 			continue
 		}
 		if _, folded := p.alias[zp]; folded {
 			continue
 		}
-		f := p.over[n]
-		if f == nil {
-			k := *l
-			f = &fusedCall{impl: &k, w: net.weights[n.Layer]}
-		}
-		k := f.impl.(*conv)
-		if k.padBefore != nil {
+		if *before != nil {
 			continue
 		}
-		k.padBefore, k.padAfter = make([]int, l.rank), make([]int, l.rank)
-		for i := range l.rank {
-			k.padBefore[i] = pad.before[i]
-			k.padAfter[i] = pad.grow[i] - pad.before[i]
+		*before, *after = make([]int, rank), make([]int, rank)
+		for i := range rank {
+			(*before)[i] = pad.before[i]
+			(*after)[i] = pad.grow[i] - pad.before[i]
 		}
 		p.over[n] = f
 		p.inputs[n] = zp.Inputs

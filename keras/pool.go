@@ -39,6 +39,10 @@ type pool struct {
 	padding       string
 	channelsFirst bool
 	max           bool // max pooling, else average
+	// padBefore and padAfter, set only on the load-time copy of a max
+	// pooling that a ZeroPadding layer was folded into (fuse.go), pad
+	// each spatial axis with zeros that take part in the maximum.
+	padBefore, padAfter []int
 }
 
 func newMaxPool(rank int) func(*decoder) (layerKind, error) { return newPool(rank, true) }
@@ -134,13 +138,20 @@ func (l *pool) forward(c *call) error {
 	outShape := append([]int(nil), s...)
 	for i := range l.rank {
 		n := s[1+i]
-		out, err := convLength(n, l.size[i], l.strides[i], 1, l.padding)
+		padded := n
+		if l.padBefore != nil {
+			padded += l.padBefore[i] + l.padAfter[i]
+		}
+		out, err := convLength(padded, l.size[i], l.strides[i], 1, l.padding)
 		if err != nil {
 			return fmt.Errorf("input shape %s: %w", shapeString(s), err)
 		}
 		a := 3 - l.rank + i // 1-D pools along w, 2-D along h and w
 		w.In[a], w.Out[a], w.Size[a], w.Stride[a] = n, out, l.size[i], l.strides[i]
-		if l.padding == "same" {
+		switch {
+		case l.padBefore != nil:
+			w.Pad[a], w.ZeroPad = l.padBefore[i], true
+		case l.padding == "same":
 			w.Pad[a] = max((out-1)*l.strides[i]+l.size[i]-n, 0) / 2
 		}
 		outShape[1+i] = out

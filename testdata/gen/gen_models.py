@@ -922,6 +922,24 @@ def build_invres_fn(K, flavor):
     return K.Model(x, out, name="invres_fn")
 
 
+def build_padpool_fn(K, flavor):
+    """ZeroPadding2D before a "valid" MaxPooling2D, as ResNet's stem has
+    it, after a relu (ResNet's) and on values of either sign (where the
+    padded zeros win over negative cells): kerascope folds the padding
+    into the pooling's window."""
+    L = K.layers
+    x = fn_input(K, (9, 9, 8))
+    h = L.Conv2D(16, 3, padding="same", name="conv")(x)
+    h = L.BatchNormalization(name="bn")(h)
+    h = L.Activation("relu", name="relu")(h)
+    h = L.ZeroPadding2D(1, name="pool_pad")(h)
+    h = L.MaxPooling2D(3, strides=2, name="pool")(h)
+    g = L.ZeroPadding2D(((1, 0), (0, 2)), name="signed_pad")(x)
+    g = L.MaxPooling2D(2, name="signed_pool")(g)
+    out = L.Concatenate(name="concat")([L.Flatten(name="f1")(h), L.Flatten(name="f2")(g)])
+    return K.Model(x, out, name="padpool_fn")
+
+
 def build_nested_seq(K, flavor):
     """A Sequential block inside a Sequential model."""
     L = K.layers
@@ -1665,6 +1683,9 @@ MODELS += [
     zoo("invres_fn", "Inverted residual blocks 32 wide, MobileNetV2's "
         "(ReLU6, residual Add) and EfficientNet's (swish, ZeroPadding, "
         "strided depthwise).", build_invres_fn, [((32, 32, 8), F32)]),
+    zoo("padpool_fn", "ZeroPadding2D folded into the MaxPooling2D that "
+        "reads it: after a relu (ResNet's stem) and on signed values.",
+        build_padpool_fn, [((9, 9, 8), F32)]),
     zoo("nested_seq", "Sequential 'block' inside a Sequential.",
         build_nested_seq, [((5,), F32)]),
     zoo("frozen_seq", "Dense(trainable=False), BatchNormalization, Dropout, "

@@ -10,6 +10,10 @@ import "math"
 // the first cell (TensorFlow's SAME padding puts the smaller half there).
 type PoolWindow struct {
 	In, Out, Size, Stride, Pad [3]int
+	// ZeroPad makes the padded cells zeros that take part in the
+	// maximum (a ZeroPadding layer folded into a max pooling): a window
+	// over them is the one over the padded input. MaxPool only.
+	ZeroPad bool
 }
 
 // span returns the window of output position o along axis a, clipped to
@@ -92,6 +96,10 @@ func pool(dst, src []float32, batch, ch int, w *PoolWindow, isMax bool) {
 						maxCells(out, in[first:], rel[:nrel])
 						continue
 					}
+					if isMax && w.ZeroPad {
+						zeroPadMax(out, in, w, od, oh, ow, inH, inW, ch)
+						continue
+					}
 					if isMax && (d1-d0)*(h1-h0)*(w1-w0) > 0 && (d1-d0)*(h1-h0)*(w1-w0) <= len(cells) {
 						// The whole window at once: one store per
 						// vector of channels, not one per cell.
@@ -167,6 +175,44 @@ func maxCells(out, in []float32, cells []int) {
 	copy(out[i:], in[cells[0]+i:cells[0]+ch])
 	for _, s := range cells[1:] {
 		maxInto(out[i:], in[s+i:s+ch])
+	}
+}
+
+// zeroPadMax sets out to the maximum over window (od, oh, ow), its cells
+// in order with the padded ones as zeros: the cells of the same window
+// over the zero-padded input, compared with maxInto's rule in the order
+// maxCells compares them, so the same bits.
+func zeroPadMax(out, in []float32, w *PoolWindow, od, oh, ow, inH, inW, ch int) {
+	first := true
+	for d := od*w.Stride[0] - w.Pad[0]; d < od*w.Stride[0]-w.Pad[0]+w.Size[0]; d++ {
+		for h := oh*w.Stride[1] - w.Pad[1]; h < oh*w.Stride[1]-w.Pad[1]+w.Size[1]; h++ {
+			for x := ow*w.Stride[2] - w.Pad[2]; x < ow*w.Stride[2]-w.Pad[2]+w.Size[2]; x++ {
+				inside := uint(d) < uint(w.In[0]) && uint(h) < uint(inH) && uint(x) < uint(inW)
+				switch {
+				case first && inside:
+					s := ((d*inH+h)*inW + x) * ch
+					copy(out, in[s:s+ch])
+				case first:
+					clear(out)
+				case inside:
+					s := ((d*inH+h)*inW + x) * ch
+					maxInto(out, in[s:s+ch])
+				default:
+					maxZero(out)
+				}
+				first = false
+			}
+		}
+	}
+}
+
+// maxZero is maxInto with a cell of zeros: a value below zero becomes +0,
+// a NaN stays.
+func maxZero(d []float32) {
+	for i, v := range d {
+		if 0 > v {
+			d[i] = 0
+		}
 	}
 }
 

@@ -162,3 +162,49 @@ func TestGlobalPool(t *testing.T) {
 		}
 	}
 }
+
+// TestMaxPoolZeroPad checks max pooling over zero padding folded into
+// the window (PoolWindow.ZeroPad) against the same pooling, unpadded,
+// over the input padded with zeros, bit for bit: negative values (which
+// the zeros beat) and NaNs included.
+func TestMaxPoolZeroPad(t *testing.T) {
+	r := rand.New(rand.NewPCG(13, 14))
+	for _, tc := range []struct {
+		h, w, k, s, ch int
+		before, after  [2]int
+	}{
+		{7, 7, 3, 2, 16, [2]int{1, 1}, [2]int{1, 1}}, // ResNet's
+		{6, 5, 2, 2, 3, [2]int{1, 0}, [2]int{0, 1}},
+		{5, 5, 3, 1, 32, [2]int{2, 0}, [2]int{1, 2}},
+	} {
+		const batch = 2
+		x := randFloats(r, batch*tc.h*tc.w*tc.ch)
+		for i := 0; i < len(x); i += 11 {
+			x[i] = float32(math.NaN())
+		}
+		ph, pw := tc.h+tc.before[0]+tc.after[0], tc.w+tc.before[1]+tc.after[1]
+		padded := make([]float32, batch*ph*pw*tc.ch)
+		for b := range batch {
+			for i := range tc.h {
+				for j := range tc.w {
+					copy(padded[((b*ph+i+tc.before[0])*pw+j+tc.before[1])*tc.ch:], x[((b*tc.h+i)*tc.w+j)*tc.ch:((b*tc.h+i)*tc.w+j+1)*tc.ch])
+				}
+			}
+		}
+		oh, ow := (ph-tc.k)/tc.s+1, (pw-tc.k)/tc.s+1
+		plain := PoolWindow{In: [3]int{1, ph, pw}, Out: [3]int{1, oh, ow}, Size: [3]int{1, tc.k, tc.k}, Stride: [3]int{1, tc.s, tc.s}}
+		want := make([]float32, batch*oh*ow*tc.ch)
+		MaxPool(want, padded, batch, tc.ch, &plain)
+		folded := plain
+		folded.In = [3]int{1, tc.h, tc.w}
+		folded.Pad = [3]int{0, tc.before[0], tc.before[1]}
+		folded.ZeroPad = true
+		got := make([]float32, len(want))
+		MaxPool(got, x, batch, tc.ch, &folded)
+		for i := range got {
+			if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
+				t.Fatalf("%+v: element %d is %v, over the padded input %v", tc, i, got[i], want[i])
+			}
+		}
+	}
+}
