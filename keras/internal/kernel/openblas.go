@@ -4,8 +4,21 @@ package kernel
 
 /*
 #cgo pkg-config: openblas
+#cgo linux LDFLAGS: -ldl
+#define _GNU_SOURCE
+#include <dlfcn.h>
+
 void openblas_set_num_threads(int);
-int blas_thread_shutdown_(void);
+
+// stopThreads stops OpenBLAS's thread pool where the library has one:
+// builds without threads (Fedora's default libopenblas) have no
+// blas_thread_shutdown_, so it is looked up rather than linked.
+static void stopThreads(void) {
+	int (*shutdown)(void) = (int (*)(void))dlsym(RTLD_DEFAULT, "blas_thread_shutdown_");
+	if (shutdown) {
+		shutdown();
+	}
+}
 */
 import "C"
 
@@ -34,7 +47,7 @@ import (
 func init() {
 	blas32.Use(netlib.Implementation{})
 	C.openblas_set_num_threads(1)
-	C.blas_thread_shutdown_()
+	C.stopThreads()
 }
 
 // BLAS names the matrix-product implementation in use.
