@@ -12,9 +12,9 @@ import (
 // of those networks (112×112×96 floats, 4.8 MB, for one sample of
 // MobileNetV2), and written whole and read back it comes from memory: the
 // two layers ran at a third of the speed they reach on data in cache.
-// Here each expanded row is computed when the depthwise loop first needs
-// it, into a ring of three rows that stays in cache
-// (kernel.Depthwise3x3Rows's RowSource).
+// Here the expanded rows are computed when the depthwise loop first needs
+// them, eight at a time, into a buffer of ten rows that stays in cache
+// (kernel.Depthwise3x3Rows's RowSource), on maps 28 wide or more.
 //
 // Each expanded row is the same product with the same epilogue and
 // activation as the unfused layer's, and the depthwise loop the same, so
