@@ -56,9 +56,6 @@ func (p *plan) fuseExpand(net *Net) {
 				e.filters != f.w[0].Shape[len(f.w[0].Shape)-2] {
 				continue
 			}
-			if _, ok := prod.Layer.impl.(*conv); !ok {
-				continue
-			}
 			p.over[n] = &fusedCall{impl: &expandDW{expand: fe, dw: f}, w: f.w}
 			p.inputs[n] = p.inputsOf(prod)
 			p.skip[prod] = true

@@ -56,9 +56,6 @@ func (p *plan) fuseResidual(net *Net) {
 					len(p.inputsOf(prod)) != 1 || prod.arg(0) != "" {
 					continue
 				}
-				if _, ok := prod.Layer.impl.(*conv); !ok {
-					continue
-				}
 				var orig forwarder = n.Layer.impl.(elemwise)
 				if f != nil {
 					orig = f

@@ -199,13 +199,23 @@ func MulPacked(dst []float32, ldc int, a []float32, lda, m int, p *Packed, add b
 		panic(fmt.Sprintf("kernel.MulPacked: a residual epilogue on %d-deep rows %d apart", k, lda))
 	}
 	if k == 0 {
+		// An empty product: the epilogue alone, on zeros (or, with
+		// add or a residual, on dst's values).
 		me := epi.tile(0, n)
-		zero := make([]float32, n)
+		var zero []float32
+		if epi.Residual {
+			zero = make([]float32, n)
+		}
 		for i := 0; i < m; i++ {
-			if add {
-				me.Apply(dst[i*ldc : i*ldc+n])
-			} else {
-				me.ApplyTo(dst[i*ldc:i*ldc+n], zero)
+			row := dst[i*ldc : i*ldc+n]
+			switch {
+			case epi.Residual:
+				me.ApplyTo(row, zero)
+			case add:
+				me.Apply(row)
+			default:
+				clear(row)
+				me.Apply(row)
 			}
 		}
 		return
