@@ -8,6 +8,10 @@ package kernel
 // SIMD names the vector extension the element-wise kernels use, if any.
 const SIMD = ""
 
+// haveAVX512: no 512-bit kernels run (FastSwish's formula is the scalar
+// loop's).
+const haveAVX512 = false
+
 func mulAddVec(d, a, b []float32) int                                                       { return 0 }
 func maxVec(d, s []float32) int                                                             { return 0 }
 func maxCellsVec(out, in []float32, cells []int) int                                        { return 0 }
