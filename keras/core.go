@@ -144,7 +144,7 @@ func glu(c *call) error {
 	for r := 0; r < rows; r++ {
 		in, o := x.Data[r*n:(r+1)*n], out.Data[r*h:(r+1)*h]
 		copy(o, in[h:])
-		kernel.Sigmoid(o)
+		kernel.FastSigmoid(o)
 		for j := range o {
 			o[j] *= in[j]
 		}

@@ -173,19 +173,6 @@ func (l *rnn) run(ar *arena, legacy bool, x *Tensor, m mask, init []*Tensor, w [
 	return outs, nil
 }
 
-// cellActivation returns a cell's activation function. The gates'
-// sigmoid and tanh take most of a large batch's time, so they use the
-// float32 approximations TensorFlow's own kernels resemble.
-func cellActivation(name string, legacy bool) actFn {
-	switch name {
-	case "sigmoid":
-		return func(x []float32, _ int) { kernel.FastSigmoid(x) }
-	case "tanh":
-		return func(x []float32, _ int) { kernel.FastTanh(x) }
-	}
-	return activationFn(name, legacy)
-}
-
 // numWeights is the number of weight tensors the cell owns.
 func (c *cell) numWeights() int {
 	if c.useBias {
@@ -224,7 +211,7 @@ func (c *cell) run(ar *arena, legacy bool, w []*Tensor, x []float32, batch, step
 			biasRec = b[g:]
 		}
 	}
-	act := cellActivation(c.activation, legacy)
+	act := activationFn(c.activation, legacy)
 	if act == nil {
 		return nil, nil, fmt.Errorf("activation %q: %w", c.activation, errNotRunnable)
 	}
@@ -233,7 +220,7 @@ func (c *cell) run(ar *arena, legacy bool, w []*Tensor, x []float32, batch, step
 	fused := c.activation == "tanh" && c.recActivation == "sigmoid"
 	recAct := act
 	if c.gates > 1 {
-		if recAct = cellActivation(c.recActivation, legacy); recAct == nil {
+		if recAct = activationFn(c.recActivation, legacy); recAct == nil {
 			return nil, nil, fmt.Errorf("recurrent activation %q: %w", c.recActivation, errNotRunnable)
 		}
 	}

@@ -41,16 +41,6 @@ func ReluFull(x []float32, negativeSlope, maxValue, threshold float64) {
 	}
 }
 
-// Sigmoid is 1/(1+e^-x).
-func Sigmoid(x []float32) { Map(x, sigmoid) }
-
-// Tanh is the hyperbolic tangent.
-func Tanh(x []float32) {
-	for i, v := range x {
-		x[i] = float32(math.Tanh(float64(v)))
-	}
-}
-
 // HardSigmoidLegacy is Keras 1 and 2's hard_sigmoid: clip(0.2x + 0.5, 0, 1).
 func HardSigmoidLegacy(x []float32) {
 	for i, v := range x {

@@ -21,8 +21,9 @@ func randSlice(rng *rand.Rand, n int) []float32 {
 	return s
 }
 
-func tanhAct(x []float32, _ int)    { Tanh(x) }
-func sigmoidAct(x []float32, _ int) { Sigmoid(x) }
+// The exact activations, in float64, for the generic step.
+func tanhAct(x []float32, _ int)    { Map(x, math.Tanh) }
+func sigmoidAct(x []float32, _ int) { Map(x, FnSigmoid) }
 
 func close32(t *testing.T, what string, got []float32, want []float64) {
 	t.Helper()
