@@ -1,6 +1,9 @@
 package kernel
 
-import "math"
+import (
+	"math"
+	"sync"
+)
 
 // Pooling over channels-last tensors (batch, d, h, w, channels); 1-D and
 // 2-D pooling use the same kernels with the missing spatial lengths 1.
@@ -226,6 +229,46 @@ func fill(x []float32, v float32) {
 // GlobalAvg's split sums.
 const parallelSumValues = 1 << 15
 
+// meanPositions sets out[c] to the mean over the n positions of in (rows
+// of stride ch) of channel c, for the len(out) first channels, a multiple
+// of 16 (sumPositionsVec's). The positions split over the CPUs in ranges
+// (the squeeze of a squeeze-and-excite block, over a large activation),
+// each part summing every channel into its own float64 sums, which are
+// then added in the parts' order: the ranges are those of the layer
+// before, which split by rows too, so each core reads what it wrote, in
+// its own cache (split by blocks of 64 channels, EfficientNetB0's first
+// squeeze, of 32 channels, ran on one core).
+func meanPositions(out, in []float32, n, ch int) {
+	c0 := len(out)
+	if c0 == 0 {
+		return
+	}
+	parts := max(1, min(maxParts, n, n*c0/parallelSumValues))
+	bp := sumsPool.Get().(*[]float64)
+	defer sumsPool.Put(bp)
+	if cap(*bp) < parts*c0 {
+		*bp = make([]float64, parts*c0)
+	}
+	sums := (*bp)[:parts*c0]
+	Parallel(parts, 1, func(lo, hi int) {
+		for p := lo; p < hi; p++ {
+			t0, t1 := p*n/parts, (p+1)*n/parts
+			sumPositionsVec(sums[p*c0:(p+1)*c0], in[t0*ch:], t1-t0, ch)
+		}
+	})
+	for c := range out {
+		s := sums[c]
+		for p := 1; p < parts; p++ {
+			s += sums[p*c0+c]
+		}
+		out[c] = float32(s / float64(n))
+	}
+}
+
+// sumsPool holds meanPositions's sums, which the parts share (on the
+// caller's stack they would escape: garbage on every pooling).
+var sumsPool = sync.Pool{New: func() any { return new([]float64) }}
+
 // GlobalMax sets dst (batch, ch) to the maximum over the n positions of
 // src (batch, n, ch).
 func GlobalMax(dst, src []float32, batch, n, ch int) {
@@ -259,26 +302,8 @@ func GlobalAvg(dst, src []float32, mask []bool, batch, n, ch int, acc []float64)
 		if mask == nil {
 			count = n
 			if SIMD != "" {
-				// Channel blocks summed over the positions in vector
-				// registers, each channel's sum in the same order,
-				// blocks of 64 channels split over the CPUs (the
-				// squeeze of a squeeze-and-excite block, over a large
-				// activation). Each part sums into its own stack, not
-				// acc: acc shared with the parts would escape, and the
-				// caller's accumulators on its stack with it (16 KB of
-				// garbage a pooling; EfficientNetB0's peak RSS grew from
-				// 134 to 169 MB).
 				c0 = ch &^ 15
-				Parallel((c0+63)/64, max(1, parallelSumValues/(64*n)), func(lo, hi int) {
-					var part [64]float64
-					for c := lo * 64; c < min(c0, hi*64); c += 64 {
-						w := min(64, c0-c)
-						sumPositionsVec(part[:w], in[c:], n, ch)
-						for j, s := range part[:w] {
-							out[c+j] = float32(s / float64(n))
-						}
-					}
-				})
+				meanPositions(out[:c0], in, n, ch)
 			}
 		}
 		for t := 0; t < n; t++ {

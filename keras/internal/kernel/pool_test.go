@@ -119,9 +119,11 @@ func TestPool(t *testing.T) {
 
 func TestGlobalPool(t *testing.T) {
 	r := rand.New(rand.NewPCG(11, 12))
-	// 37, 32: channel blocks of 16 (sumPositionsVec) and a tail; 144 and
-	// 200: blocks of 64 and 16, split over the CPUs.
-	for _, s := range [][3]int{{1, 1, 1}, {2, 5, 3}, {3, 7, 1}, {2, 1000, 4}, {2, 9, 37}, {1, 49, 32}, {1, 3136, 144}, {2, 300, 200}} {
+	// 37, 32: a block of 32 channels (sumPositionsVec) and a tail; 16 on
+	// an odd number of positions (two a step, and the last alone); 144,
+	// 200 and 48: blocks of 64, 32 and 16, the positions split over the
+	// CPUs.
+	for _, s := range [][3]int{{1, 1, 1}, {2, 5, 3}, {3, 7, 1}, {2, 1000, 4}, {2, 9, 37}, {1, 49, 32}, {1, 7, 16}, {1, 3136, 144}, {2, 300, 200}, {2, 2049, 48}} {
 		batch, n, ch := s[0], s[1], s[2]
 		src := randFloats(r, batch*n*ch)
 		m := make([]bool, batch*n)
