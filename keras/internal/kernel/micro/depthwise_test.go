@@ -61,7 +61,9 @@ func TestDepthwise(t *testing.T) {
 	rng := rand.New(rand.NewSource(4))
 	for _, side := range []int{3, 5} {
 		for _, tc := range []struct{ channels, n, count, stride int }{
+			// Counts past the groups of four leave one to three.
 			{16, 16, 7, 1}, {24, 16, 5, 1}, {24, 24, 9, 2}, {8, 8, 1, 1}, {96, 96, 13, 2}, {40, 32, 4, 1}, {144, 144, 3, 1},
+			{32, 32, 2, 1}, {48, 40, 6, 2},
 		} {
 			for _, e := range []*Epilogue{nil, {Relu: ReluBits}, {Relu: ReluMax, Cap: 0.5, HasCap: true}, {Relu: ReluMax}} {
 				t.Run(fmt.Sprintf("%dx%d/%+v/%v", side, side, tc, e), func(t *testing.T) {

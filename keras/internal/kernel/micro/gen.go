@@ -440,16 +440,39 @@ taps5:
 	}
 	epilogue(4, "54")
 	p("\tVMOVUPS Z25, K1, (DI)\n\tVMOVUPS Z26, K1, (DI)(BX*1)\n\tVMOVUPS Z27, K1, (DI)(BX*2)\n\tVMOVUPS Z28, K1, (DI)(R12*1)")
-	p("\tLEAQ (DI)(BX*4), DI\n\tSUBQ $4, CX\n\tCMPQ CX, $4\n\tJGE loop5\ntail5:\n\tTESTQ CX, CX\n\tJZ next5\nloop51:\n\tVPXORD Z25, Z25, Z25")
-	for r := range 5 {
-		p("\tMOVQ r%d-%d(SP), R8", r, 8*(r+1))
-		for j, t := range taps {
-			p("\tVFMADD231PS (R8)%s, Z%d, K1, Z25", t, 5*r+j)
+	p("\tLEAQ (DI)(BX*4), DI\n\tSUBQ $4, CX\n\tCMPQ CX, $4\n\tJGE loop5")
+	// The last one to three positions as one group, each its own chain
+	// of 25 additions: one at a time, a 7×7 map's three inside positions
+	// waited on each chain's latency in turn.
+	p("tail5:\n\tCMPQ CX, $3\n\tJEQ group53\n\tCMPQ CX, $2\n\tJEQ group52\n\tCMPQ CX, $1\n\tJEQ group51\n\tJMP next5")
+	stores := []string{"(DI)", "(DI)(BX*1)", "(DI)(BX*2)"}
+	for g := 3; g >= 1; g-- {
+		p("group5%d:", g)
+		for q := range g {
+			p("\tVPXORD Z%d, Z%d, Z%d", 25+q, 25+q, 25+q)
 		}
-		p("\tADDQ DX, R8\n\tMOVQ R8, r%d-%d(SP)", r, 8*(r+1))
+		for r := range 5 {
+			p("\tMOVQ r%d-%d(SP), R8", r, 8*(r+1))
+			if g > 1 {
+				p("\tLEAQ (R8)(DX*1), R9")
+			}
+			if g > 2 {
+				p("\tLEAQ (R8)(DX*2), R10")
+			}
+			for j, t := range taps {
+				for q, base := range []string{"R8", "R9", "R10"}[:g] {
+					p("\tVFMADD231PS (%s)%s, Z%d, K1, Z%d", base, t, 5*r+j, 25+q)
+				}
+			}
+		}
+		epilogue(g, fmt.Sprintf("5%d", g))
+		for q := range g {
+			p("\tVMOVUPS Z%d, K1, %s", 25+q, stores[q])
+		}
+		if g > 1 {
+			p("\tJMP next5")
+		}
 	}
-	epilogue(1, "51")
-	p("\tVMOVUPS Z25, K1, (DI)\n\tADDQ BX, DI\n\tDECQ CX\n\tJNZ loop51")
 	b.WriteString(`next5:
 	ADDQ $64, R14
 	DECQ AX
