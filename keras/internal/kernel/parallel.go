@@ -125,6 +125,15 @@ func (h *helper) loop() {
 
 // take returns the next task given to h: spinning for a while, then
 // blocked until give wakes it.
+//
+// Each time before it looks at post and blocks, h says it is asleep: a
+// give that posts after the look then sees it asleep and sends a wake. A
+// wake can be stale (its giver's task taken before the giver sent it);
+// one that finds nothing posted sends h back round, asleep again. Taken
+// there without saying so, h blocked with sleeping false after a stale
+// wake, and the next give, seeing it awake, sent none: the caller waited
+// for ever (TestHelperStaleWake; a make test run hung so, in
+// TestPredictConcurrent).
 func (h *helper) take() *task {
 	if !h.sleeping.Load() {
 		start := time.Now()
@@ -137,20 +146,16 @@ func (h *helper) take() *task {
 			}
 			runtime.Gosched()
 		}
-		h.sleeping.Store(true)
-		if t := h.post.Swap(nil); t != nil {
-			if h.sleeping.CompareAndSwap(true, false) {
-				return t
-			}
-			<-h.wake // give saw h asleep and sends a wake: take it
-			return t
-		}
 	}
 	for {
-		<-h.wake
+		h.sleeping.Store(true)
 		if t := h.post.Swap(nil); t != nil {
+			if !h.sleeping.CompareAndSwap(true, false) {
+				<-h.wake // give saw h asleep and sends a wake: take it
+			}
 			return t
 		}
+		<-h.wake
 	}
 }
 

@@ -106,3 +106,34 @@ func TestParallelConcurrentCallers(t *testing.T) {
 		t.Fatalf("%d of %d spare CPUs were not given back", cap(spare)-len(spare), cap(spare))
 	}
 }
+
+// TestHelperStaleWake drives a helper through the interleaving that lost
+// a wake: a task taken after a stale wake before its giver's own wake,
+// which then finds nothing; the next task given must still be taken.
+func TestHelperStaleWake(t *testing.T) {
+	h := &helper{wake: make(chan struct{}, 1)}
+	h.once.Do(func() {}) // no loop of its own: the test takes
+	h.sleeping.Store(true)
+	h.wake <- struct{}{} // a stale wake
+	t1, t2 := &task{}, &task{}
+	h.post.Store(t1) // give's first step only
+	if got := h.take(); got != t1 {
+		t.Fatalf("took %p, want the posted task %p", got, t1)
+	}
+	got := make(chan *task, 1)
+	go func() { got <- h.take() }()
+	time.Sleep(20 * time.Millisecond) // h blocked for its next task
+	if h.sleeping.CompareAndSwap(true, false) {
+		h.wake <- struct{}{} // give's second step, for t1: a stale wake
+	}
+	time.Sleep(20 * time.Millisecond) // h woken, found nothing, blocked again
+	h.give(t2)
+	select {
+	case g := <-got:
+		if g != t2 {
+			t.Fatalf("took %p, want %p", g, t2)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("the helper never took the task given to it")
+	}
+}
