@@ -43,6 +43,9 @@ type Net struct {
 	// livePerSample is the most activation memory (floats) a run holds at
 	// once per sample, from the graph, or 0: it sizes the arenas' slabs.
 	livePerSample int
+	// chunk is the most samples a part of a batch runs through the model
+	// at once, or 0 for no limit (parallel.go).
+	chunk int
 	// arenas are the activation memory of runs, reused between them
 	// (arena.go).
 	arenas arenas
@@ -143,6 +146,7 @@ func NewNet(f *File) (*Net, error) {
 	net.optimize() // fuse.go
 	net.minPart = minPart(net.perSampleMACs(m))
 	net.livePerSample = net.peakPerSample(m) // arena.go
+	net.chunk = batchChunk(net.livePerSample)
 	net.stateful = firstStateful(m)
 	for _, r := range m.Inputs {
 		net.inputs = append(net.inputs, Port{Name: r.Layer.Name, Shape: freeBatch(r.Shape(), net.stateful)})

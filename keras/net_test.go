@@ -6,6 +6,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -184,6 +185,61 @@ func TestForwardPanicIsError(t *testing.T) {
 	err := (&Net{}).forward(&call{layer: l})
 	if err == nil || !strings.Contains(err.Error(), `layer "odd" (Odd): internal error`) || !strings.Contains(err.Error(), "boom") {
 		t.Fatalf("got %v", err)
+	}
+}
+
+// TestChunkedBatch: a batch run by chunks of its parts (runSplit) gives
+// the batch run whole, to the rounding that a product's blocking by rows
+// brings (a sample's results already differ in the last bits between
+// batches of different sizes), chunks of one and of uneven sizes
+// included; and the same bits from one call to the next.
+func TestChunkedBatch(t *testing.T) {
+	for _, m := range []struct{ model, file string }{
+		{"bench_cnn", "k3.keras"}, {"conv2d_seq", "k3.h5"}, {"bench_lstm", "k3.keras"}, {"nested_seq", "k3.keras"},
+	} {
+		t.Run(m.model, func(t *testing.T) {
+			net := loadNet(t, m.model, m.file)
+			in := net.Inputs()[0].Shape
+			x := NewTensor(append([]int{23}, in[1:]...)...)
+			for i := range x.Data {
+				x.Data[i] = float32(math.Sin(float64(i + 1)))
+			}
+			net.chunk = 0
+			whole, err := net.Predict(x)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, c := range []int{1, 3, 5} {
+				net.chunk = c
+				got, err := net.Predict(x)
+				if err != nil {
+					t.Fatal(err)
+				}
+				again, err := net.Predict(x)
+				if err != nil {
+					t.Fatal(err)
+				}
+				for i, w := range whole {
+					if !slices.Equal(got[i].Shape, w.Shape) || !slices.Equal(got[i].Data, again[i].Data) {
+						t.Fatalf("chunks of %d: output %d of shape %v (whole %v) differs between calls", c, i, got[i].Shape, w.Shape)
+					}
+					for j, v := range w.Data {
+						if d := math.Abs(float64(got[i].Data[j] - v)); d > 1e-6*(1+math.Abs(float64(v))) {
+							t.Fatalf("chunks of %d: output %d element %d is %g, the batch run whole %g", c, i, j, got[i].Data[j], v)
+						}
+					}
+				}
+			}
+		})
+	}
+	// Chunks only where they hold at least minChunk samples of the
+	// activations a sample holds at once.
+	for _, c := range []struct{ live, want int }{
+		{0, 0}, {chunkBytes / (4 * minChunk), minChunk}, {chunkBytes/(4*minChunk) + 1, 0}, {chunkBytes / (4 * 2 * minChunk), 2 * minChunk},
+	} {
+		if got := batchChunk(c.live); got != c.want {
+			t.Errorf("batchChunk(%d) = %d, want %d", c.live, got, c.want)
+		}
 	}
 }
 
