@@ -146,7 +146,7 @@ func NewNet(f *File) (*Net, error) {
 	net.optimize() // fuse.go
 	net.minPart = minPart(net.perSampleMACs(m))
 	net.livePerSample = net.peakPerSample(m) // arena.go
-	net.chunk = batchChunk(net.livePerSample)
+	net.chunk = batchChunk(net.livePerSample, net.hasSpatialMaps(m))
 	net.stateful = firstStateful(m)
 	for _, r := range m.Inputs {
 		net.inputs = append(net.inputs, Port{Name: r.Layer.Name, Shape: freeBatch(r.Shape(), net.stateful)})

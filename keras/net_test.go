@@ -233,12 +233,26 @@ func TestChunkedBatch(t *testing.T) {
 		})
 	}
 	// Chunks only where they hold at least minChunk samples of the
-	// activations a sample holds at once.
-	for _, c := range []struct{ live, want int }{
-		{0, 0}, {chunkBytes / (4 * minChunk), minChunk}, {chunkBytes/(4*minChunk) + 1, 0}, {chunkBytes / (4 * 2 * minChunk), 2 * minChunk},
+	// activations a sample holds at once, and only of models with
+	// spatial maps.
+	for _, c := range []struct {
+		live    int
+		spatial bool
+		want    int
+	}{
+		{0, true, 0}, {chunkBytes / (4 * minChunk), true, minChunk}, {chunkBytes/(4*minChunk) + 1, true, 0},
+		{chunkBytes / (4 * 2 * minChunk), true, 2 * minChunk}, {chunkBytes / (4 * 2 * minChunk), false, 0},
 	} {
-		if got := batchChunk(c.live); got != c.want {
-			t.Errorf("batchChunk(%d) = %d, want %d", c.live, got, c.want)
+		if got := batchChunk(c.live, c.spatial); got != c.want {
+			t.Errorf("batchChunk(%d, %v) = %d, want %d", c.live, c.spatial, got, c.want)
+		}
+	}
+	for _, m := range []struct {
+		model, file string
+		spatial     bool
+	}{{"bench_cnn", "k3.keras", true}, {"bench_lstm", "k3.keras", false}, {"bench_mlp", "k3.keras", false}} {
+		if net := loadNet(t, m.model, m.file); net.hasSpatialMaps(net.Model) != m.spatial {
+			t.Errorf("%s: hasSpatialMaps %v, want %v", m.model, !m.spatial, m.spatial)
 		}
 	}
 }
