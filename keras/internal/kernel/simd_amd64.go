@@ -15,7 +15,9 @@ import (
 // tail, and runs alone on CPUs without AVX2 and in builds without the
 // experiment (simd_generic.go). They do the scalar loops' float32 steps in
 // the same order without fusing multiply and add, so the results are the
-// same bits (tested), except mulAddVec, which fuses them.
+// same bits (tested), except mulAddVec, which fuses them, and the
+// sigmoid, tanh and swish of AVX-512 machines (gates512_amd64.go), which
+// are formulas of their own for every value.
 //
 // Each ends with archsimd.ClearAVXUpperBits (VZEROUPPER) once its vectors
 // are done: the Go compiler does not emit it, and scalar float code (SSE)
@@ -596,183 +598,29 @@ func tanh8(v archsimd.Float32x8, k *gateConsts) archsimd.Float32x8 {
 const minExpVec = 1024
 
 func sigmoidVec(x []float32) int {
+	if haveAVX512 {
+		gate512(x, gateSigmoid)
+		return len(x)
+	}
 	if !haveAVX2 || len(x) < minExpVec {
 		return 0
 	}
 	n := len(x) &^ 7
 	k := &gateK
-	i := 0
-	if haveAVX512 {
-		for ; i+16 <= n; i += 16 {
-			sigmoid16(archsimd.LoadFloat32x16Slice(x[i:i+16]), &gate16K).StoreSlice(x[i : i+16])
-		}
-	}
-	for ; i < n; i += 8 {
+	for i := 0; i < n; i += 8 {
 		sigmoid8(archsimd.LoadFloat32x8Slice(x[i:i+8]), k).StoreSlice(x[i : i+8])
 	}
 	archsimd.ClearAVXUpperBits()
 	return n
 }
 
-// The 512-bit sigmoid and swish (AVX-512): sigmoid8 and exp32Vec's steps
-// on 16 values, in the same order, so the same bits. EfficientNetB0 spent
-// a third of its single-sample time in swish with 8 values a step.
-type gate16Consts struct {
-	log2e, magic, ln2Hi, ln2Lo, c720  archsimd.Float32x16
-	c120, c24, c6, c2, c1             archsimd.Float32x16
-	bias                              archsimd.Int32x16
-	zero, hi, lo, finite, nan         archsimd.Float32x16
-	t17, t2, t1, minus2, nine, eighth archsimd.Float32x16
-	sign                              archsimd.Int32x16
-}
-
-var gate16K = func() (k gate16Consts) {
-	if haveAVX512 {
-		k = gate16Consts{
-			log2e:  archsimd.BroadcastFloat32x16(log2e),
-			magic:  archsimd.BroadcastFloat32x16(roundMagic),
-			ln2Hi:  archsimd.BroadcastFloat32x16(ln2Hi),
-			ln2Lo:  archsimd.BroadcastFloat32x16(ln2Lo),
-			c720:   archsimd.BroadcastFloat32x16(1.0 / 720),
-			c120:   archsimd.BroadcastFloat32x16(1.0 / 120),
-			c24:    archsimd.BroadcastFloat32x16(1.0 / 24),
-			c6:     archsimd.BroadcastFloat32x16(1.0 / 6),
-			c2:     archsimd.BroadcastFloat32x16(1.0 / 2),
-			c1:     archsimd.BroadcastFloat32x16(1),
-			bias:   archsimd.BroadcastInt32x16(127),
-			zero:   archsimd.BroadcastFloat32x16(0),
-			hi:     archsimd.BroadcastFloat32x16(expMax),
-			lo:     archsimd.BroadcastFloat32x16(expMin),
-			finite: archsimd.BroadcastFloat32x16(-math.MaxFloat32),
-			nan:    archsimd.BroadcastFloat32x16(float32(math.NaN())),
-			t17:    archsimd.BroadcastFloat32x16(-17.0 / 315),
-			t2:     archsimd.BroadcastFloat32x16(2.0 / 15),
-			t1:     archsimd.BroadcastFloat32x16(-1.0 / 3),
-			minus2: archsimd.BroadcastFloat32x16(-2),
-			nine:   archsimd.BroadcastFloat32x16(9),
-			eighth: archsimd.BroadcastFloat32x16(0.125),
-			sign:   archsimd.BroadcastInt32x16(-1 << 31),
-		}
-		archsimd.ClearAVXUpperBits()
-	}
-	return k
-}()
-
-// exp16 is exp32Vec on 16 values.
-func exp16(x archsimd.Float32x16, k *gate16Consts) archsimd.Float32x16 {
-	n := x.Mul(k.log2e).Add(k.magic).Sub(k.magic)
-	r := x.Sub(n.Mul(k.ln2Hi)).Sub(n.Mul(k.ln2Lo))
-	p := k.c120.Add(r.Mul(k.c720))
-	p = k.c24.Add(r.Mul(p))
-	p = k.c6.Add(r.Mul(p))
-	p = k.c2.Add(r.Mul(p))
-	p = k.c1.Add(r.Mul(p))
-	p = k.c1.Add(r.Mul(p))
-	return p.Mul(n.ConvertToInt32().Add(k.bias).ShiftAllLeft(23).AsFloat32x16())
-}
-
-// sigmoid16 is sigmoid8 on 16 values.
-func sigmoid16(v archsimd.Float32x16, k *gate16Consts) archsimd.Float32x16 {
-	m := k.zero.Sub(v).Min(k.hi).Max(k.lo)
-	y := k.c1.Div(k.c1.Add(exp16(m, k)))
-	return y.Merge(v, v.Equal(v))
-}
-
-// tanh16 is tanh8 on 16 values.
-func tanh16(v archsimd.Float32x16, k *gate16Consts) archsimd.Float32x16 {
-	a := v.AsInt32x16().AndNot(k.sign).AsFloat32x16()
-	s := v.Mul(v)
-	p := k.t2.Add(s.Mul(k.t17))
-	p = k.t1.Add(s.Mul(p))
-	small := v.Mul(k.c1.Add(s.Mul(p)))
-	// ±1 by v's sign, as tanh8's bits: where it is used (|v| > 9) v is
-	// neither NaN nor zero. (tanh8's sign-bit form, in 512 bits, made the
-	// compiler emit a VPTERNLOGD that its assembler rejects in -race
-	// builds.)
-	big := k.c1.Merge(k.zero.Sub(k.c1), v.GreaterEqual(k.zero))
-	e := exp16(k.minus2.Mul(a), k)
-	t := k.c1.Sub(e).Div(k.c1.Add(e))
-	t = t.Merge(k.zero.Sub(t), v.GreaterEqual(k.zero))
-	t = t.Merge(big, a.LessEqual(k.nine))
-	t = t.Merge(small, a.GreaterEqual(k.eighth))
-	return t.Merge(v, v.Equal(v))
-}
-
-// The 512-bit swish: v/(1+e^-v), with e^-v from fused multiply-adds and
-// VSCALEFPS, and one division. The 256-bit and scalar swish (sigmoid8's
-// steps, unfused so that the two give the same bits) spent 19 cycles on
-// 16 values; this spends 10, bound by the division (the approximate
-// reciprocal and a Newton step measured slower). EfficientNetB0 runs
-// 6.5 million swishes a sample.
-//
-// It is its own formula, not the scalar loop's bits: on AVX-512 machines
-// every swish, tails included (masked), goes through it, so a value's
-// swish does not depend on where it sits in a slice (a fused layer's
-// chunks and the unfused tensor give the same bits). Both formulas are
-// within 2.8e-7 of the exact value, relative (TestFastSwish).
-type swish16Consts struct {
-	hi, mlog2e, ln2Hi, ln2Lo    archsimd.Float32x16
-	c6, c5, c4, c3, c2, cm1, c1 archsimd.Float32x16
-}
-
-var swish16K = func() (k swish16Consts) {
-	if haveAVX512 {
-		b := archsimd.BroadcastFloat32x16
-		// The exponential's series in t = -r, r the reduced argument:
-		// alternating signs.
-		k = swish16Consts{hi: b(-expMin), mlog2e: b(-log2e), ln2Hi: b(ln2Hi), ln2Lo: b(ln2Lo),
-			c6: b(1.0 / 720), c5: b(-1.0 / 120), c4: b(1.0 / 24), c3: b(-1.0 / 6), c2: b(0.5), cm1: b(-1), c1: b(1)}
-		archsimd.ClearAVXUpperBits()
-	}
-	return k
-}()
-
-// swish16 is v/(1+e^-v) on 16 values. v is clamped to 87.3 only inside
-// the exponential (e^-v stays normal); above it the denominator is 1
-// anyway. Below, nothing is clamped: e^-v overflows to +Inf from about
-// -88 and v/Inf is -0, as float32 gives; -Inf gives Inf·0's NaN in the
-// reduction, as TensorFlow's -Inf·sigmoid(-Inf); NaN stays NaN.
-func swish16(v archsimd.Float32x16, k *swish16Consts) archsimd.Float32x16 {
-	m := v.Min(k.hi)
-	// e^-m = 2^n·e^r with n = round(-m·log2 e), r = -m - n·ln 2 = -t.
-	n := m.Mul(k.mlog2e).RoundToEvenScaled(0)
-	t := n.MulAdd(k.ln2Hi, m)
-	t = n.MulAdd(k.ln2Lo, t)
-	p := t.MulAdd(k.c6, k.c5)
-	p = t.MulAdd(p, k.c4)
-	p = t.MulAdd(p, k.c3)
-	p = t.MulAdd(p, k.c2)
-	p = t.MulAdd(p, k.cm1)
-	p = t.MulAdd(p, k.c1)
-	return v.Div(p.Scale(n).Add(k.c1))
-}
-
-// swish512 is FastSwish on AVX-512 machines: all of x.
-func swish512(x []float32) {
-	k := &swish16K
-	i := 0
-	// Two vectors an iteration: independent chains, which the CPU
-	// overlaps.
-	for ; i+32 <= len(x); i += 32 {
-		v := archsimd.LoadFloat32x16Slice(x[i : i+16])
-		w := archsimd.LoadFloat32x16Slice(x[i+16 : i+32])
-		swish16(v, k).StoreSlice(x[i : i+16])
-		swish16(w, k).StoreSlice(x[i+16 : i+32])
-	}
-	for ; i < len(x); i += 16 {
-		s := x[i:min(i+16, len(x))]
-		swish16(archsimd.LoadFloat32x16SlicePart(s), k).StoreSlicePart(s)
-	}
-	archsimd.ClearAVXUpperBits()
-}
-
 // swishVec is FastSwish's vector part: all of x on AVX-512 machines
-// (swish512), else whole 8-float vectors of v·sigmoid8(v), and NaN for
+// (gate512), else whole 8-float vectors of v·sigmoid8(v), and NaN for
 // -Inf as the scalar loop gives (EfficientNet spends a fifth of its time
 // here when it is scalar).
 func swishVec(x []float32) int {
 	if haveAVX512 {
-		swish512(x)
+		gate512(x, gateSwish)
 		return len(x)
 	}
 	if !haveAVX2 || len(x) < minExpVec {
@@ -801,18 +649,16 @@ func swishVec(x []float32) int {
 }
 
 func tanhVec(x []float32) int {
+	if haveAVX512 {
+		gate512(x, gateTanh)
+		return len(x)
+	}
 	if !haveAVX2 || len(x) < minExpVec {
 		return 0
 	}
 	n := len(x) &^ 7
 	k := &gateK
-	i := 0
-	if haveAVX512 {
-		for ; i+16 <= n; i += 16 {
-			tanh16(archsimd.LoadFloat32x16Slice(x[i:i+16]), &gate16K).StoreSlice(x[i : i+16])
-		}
-	}
-	for ; i < n; i += 8 {
+	for i := 0; i < n; i += 8 {
 		tanh8(archsimd.LoadFloat32x8Slice(x[i:i+8]), k).StoreSlice(x[i : i+8])
 	}
 	archsimd.ClearAVXUpperBits()
@@ -822,6 +668,10 @@ func tanhVec(x []float32) int {
 // lstmVec is the vector part of LSTMSigmoidTanh: the units of every kept
 // row up to the last whole vector, whose count it returns.
 func lstmVec(h, c, x []float32, ldx int, rec []float32, rows, u int, keep []bool) int {
+	if haveAVX512 {
+		lstm512(h, c, x, ldx, rec, rows, u, keep)
+		return u
+	}
 	n := u &^ 7
 	if !haveAVX2 || n == 0 {
 		return 0
@@ -834,20 +684,7 @@ func lstmVec(h, c, x []float32, ldx int, rec []float32, rows, u int, keep []bool
 		}
 		z, xr := rec[r*g:(r+1)*g], x[r*ldx:r*ldx+g]
 		cr, hr := c[r*u:(r+1)*u], h[r*u:(r+1)*u]
-		j := 0
-		if haveAVX512 {
-			k := &gate16K
-			for ; j+16 <= n; j += 16 {
-				i := sigmoid16(load16(z, j).Add(load16(xr, j)), k)
-				f := sigmoid16(load16(z, u+j).Add(load16(xr, u+j)), k)
-				cand := tanh16(load16(z, 2*u+j).Add(load16(xr, 2*u+j)), k)
-				o := sigmoid16(load16(z, 3*u+j).Add(load16(xr, 3*u+j)), k)
-				cv := f.Mul(load16(cr, j)).Add(i.Mul(cand))
-				cv.StoreSlice(cr[j : j+16])
-				o.Mul(tanh16(cv, k)).StoreSlice(hr[j : j+16])
-			}
-		}
-		for ; j < n; j += 8 {
+		for j := 0; j < n; j += 8 {
 			i := sigmoid8(load8(z, j).Add(load8(xr, j)), k)
 			f := sigmoid8(load8(z, u+j).Add(load8(xr, u+j)), k)
 			cand := tanh8(load8(z, 2*u+j).Add(load8(xr, 2*u+j)), k)
@@ -863,6 +700,10 @@ func lstmVec(h, c, x []float32, ldx int, rec []float32, rows, u int, keep []bool
 
 // gruVec is the vector part of GRUSigmoidTanh, as lstmVec.
 func gruVec(h, x []float32, ldx int, rec []float32, rows, u int, keep []bool) int {
+	if haveAVX512 {
+		gru512(h, x, ldx, rec, rows, u, keep)
+		return u
+	}
 	n := u &^ 7
 	if !haveAVX2 || n == 0 {
 		return 0
@@ -875,17 +716,7 @@ func gruVec(h, x []float32, ldx int, rec []float32, rows, u int, keep []bool) in
 		}
 		zr, xr := rec[r*g:(r+1)*g], x[r*ldx:r*ldx+g]
 		hr := h[r*u : (r+1)*u]
-		j := 0
-		if haveAVX512 {
-			k := &gate16K
-			for ; j+16 <= n; j += 16 {
-				z := sigmoid16(load16(zr, j).Add(load16(xr, j)), k)
-				rg := sigmoid16(load16(zr, u+j).Add(load16(xr, u+j)), k)
-				hh := tanh16(load16(xr, 2*u+j).Add(rg.Mul(load16(zr, 2*u+j))), k)
-				z.Mul(load16(hr, j)).Add(k.c1.Sub(z).Mul(hh)).StoreSlice(hr[j : j+16])
-			}
-		}
-		for ; j < n; j += 8 {
+		for j := 0; j < n; j += 8 {
 			z := sigmoid8(load8(zr, j).Add(load8(xr, j)), k)
 			rg := sigmoid8(load8(zr, u+j).Add(load8(xr, u+j)), k)
 			hh := tanh8(load8(xr, 2*u+j).Add(rg.Mul(load8(zr, 2*u+j))), k)
