@@ -226,7 +226,15 @@ func MulPacked(dst []float32, ldc int, a []float32, lda, m int, p *Packed, add b
 	}
 	groups := (m + packMR - 1) / packMR
 	panels := (n + packNR - 1) / packNR
-	if groups >= rowSplitGroups || panels < 2*maxParts {
+	// Where the micro-kernel takes panels two at a time, few panels that
+	// do not split into whole pairs per part leave each part a panel of
+	// 16 columns alone, at the 6×16 tile's speed, a large share of its
+	// work: MobileNetV2's 14×14 projections to 96 channels (6 panels, 3 a
+	// part) ran at 280-300 GFLOP/s split so and 390 split by rows, an
+	// EfficientNet projection to 80 (5 panels) 230-260 and 320. With 21
+	// panels a part or more the two splits measured level.
+	unpaired := micro.Wide && panels%(2*maxParts) != 0 && panels < 8*maxParts
+	if groups >= rowSplitGroups || panels < 2*maxParts || unpaired && groups >= 2*maxParts {
 		// Parts of whole row groups, each at least packedParallelWork.
 		grain := max(1, packedParallelWork/(packMR*n*k))
 		Parallel(groups, grain, func(lo, hi int) {
