@@ -264,7 +264,7 @@ func storePart16(v archsimd.Float32x16, s []float32) {
 }
 
 // lstm512 is LSTMSigmoidTanh on AVX-512 machines: every unit, the last
-// block of fewer than 16 masked.
+// block of fewer than 16 through part16 and storePart16.
 func lstm512(h, c, x []float32, ldx int, rec []float32, rows, u int, keep []bool) {
 	k := &gate16K
 	g := 4 * u

@@ -8,8 +8,8 @@ package kernel
 // SIMD names the vector extension the element-wise kernels use, if any.
 const SIMD = ""
 
-// haveAVX512: no 512-bit kernels run (FastSwish's formula is the scalar
-// loop's).
+// haveAVX512: no 512-bit kernels run (sigmoid, tanh and swish are the
+// scalar loops' formulas).
 const haveAVX512 = false
 
 func mulAddVec(d, a, b []float32) int                                                       { return 0 }
